@@ -1,0 +1,47 @@
+# vrag: `make demo` builds the sample video, indexes it and runs a query; `make test` runs the tests.
+# Both set everything up first: system tools (ffmpeg, espeak-ng), a venv, CPU torch, vrag with its models.
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+VRAG   := $(VENV)/bin/vrag
+# The CPU build of torch; on machines with a GPU set TORCH_SPEC to the build you want.
+TORCH_SPEC ?= torch==2.13.0
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
+export HF_HUB_OFFLINE := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test test-slow test-all bench setup system clean
+
+demo: setup
+	$(PY) data/make_sample.py
+	$(VRAG) index data/sample --db data/kb
+	$(VRAG) status --db data/kb
+	$(VRAG) search "what temperature is a light roast finished at" --db data/kb -k 3
+
+test: setup
+	$(PY) -m pytest -m "not slow and not scale and not ui" -q
+
+test-slow: setup
+	$(PY) -m pytest -m "slow" -q
+
+test-all: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) -m vrag.bench --out BENCHMARKS.md
+
+setup: system $(VENV)/.installed
+
+system:
+	@command -v ffmpeg >/dev/null && command -v espeak-ng >/dev/null || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ffmpeg espeak-ng >/dev/null)
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf data/kb data/sample .pytest_cache

@@ -1,0 +1,166 @@
+"""On-screen text as timed text tracks, like subtitle extraction.
+
+Frames arrive from the shared decode at ``scene_fps``. A frame is OCR'd when it is
+due (every ``ocr_interval`` seconds) or starts a new shot, and only if its grey
+thumbnail differs from the last OCR'd frame: unchanged frames just extend the
+text already on screen, so a static slide costs one OCR call. A line seen in
+consecutive OCR'd frames becomes one track (start = first frame it was seen,
+end = when it was gone); lines that appear and disappear together (a slide)
+become one ``ocr`` record with the lines in reading order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Iterator
+
+from vrag.backends.ocr import TextLine
+from vrag.media.frames import SampledFrame, frame_difference
+from vrag.schema import Segment, VideoRef
+
+from .base import IndexContext
+from .ocr_text import restore_spaces
+
+__all__ = ["ScreenTextIndexer", "normalise"]
+
+#: A change this many times the OCR change threshold between two analysed frames is a cut.
+_CUT_FACTOR = 4.0
+_MIN_ALNUM = 2
+
+
+def normalise(text: str) -> str:
+    """Key for matching a line across frames: lower case, letters and digits only."""
+    return re.sub(r"[\W_]+", " ", text.lower()).strip()
+
+
+def _same_line(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4:
+        return False
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.85
+
+
+@dataclass
+class _Track:
+    key: str
+    line: TextLine
+    start: float
+    last_seen: float
+    frames: int = 1
+    variants: set[str] = field(default_factory=set)
+
+    def see(self, line: TextLine, t: float) -> None:
+        self.last_seen = t
+        self.frames += 1
+        if line.confidence > self.line.confidence:
+            self.line = line
+        self.variants.add(line.text)
+
+
+class ScreenTextIndexer:
+    name = "ocr"
+    version = "1"
+    modality = "ocr"
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._active: list[_Track] = []
+        self._done: list[tuple[_Track, float]] = []
+        self._last_ocr_thumb = None
+        self._last_ocr_t = -1e9
+        self._prev_thumb = None
+        self._step = 0.25
+        self._frame_size = (0, 0)
+        self.frames_ocred = 0
+        self.frames_seen = 0
+
+    def setup(self, ctx: IndexContext) -> None:
+        self._reset()
+        self._ocr = ctx.backend("ocr")
+        self._step = 1.0 / float(ctx.cfg.scene_fps)
+        ctx.producers["ocr"] = f"{self._ocr.producer}@{self.name}-{self.version}"
+
+    def on_frame(self, frame: SampledFrame, ctx: IndexContext) -> None:
+        cfg = ctx.cfg
+        thumb = frame.thumb()
+        self.frames_seen += 1
+        threshold = float(cfg.ocr_change_threshold)
+        cut = self._prev_thumb is not None and frame_difference(thumb, self._prev_thumb) >= threshold * _CUT_FACTOR
+        self._prev_thumb = thumb
+        unchanged = self._last_ocr_thumb is not None and frame_difference(thumb, self._last_ocr_thumb) < threshold
+        if unchanged:
+            for track in self._active:
+                track.last_seen = frame.t
+            return
+        interval = float(cfg.ocr_interval)
+        due = frame.t - self._last_ocr_t >= interval or (cut and frame.t - self._last_ocr_t >= interval / 4)
+        if not due:
+            return
+        image, scale = frame.bgr(int(cfg.ocr_max_side))
+        self._frame_size = (image.shape[1], image.shape[0])
+        lines = [
+            ln
+            for ln in self._ocr.read(image)
+            if ln.confidence >= float(cfg.ocr_min_confidence) and sum(ch.isalnum() for ch in ln.text) >= _MIN_ALNUM
+        ]
+        self.frames_ocred += 1
+        self._last_ocr_thumb, self._last_ocr_t = thumb, frame.t
+        self._update(lines, frame.t)
+        ctx.report("ocr", frame.t)
+
+    def _update(self, lines: list[TextLine], t: float) -> None:
+        unmatched = list(self._active)
+        still: list[_Track] = []
+        for line in lines:
+            key = normalise(line.text)
+            match = next((tr for tr in unmatched if _same_line(tr.key, key)), None)
+            if match is None:
+                still.append(_Track(key, line, t, t, variants={line.text}))
+            else:
+                unmatched.remove(match)
+                match.see(line, t)
+                still.append(match)
+        for gone in unmatched:
+            self._done.append((gone, min(t, gone.last_seen + self._step)))
+        self._active = still
+
+    def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
+        end_of_video = max(video.duration, 0.0)
+        for track in self._active:
+            self._done.append((track, max(track.start, min(end_of_video or 1e12, track.last_seen + self._step))))
+        self._active = []
+        groups: dict[tuple[float, float], list[_Track]] = {}
+        for track, end in self._done:
+            groups.setdefault((round(track.start, 3), round(end, 3)), []).append(track)
+        w, h = self._frame_size
+        producer = ctx.producers["ocr"]
+        for (start, end), tracks in sorted(groups.items()):
+            tracks.sort(key=lambda tr: (round(tr.line.top / 12), tr.line.left))
+            yield Segment(
+                video_id=video.video_id,
+                modality="ocr",
+                start=start,
+                end=max(end, start),
+                text="\n".join(restore_spaces(tr.line.text) for tr in tracks),
+                producer=producer,
+                uri=video.uri,
+                meta={
+                    "lines": [
+                        {
+                            "text": restore_spaces(tr.line.text),
+                            "raw": tr.line.text,
+                            "confidence": round(tr.line.confidence, 3),
+                            "box": [[round(x / max(w, 1), 4), round(y / max(h, 1), 4)] for x, y in tr.line.box],
+                            "frames": tr.frames,
+                            "variants": sorted(tr.variants - {tr.line.text})[:5],
+                        }
+                        for tr in tracks
+                    ],
+                },
+            )
+        self._done = []

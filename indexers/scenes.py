@@ -1,0 +1,56 @@
+"""Shot boundaries with PySceneDetect's ContentDetector, fed downscaled frames from the shared decode."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from vrag.media.frames import SampledFrame
+from vrag.registry import require
+from vrag.schema import VideoRef, Segment
+
+from .base import IndexContext
+
+__all__ = ["ShotIndexer"]
+
+
+class ShotIndexer:
+    """Finds hard cuts; the shot spans land in ``ctx.shots``. Shot records are written by
+    :mod:`vrag.indexers.granularity` once the text that falls inside each shot is known."""
+
+    name = "shots"
+    version = "1"
+    modality = "shot"
+
+    def __init__(self) -> None:
+        self._detector: Any = None
+        self._timecode: Any = None
+        self._cuts: list[float] = []
+
+    @property
+    def producer(self) -> str:
+        return f"pyscenedetect-content@{self.name}-{self.version}"
+
+    def setup(self, ctx: IndexContext) -> None:
+        detect = require("scenedetect", "Shot detection", "scenes")
+        fps = float(ctx.cfg.scene_fps)
+        self._detector = detect.ContentDetector(
+            threshold=float(ctx.cfg.scene_threshold),
+            min_scene_len=max(1, round(float(ctx.cfg.scene_min_seconds) * fps)),
+        )
+        self._timecode = lambda t: detect.FrameTimecode(round(t * fps), fps=fps)
+        self._cuts = []
+        ctx.producers["shot"] = self.producer
+
+    def on_frame(self, frame: SampledFrame, ctx: IndexContext) -> None:
+        for cut in self._detector.process_frame(self._timecode(frame.t), frame.small_bgr()):
+            self._cuts.append(float(cut.seconds))
+
+    def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
+        if not video.has_video:
+            return iter(())
+        end = max(video.duration, ctx.video.duration)
+        if self._detector is not None:
+            self._cuts.extend(float(c.seconds) for c in self._detector.post_process(self._timecode(end)))
+        bounds = [0.0] + sorted(c for c in set(self._cuts) if 0.0 < c < end) + [end]
+        ctx.shots = [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+        return iter(())

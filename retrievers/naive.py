@@ -1,0 +1,47 @@
+"""Naive retrieval: vector top-k over the text segments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vrag.schema import Hit
+from vrag.store import Store, sql_quote
+
+__all__ = ["NaiveRetriever", "filter_clause"]
+
+#: Fine-grained modalities searched by default; windows/chapters are coarser views of the same text.
+DEFAULT_MODALITIES = ("asr", "ocr", "shot")
+
+
+def filter_clause(filters: dict[str, Any] | None) -> str:
+    """Lance SQL for ``{"video_id": ..., "modality": [...], "start": s, "end": e}``."""
+    filters = dict(filters or {})
+    parts = []
+    modalities = filters.get("modality", DEFAULT_MODALITIES)
+    if isinstance(modalities, str):
+        modalities = [modalities]
+    parts.append("modality IN (" + ", ".join(sql_quote(m) for m in modalities) + ")")
+    if filters.get("video_id"):
+        ids = filters["video_id"]
+        ids = [ids] if isinstance(ids, str) else list(ids)
+        parts.append("video_id IN (" + ", ".join(sql_quote(i) for i in ids) + ")")
+    if filters.get("start") is not None:
+        parts.append(f"`end` >= {float(filters['start'])}")
+    if filters.get("end") is not None:
+        parts.append(f"start <= {float(filters['end'])}")
+    return " AND ".join(parts)
+
+
+class NaiveRetriever:
+    def __init__(self, store: Store, embedder: Any):
+        self.store = store
+        self.embedder = embedder
+
+    def retrieve(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
+        vector = self.embedder.embed([query])[0]
+        paths = {row["video_id"]: row["path"] for row in self.store.videos()}
+        found = self.store.vector_search(vector, k, where=filter_clause(filters), model_id=self.embedder.model_id)
+        return [
+            Hit(seg, score, f"{seg.modality}: vector similarity {score:.2f}", paths.get(seg.video_id, seg.uri))
+            for seg, score in found
+        ]

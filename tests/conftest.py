@@ -1,0 +1,75 @@
+"""Shared fixtures: offline model hub, temp knowledge bases, generated media, the shared eval set."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+EVAL_DIR = Path(os.environ.get("VRAG_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval"))
+
+
+@pytest.fixture(autouse=True)
+def _no_error_logs(caplog):
+    """A test fails if vrag logs at ERROR, unless it says it expects that (``caplog.expect_errors``)."""
+    caplog.set_level(logging.WARNING, logger="vrag")
+    yield
+    if getattr(caplog, "expect_errors", False):
+        return
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("vrag")]
+    assert not errors, f"unexpected error logs: {[r.getMessage() for r in errors]}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No VRAG_* settings or vrag.toml from the developer's shell leak into tests."""
+    for key in list(os.environ):
+        if key.startswith("VRAG_") and key not in ("VRAG_EVAL_DIR",):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def lecture(media_dir):
+    """A 3-slide lecture with known narration and on-screen text: (path, spans)."""
+    from vrag.synth import Slide, make_lecture
+
+    slides = [
+        Slide(
+            title="Volcanoes of Hawaii",
+            bullets=["Hekla erupted in 1104", "Basalt plateaus"],
+            narration="Hawaii grew from a hot spot, far away from where tectonic plates pull apart.",
+        ),
+        Slide(
+            title="Glacier Retreat",
+            bullets=["Vatnajokull is shrinking"],
+            narration="The largest glacier loses almost one metre of thickness every single year.",
+            photo="coffee",
+        ),
+        Slide(
+            title="Geothermal Power",
+            bullets=["Hot water heats homes"],
+            narration="Nine out of ten houses are heated with water from underground springs.",
+        ),
+    ]
+    path = media_dir / "lecture one.mp4"  # a space in the name on purpose
+    spans = make_lecture(slides, path)
+    return path, spans
+
+
+def eval_file(rel: str) -> Path:
+    path = EVAL_DIR / rel
+    if not path.is_file():
+        pytest.skip(f"shared eval material not found: {path} (set VRAG_EVAL_DIR)")
+    return path

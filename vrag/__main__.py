@@ -1,0 +1,5 @@
+import sys
+
+from vrag.cli import main
+
+sys.exit(main())

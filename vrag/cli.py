@@ -1,0 +1,199 @@
+"""The ``vrag`` command line. Errors print one line and exit non-zero (VRAG_DEBUG=1 for the traceback)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+from .config import SETTINGS, Config
+from .errors import VragError
+
+_EPILOG = "Settings come from vrag.toml, VRAG_* environment variables or --set NAME=VALUE; `vrag config` lists them."
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="knowledge-base directory (default: data/kb, or VRAG_DB)")
+    common.add_argument("--config", help="TOML config file (default: ./vrag.toml if present, or VRAG_CONFIG)")
+    common.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+        help="override any setting, e.g. --set ocr_interval=1 (repeatable)",
+    )
+    p = argparse.ArgumentParser(prog="vrag", description="Local-first video knowledge base.", epilog=_EPILOG)
+    p.add_argument("--version", action="version", version=f"vrag {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ix = sub.add_parser("index", parents=[common], help="index video/audio files and folders", epilog=_EPILOG)
+    ix.add_argument("paths", nargs="+", metavar="PATH")
+    ix.add_argument("--prune", action="store_true", help="also remove indexed files under PATH that no longer exist")
+    ix.add_argument("--only", metavar="STAGES", help="comma list of stages to run: " + ",".join(_stages()))
+    ix.add_argument("--force-asr", action="store_true", help="run speech recognition even when subtitles exist")
+    ix.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ix.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+
+    st = sub.add_parser("status", parents=[common], help="what is indexed")
+    st.add_argument("--json", action="store_true", help="machine-readable output (stable contract)")
+
+    rm = sub.add_parser("remove", parents=[common], help="delete videos (files or folders) from the knowledge base")
+    rm.add_argument("paths", nargs="+", metavar="PATH")
+
+    se = sub.add_parser("search", parents=[common], help="find the moments that match a query")
+    se.add_argument("query")
+    se.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
+    se.add_argument("--mode", default="auto", choices=["auto", "naive"], help="retrieval mode")
+    se.add_argument("--json", action="store_true", help="machine-readable output (stable contract)")
+
+    sub.add_parser("reembed", parents=[common], help="re-embed all text with the configured text_embedder")
+
+    sub.add_parser("config", parents=[common], help="show every setting, its value and where it came from")
+    return p
+
+
+def _stages() -> tuple[str, ...]:
+    from .config import STAGES
+
+    return STAGES
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides: dict[str, Any] = {}
+    for item in args.sets:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise VragError(f"--set {item!r}: expected NAME=VALUE")
+        overrides[name.strip()] = value
+    if args.db:
+        overrides["db"] = args.db
+    if getattr(args, "only", None):
+        overrides["stages"] = args.only
+    if getattr(args, "force_asr", False):
+        overrides["use_subtitles"] = False
+    return Config.load(args.config, **overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # the CLI owns the terminal: model libraries' own download/loading bars stay quiet
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        return _COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("vrag: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    except VragError as exc:
+        if os.environ.get("VRAG_DEBUG"):
+            raise
+        print(f"vrag: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if os.environ.get("VRAG_DEBUG"):
+            raise
+        print(f"vrag: internal error: {type(exc).__name__}: {exc} (set VRAG_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from .cli_progress import IndexProgress, print_summary
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(config=_config(args))
+    with IndexProgress(enabled=not (args.quiet or args.json)) as bar:
+        report = kb.index(args.paths, progress=bar.update, prune=args.prune)
+    if args.json:
+        print(json.dumps({"db": str(kb.store.path), "files": [vars(r) for r in report.results]}, indent=2))
+    else:
+        print_summary(report)
+    return 0 if report.ok else 1
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(config=_config(args))
+    status = kb.status()
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    from .cli_progress import print_status
+
+    print_status(status)
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(config=_config(args))
+    results = kb.remove(args.paths)
+    kb.store.finish_writes()
+    for r in results:
+        print(f"{r.status}: {r.path}" + (f" ({r.reason})" if r.reason else ""))
+    return 0 if all(r.status == "removed" for r in results) else 1
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(config=_config(args))
+    if not kb.store.exists():
+        raise VragError(f"{kb.store.path}: no knowledge base here yet; run `vrag index PATH --db {kb.store.path}` first")
+    result = kb.search(args.query, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    print(f"route: {result['route']} (confidence {result['confidence']:.2f})")
+    if not result["hits"]:
+        print("no matches")
+    for hit in result["hits"]:
+        text = " ".join(hit["text"].split())
+        text = text if len(text) <= 100 else text[:97] + "..."
+        print(f"{hit['path']} @ {_mmss(hit['start'])}–{_mmss(hit['end'])}  [{hit['modality']} {hit['score']:.2f}]  {text}")
+    return 0
+
+
+def _cmd_reembed(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(config=_config(args))
+    n = kb.reembed()
+    print(f"re-embedded {n} records in {kb.store.path} with {kb.store.text_model()[0]}")
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    width = max(len(s.name) for s in SETTINGS)
+    for s in SETTINGS:
+        value = ",".join(cfg[s.name]) if isinstance(cfg[s.name], tuple) else cfg[s.name]
+        print(f"{s.name:<{width}}  {value!s:<16} [{cfg.source(s.name)}; env {s.env}]  {s.help}")
+    return 0
+
+
+def _mmss(seconds: float) -> str:
+    seconds = max(0.0, float(seconds))
+    h, rem = divmod(int(seconds), 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+_COMMANDS = {
+    "index": _cmd_index,
+    "status": _cmd_status,
+    "remove": _cmd_remove,
+    "search": _cmd_search,
+    "reembed": _cmd_reembed,
+    "config": _cmd_config,
+}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

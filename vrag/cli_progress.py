@@ -1,0 +1,97 @@
+"""Terminal rendering for the CLI: progress bars and summary tables (rich). CLI-private."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .pipeline import IndexReport, ProgressEvent
+
+_STAGE_LABEL = {
+    "start": "starting", "hash": "hashing", "probe": "probing", "frames": "shots + on-screen text",
+    "ocr": "on-screen text", "asr": "speech", "embed": "embedding", "write": "writing", "done": "done",
+}
+
+
+class IndexProgress:
+    """Two bars on stderr: files done, and the current file's stage."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self._progress: Any = None
+
+    def __enter__(self) -> "IndexProgress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            self._progress.__enter__()
+            self._files = self._progress.add_task("files", total=None)
+            self._stage = self._progress.add_task("", total=1)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def update(self, event: ProgressEvent) -> None:
+        if self._progress is None:
+            return
+        p = self._progress
+        if event.stage == "start":
+            p.update(self._files, total=event.file_count, completed=event.file_index,
+                     description=f"files {event.file_index + 1}/{event.file_count}")
+        elif event.stage == "done":
+            p.update(self._files, completed=event.file_index + 1)
+        name = event.path if len(event.path) <= 40 else "…" + event.path[-39:]
+        label = _STAGE_LABEL.get(event.stage, event.stage)
+        total = event.total or 1.0
+        done = event.done if event.total else (1.0 if event.stage == "done" else 0.0)
+        p.update(self._stage, description=f"{name}: {label}", total=total, completed=min(done, total))
+
+
+def print_summary(report: IndexReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title="vrag index", show_lines=False)
+    for col in ("status", "file", "duration", "records", "time", "note"):
+        table.add_column(col, overflow="fold")
+    style = {"indexed": "green", "unchanged": "dim", "partial": "yellow", "failed": "red", "removed": "cyan"}
+    for r in report.results:
+        records = sum(r.counts.values()) if r.counts else 0
+        table.add_row(
+            f"[{style.get(r.status, '')}]{r.status}[/]", r.path,
+            f"{r.duration:.1f}s" if r.duration else "", str(records) if records else "",
+            f"{r.seconds:.1f}s" if r.seconds >= 0.05 else "", r.reason,
+        )
+    console.print(table)
+    counts = {s: len(report.by_status(s)) for s in ("indexed", "unchanged", "partial", "failed", "removed")}
+    console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n or s in ("indexed", "failed")))
+
+
+def print_status(status: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not status["videos"]:
+        console.print(f"{status['db']}: nothing indexed yet; run `vrag index PATH --db {status['db']}`")
+        return
+    modalities = sorted({m for v in status["videos"] for m in v["counts"]})
+    table = Table(title=f"vrag status: {status['db']}")
+    for col in ("file", "duration", "status", *modalities):
+        table.add_column(col, overflow="fold")
+    for v in status["videos"]:
+        table.add_row(
+            v["path"], f"{v['duration']:.1f}s", v["status"],
+            *[str(v["counts"].get(m, 0)) for m in modalities],
+        )
+    console.print(table)
+    for v in status["videos"]:
+        for err in v["errors"]:
+            console.print(f"[yellow]{v['path']}[/]: {err}")

@@ -1,0 +1,232 @@
+"""One table of defaults, read by the config file, ``VRAG_*`` env vars, CLI flags and the Python API.
+
+Precedence, lowest first: the :data:`SETTINGS` defaults, the TOML config file
+(``--config``, ``VRAG_CONFIG`` or ``./vrag.toml``), ``VRAG_<NAME>`` environment
+variables, then explicit overrides (CLI flags or keyword arguments).
+
+The config file may use flat keys (``asr_model = "tiny.en"``) or one level of
+sections whose name is the key prefix (``[asr]`` + ``model = "tiny.en"``).
+Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from .errors import ConfigError
+
+__all__ = ["Setting", "SETTINGS", "Config", "STAGES"]
+
+#: Indexing stages, in the order they run. ``shot`` also yields windows and chapters.
+STAGES = ("shot", "asr", "ocr")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def env(self) -> str:
+        return "VRAG_" + self.name.upper()
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+    def parse(self, value: Any, source: str) -> Any:
+        """Coerce ``value`` (from a file, env var or flag) to this setting's type."""
+        kind = self.kind
+        try:
+            if kind is bool:
+                if isinstance(value, bool):
+                    out: Any = value
+                elif str(value).strip().lower() in {"1", "true", "yes", "on"}:
+                    out = True
+                elif str(value).strip().lower() in {"0", "false", "no", "off", ""}:
+                    out = False
+                else:
+                    raise ValueError(value)
+            elif kind is tuple:
+                items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+                out = tuple(str(v).strip() for v in items if str(v).strip())
+            elif kind in (int, float):
+                if isinstance(value, bool):
+                    raise ValueError(value)
+                out = kind(value)
+                if out < 0:
+                    raise ValueError(value)
+            else:
+                out = str(value)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{source}: {self.name}={value!r} is not a valid {kind.__name__}"
+                + (" (expected a non-negative number)" if kind in (int, float) else "")
+            ) from None
+        allowed = self.choices
+        if allowed is not None:
+            bad = [v for v in (out if kind is tuple else (out,)) if v not in allowed]
+            if bad:
+                raise ConfigError(
+                    f"{source}: {self.name}={value!r}: unknown value {bad[0]!r}; "
+                    f"valid: {', '.join(allowed)}"
+                )
+        return out
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("db", "data/kb", "Knowledge-base directory (a LanceDB database)."),
+    Setting("device", "cpu", "Where models run: cpu, cuda (GPU) or auto.", ("cpu", "cuda", "auto")),
+    Setting("threads", 2, "CPU threads per model."),
+    Setting("stages", STAGES, "Indexing stages to run (comma list).", STAGES),
+    Setting(
+        "text_embedder",
+        "minilm",
+        "Text embedding backend: a registered name, 'module:Class', or a local "
+        "sentence-transformers model directory.",
+    ),
+    Setting("embed_batch_size", 64, "Texts per embedding batch."),
+    Setting("asr", "faster-whisper", "Speech recognition backend (registered name or 'module:Class')."),
+    Setting(
+        "asr_model",
+        "tiny.en",
+        "Whisper model: 'tiny.en' uses the packaged copy; otherwise a local CTranslate2 "
+        "directory, or a size name on machines that can reach a model hub.",
+    ),
+    Setting("asr_compute_type", "int8", "CTranslate2 compute type (int8, int8_float16, float16, float32)."),
+    Setting("asr_language", "", "Spoken language code; empty = English for .en models, else auto-detect."),
+    Setting("asr_beam_size", 5, "Beam size for decoding (1 = greedy: ~1.5x faster, more errors)."),
+    Setting("asr_vad", True, "Skip non-speech with the Silero VAD bundled in faster-whisper."),
+    Setting("asr_chunk_seconds", 600.0, "Audio is decoded and transcribed in chunks of about this length (bounded memory)."),
+    Setting(
+        "use_subtitles",
+        True,
+        "Use a sidecar subtitle file (name.srt, name.vtt, name.<lang>.srt) instead of running ASR.",
+    ),
+    Setting("ocr", "rapidocr", "On-screen text backend (registered name or 'module:Class')."),
+    Setting("ocr_interval", 2.0, "Seconds between frames considered for OCR (shot starts are always considered)."),
+    Setting("ocr_min_confidence", 0.6, "Drop OCR lines below this recognition confidence."),
+    Setting(
+        "ocr_change_threshold",
+        4.0,
+        "Mean grey-level difference (0-255, on a small thumbnail) below which a frame counts as "
+        "unchanged and is not OCR'd again.",
+    ),
+    Setting("ocr_max_side", 1280, "Frames are downscaled to at most this many pixels on the long side before OCR."),
+    Setting("scene_threshold", 27.0, "PySceneDetect ContentDetector threshold for a hard cut."),
+    Setting("scene_fps", 4.0, "Frames per second analysed for shot boundaries."),
+    Setting("scene_min_seconds", 0.6, "Shortest shot, in seconds."),
+    Setting("window_seconds", 30.0, "Length of fixed retrieval windows."),
+    Setting("chapter_seconds", 300.0, "Length of coarse chapters."),
+)
+
+_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+class Config(Mapping[str, Any]):
+    """Effective settings with attribute access (``cfg.asr_model``) and their sources."""
+
+    def __init__(self, values: Mapping[str, Any], sources: Mapping[str, str]):
+        self._values = dict(values)
+        self._sources = dict(sources)
+
+    # Mapping protocol
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self._values.items() if self._sources.get(k) != "default"}
+        return f"Config({changed})"
+
+    def source(self, name: str) -> str:
+        return self._sources[name]
+
+    def replace(self, **overrides: Any) -> "Config":
+        values, sources = dict(self._values), dict(self._sources)
+        _apply(values, sources, overrides, "argument")
+        return Config(values, sources)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> "Config":
+        """Build the effective config. ``overrides`` with value ``None`` are ignored."""
+        env = os.environ if env is None else env
+        values = {s.name: s.default for s in SETTINGS}
+        sources = {s.name: "default" for s in SETTINGS}
+        file = _config_file(path, env)
+        if file is not None:
+            _apply(values, sources, _read_toml(file), str(file))
+        for s in SETTINGS:
+            if s.env in env:
+                values[s.name] = s.parse(env[s.env], s.env)
+                sources[s.name] = s.env
+        _apply(values, sources, {k: v for k, v in overrides.items() if v is not None}, "argument")
+        return cls(values, sources)
+
+
+def _apply(values: dict, sources: dict, new: Mapping[str, Any], source: str) -> None:
+    for name, raw in new.items():
+        setting = _BY_NAME.get(name)
+        if setting is None:
+            raise ConfigError(f"{source}: unknown setting {name!r}; valid: {', '.join(_BY_NAME)}")
+        values[name] = setting.parse(raw, source)
+        sources[name] = source
+
+
+def _config_file(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
+    if path is not None:
+        chosen = Path(path)
+    elif env.get("VRAG_CONFIG"):
+        chosen = Path(env["VRAG_CONFIG"])
+    else:
+        default = Path("vrag.toml")
+        return default if default.is_file() else None
+    if not chosen.is_file():
+        raise ConfigError(f"{chosen}: config file not found")
+    return chosen
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from exc
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for sub, subvalue in value.items():
+                flat[f"{key}_{sub}"] = subvalue
+        else:
+            flat[key] = value
+    return flat
+
+
+def describe() -> Iterator[tuple[str, str, Any, str]]:
+    """(name, env var, default, help) for every setting: feeds CLI help and docs."""
+    for s in SETTINGS:
+        yield s.name, s.env, s.default, s.help
+
+

@@ -1,0 +1,126 @@
+"""The KnowledgeBase facade: index, inspect, search."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .config import Config
+from .errors import VragError
+from .pipeline import FileResult, IndexReport, Indexer, ProgressEvent
+from .schema import Hit, Segment
+from .store import Store, sql_quote
+
+__all__ = ["KnowledgeBase", "SearchResult"]
+
+
+class SearchResult(dict):
+    """``{"query", "route", "confidence", "escalated", "hits": [...]}``; ``.hits`` keeps the Hit objects."""
+
+    def __init__(self, query: str, route: str, confidence: float, escalated: bool, hits: list[Hit]):
+        super().__init__(
+            query=query, route=route, confidence=confidence, escalated=escalated,
+            hits=[h.to_json() for h in hits],
+        )
+        self.hit_objects = hits
+
+
+class KnowledgeBase:
+    """A video knowledge base in one directory.
+
+    >>> kb = KnowledgeBase("data/kb")                       # doctest: +SKIP
+    >>> kb.index(["videos/"], progress=print)               # doctest: +SKIP
+    >>> kb.search("where is the coffee roasting explained")  # doctest: +SKIP
+    """
+
+    def __init__(self, db: str | os.PathLike[str] | None = None, *, config: Config | None = None, **overrides: Any):
+        cfg = config or Config.load()
+        if db is not None:
+            overrides["db"] = os.fspath(db)
+        self.config = cfg.replace(**overrides) if overrides else cfg
+        self.store = Store(Path(self.config.db))
+
+    def __repr__(self) -> str:
+        return f"KnowledgeBase({str(self.store.path)!r})"
+
+    # -- indexing ---------------------------------------------------------------------
+    def index(
+        self,
+        paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+        progress: Callable[[ProgressEvent], None] | None = None,
+        prune: bool = False,
+    ) -> IndexReport:
+        """Index media files and folders (recursively). Unchanged files are skipped."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        return Indexer(self.store, self.config, progress).run(paths, prune=prune)
+
+    def remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[FileResult]:
+        """Delete the records of the videos at ``paths`` (files, or folders = everything inside)."""
+        out = []
+        targets = [os.path.abspath(os.fspath(p)) for p in paths]
+        rows = self.store.videos()
+        for target in targets:
+            matched = [
+                r for r in rows
+                if r["abs_path"] == target or r["abs_path"].startswith(target.rstrip(os.sep) + os.sep)
+            ]
+            if not matched:
+                out.append(FileResult(target, "failed", "not in the knowledge base"))
+            for row in matched:
+                self.store.delete_video(row["video_id"])
+                out.append(FileResult(row["path"], "removed", "", row["video_id"]))
+        return out
+
+    def reembed(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Re-embed every stored text with the configured text embedder (after a model change)."""
+        from vrag.backends.text_embed import text_embedder
+
+        embedder = text_embedder(self.config)
+        return self.store.reembed(embedder.embed, embedder.model_id, embedder.dim, progress)
+
+    # -- inspection -------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """``{"videos": [{"video_id", "path", "duration", "status", "counts", ...}]}`` (stable contract)."""
+        videos = []
+        for row in self.store.videos():
+            videos.append(
+                {
+                    "video_id": row["video_id"],
+                    "path": row["path"],
+                    "duration": round(float(row["duration"] or 0.0), 3),
+                    "status": row["status"],
+                    "counts": row["counts"],
+                    "errors": row["errors"],
+                    "models": row["producers"],
+                    "has_video": bool(row["has_video"]),
+                    "has_audio": bool(row["has_audio"]),
+                    "indexed_at": row["indexed_at"].isoformat() if row["indexed_at"] else None,
+                }
+            )
+        return {"db": str(self.store.path), "videos": videos}
+
+    def segments(self, video_id: str | None = None, modality: str | None = None) -> list[Segment]:
+        """Stored records, optionally of one video and/or modality, in time order."""
+        parts = []
+        if video_id:
+            parts.append(f"video_id = {sql_quote(video_id)}")
+        if modality:
+            parts.append(f"modality = {sql_quote(modality)}")
+        segs = self.store.segments(" AND ".join(parts) or None)
+        return sorted(segs, key=lambda s: (s.video_id, s.start, s.modality))
+
+    # -- search -----------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, mode: str = "auto", filters: dict[str, Any] | None = None) -> SearchResult:
+        """Retrieve the ``k`` best segments for ``query``. Only ``naive`` retrieval exists so far."""
+        from vrag.backends.text_embed import text_embedder
+        from vrag.retrievers import NaiveRetriever
+
+        if mode not in ("auto", "naive"):
+            raise VragError(f"search mode {mode!r} is not available yet; valid: auto, naive")
+        if not query.strip():
+            raise VragError("empty query")
+        retriever = NaiveRetriever(self.store, text_embedder(self.config))
+        hits = retriever.retrieve(query, k=k, filters=filters)
+        return SearchResult(query, "naive", 1.0, False, hits)

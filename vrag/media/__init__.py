@@ -1,0 +1,1 @@
+"""Reading media: probing and hashing files, streaming frames and audio (PyAV)."""

@@ -1,0 +1,103 @@
+"""Stream sampled video frames with PyAV in one decode pass; memory does not grow with duration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..errors import MediaError
+from ..registry import require
+
+__all__ = ["SampledFrame", "FrameStream"]
+
+#: Analysis frames (scene detection) are this wide.
+SMALL_WIDTH = 160
+#: Grey thumbnails for cheap change detection.
+THUMB_SIZE = (64, 36)
+
+
+@dataclass
+class SampledFrame:
+    """A decoded frame at time ``t``; conversions are computed on demand and cached."""
+
+    t: float
+    frame: Any  # av.VideoFrame
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def small_bgr(self) -> Any:
+        """Downscaled BGR frame (SMALL_WIDTH wide) for shot detection."""
+        if "small" not in self._cache:
+            w, h = self.frame.width, self.frame.height
+            height = max(2, int(round(SMALL_WIDTH * h / max(1, w) / 2)) * 2)
+            self._cache["small"] = self.frame.reformat(width=SMALL_WIDTH, height=height, format="bgr24").to_ndarray()
+        return self._cache["small"]
+
+    def thumb(self) -> Any:
+        """64x36 grey thumbnail as float32, for near-duplicate checks."""
+        if "thumb" not in self._cache:
+            import numpy as np
+
+            gray = self.frame.reformat(width=THUMB_SIZE[0], height=THUMB_SIZE[1], format="gray").to_ndarray()
+            self._cache["thumb"] = gray.astype(np.float32)
+        return self._cache["thumb"]
+
+    def bgr(self, max_side: int) -> tuple[Any, float]:
+        """Full frame as BGR, downscaled so the long side is at most ``max_side``; returns (image, scale)."""
+        w, h = self.frame.width, self.frame.height
+        scale = min(1.0, max_side / max(w, h)) if max_side > 0 else 1.0
+        if scale < 1.0:
+            img = self.frame.reformat(
+                width=max(2, int(w * scale) // 2 * 2), height=max(2, int(h * scale) // 2 * 2), format="bgr24"
+            ).to_ndarray()
+        else:
+            img = self.frame.to_ndarray(format="bgr24")
+        return img, scale
+
+
+def frame_difference(a: Any, b: Any) -> float:
+    """Mean absolute grey-level difference of two thumbnails (0-255)."""
+    import numpy as np
+
+    return float(np.mean(np.abs(a - b)))
+
+
+class FrameStream:
+    """Iterate frames of ``path`` at about ``fps`` frames per second.
+
+    Every frame is decoded (codecs need that) but only sampled frames are converted.
+    A decode error part-way (truncated or damaged file) ends the stream early and is
+    kept in :attr:`error` instead of losing what was already read.
+    """
+
+    def __init__(self, path: str, fps: float):
+        self.path = path
+        self.fps = fps
+        self.error: str | None = None
+        self.last_time = 0.0
+
+    def __iter__(self) -> Iterator[SampledFrame]:
+        av = require("av", "Reading media", "all")
+        try:
+            container = av.open(self.path, metadata_errors="ignore")
+        except av.error.FFmpegError as exc:
+            raise MediaError(self.path, f"cannot open video: {exc}") from exc
+        try:
+            stream = next(s for s in container.streams.video)
+            stream.thread_type = "AUTO"
+            step = 1.0 / self.fps if self.fps > 0 else 0.0
+            next_t = None
+            try:
+                for frame in container.decode(stream):
+                    t = frame.time
+                    if t is None:
+                        continue
+                    t = max(0.0, float(t))
+                    self.last_time = t
+                    if next_t is not None and t + 1e-6 < next_t:
+                        continue
+                    next_t = t + step
+                    yield SampledFrame(t, frame)
+            except av.error.FFmpegError as exc:
+                self.error = f"video decoding stopped at {self.last_time:.1f}s: {exc}"
+        finally:
+            container.close()

@@ -1,0 +1,149 @@
+"""The records that cross every boundary: :class:`Segment` (one timed piece of a
+video's content) and :class:`VideoRef` (one media file, identified by content)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = ["Segment", "VideoRef", "Hit", "MODALITIES", "segment_id"]
+
+#: Modality names used in records and in ``vrag status`` counts.
+#: ``window`` and ``chapter`` are coarse retrieval units built from the other text records.
+MODALITIES = ("shot", "window", "chapter", "asr", "ocr", "caption", "frame", "audio_event")
+
+
+def segment_id(video_id: str, modality: str, start: float, end: float, producer: str, text: str = "") -> str:
+    """Content-derived id: the same content from the same producer always gets the same id."""
+    key = f"{video_id}|{modality}|{start:.3f}|{end:.3f}|{producer}|{text}"
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
+
+
+@dataclass(slots=True)
+class Segment:
+    """A timed piece of one video: speech, on-screen text, a shot, a window...
+
+    ``start``/``end`` are seconds on the media's own timeline. ``producer`` names the
+    model and indexer version that made it; ``meta`` holds modality-specific extras
+    (word timestamps, OCR boxes) and must be JSON-serialisable.
+    """
+
+    video_id: str
+    modality: str
+    start: float
+    end: float
+    text: str
+    producer: str
+    uri: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    vector: list[float] | None = None
+    segment_id: str = ""
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def __post_init__(self) -> None:
+        self.start, self.end = float(self.start), float(self.end)
+        if not self.segment_id:
+            self.segment_id = segment_id(
+                self.video_id, self.modality, self.start, self.end, self.producer, self.text
+            )
+
+    def __repr__(self) -> str:
+        text = self.text if len(self.text) <= 40 else self.text[:37] + "..."
+        return (
+            f"Segment({self.modality} {self.start:.2f}-{self.end:.2f}s "
+            f"video={self.video_id[:8]} {text!r})"
+        )
+
+    def to_row(self) -> dict[str, Any]:
+        """The LanceDB row for this segment (``meta`` as JSON text)."""
+        return {
+            "segment_id": self.segment_id,
+            "video_id": self.video_id,
+            "uri": self.uri,
+            "start": self.start,
+            "end": self.end,
+            "modality": self.modality,
+            "text": self.text,
+            "vector": self.vector,
+            "producer": self.producer,
+            "meta": json.dumps(self.meta, ensure_ascii=False, default=_json_default),
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Segment":
+        vector = row.get("vector")
+        return cls(
+            video_id=row["video_id"],
+            modality=row["modality"],
+            start=row["start"],
+            end=row["end"],
+            text=row["text"],
+            producer=row["producer"],
+            uri=row.get("uri", ""),
+            meta=json.loads(row.get("meta") or "{}"),
+            vector=None if vector is None else list(vector),
+            segment_id=row["segment_id"],
+            created_at=row.get("created_at") or datetime.now(timezone.utc),
+        )
+
+
+def _json_default(value: Any) -> Any:
+    # numpy scalars and arrays (word timestamps, OCR boxes) -> plain Python
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+@dataclass(slots=True)
+class VideoRef:
+    """One media file as probed. ``video_id`` is a hash of the file's bytes, never its name."""
+
+    video_id: str
+    path: str  # as given at index time
+    abs_path: str
+    size: int
+    mtime_ns: int
+    duration: float
+    has_video: bool
+    has_audio: bool
+    fps: float = 0.0
+    width: int = 0
+    height: int = 0
+    streams: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def uri(self) -> str:
+        return self.abs_path
+
+    def __repr__(self) -> str:
+        kind = "video" if self.has_video else "audio"
+        return f"VideoRef({kind} {self.path!r} {self.duration:.1f}s id={self.video_id[:8]})"
+
+
+@dataclass(slots=True)
+class Hit:
+    """A retrieved segment with its score and the reason it was returned."""
+
+    segment: Segment
+    score: float
+    why: str
+    path: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.segment
+        return {
+            "video_id": s.video_id,
+            "path": self.path,
+            "start": round(s.start, 3),
+            "end": round(s.end, 3),
+            "modality": s.modality,
+            "text": s.text,
+            "score": round(float(self.score), 4),
+            "why": self.why,
+        }

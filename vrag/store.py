@@ -1,0 +1,287 @@
+"""The LanceDB store: ``segments`` (text records + vectors + full-text index) and ``videos``.
+
+Writes are whole-video and atomic: a video's segments are replaced in one
+``merge_insert`` commit (upsert on ``segment_id``, delete what the new run no
+longer produced), so a crash leaves either the old or the new records, never a mix.
+The ``segments`` table records which text model made its vectors in the schema
+metadata; opening it with another model raises :class:`ModelMismatchError`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .errors import ModelMismatchError, StoreError
+from .registry import require
+from .schema import Segment
+
+__all__ = ["Store", "SEGMENTS", "VIDEOS", "sql_quote"]
+
+SEGMENTS = "segments"
+VIDEOS = "videos"
+_MODEL_KEY = b"vrag.text_model"
+_DIM_KEY = b"vrag.text_dim"
+
+_VIDEO_FIELDS: tuple[tuple[str, str], ...] = (
+    ("video_id", "string"),
+    ("path", "string"),
+    ("abs_path", "string"),
+    ("size", "int64"),
+    ("mtime_ns", "int64"),
+    ("duration", "float64"),
+    ("fps", "float64"),
+    ("width", "int32"),
+    ("height", "int32"),
+    ("has_video", "bool"),
+    ("has_audio", "bool"),
+    ("streams", "string"),  # JSON
+    ("status", "string"),  # indexing | indexed | partial | failed
+    ("errors", "string"),  # JSON list of "stage: reason"
+    ("recipe", "string"),  # fingerprint of models + settings that produced the records
+    ("producers", "string"),  # JSON {stage: producer}
+    ("counts", "string"),  # JSON {modality: n}
+    ("indexed_at", "timestamp"),
+)
+
+
+def sql_quote(value: str) -> str:
+    """Quote a string literal for a Lance SQL filter."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Store:
+    """One knowledge-base directory. Opened lazily; safe to share within a process."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._db: Any = None
+        self._lock = threading.RLock()
+
+    # -- connection -------------------------------------------------------------------
+    @property
+    def db(self) -> Any:
+        with self._lock:
+            if self._db is None:
+                lancedb = require("lancedb", "The knowledge-base store", "all")
+                try:
+                    self.path.mkdir(parents=True, exist_ok=True)
+                    self._db = lancedb.connect(str(self.path))
+                except OSError as exc:
+                    raise StoreError(f"{self.path}: cannot open knowledge base: {exc.strerror or exc}") from exc
+            return self._db
+
+    def exists(self) -> bool:
+        return self.path.is_dir() and VIDEOS in self._tables()
+
+    def _tables(self) -> list[str]:
+        if self._db is None and not self.path.is_dir():
+            return []
+        return list(self.db.list_tables().tables)
+
+    def _open(self, name: str) -> Any | None:
+        return self.db.open_table(name) if name in self._tables() else None
+
+    # -- schema -----------------------------------------------------------------------
+    @staticmethod
+    def _segment_schema(model_id: str, dim: int) -> Any:
+        import pyarrow as pa
+
+        return pa.schema(
+            [
+                pa.field("segment_id", pa.string(), nullable=False),
+                pa.field("video_id", pa.string(), nullable=False),
+                pa.field("uri", pa.string()),
+                pa.field("start", pa.float64()),
+                pa.field("end", pa.float64()),
+                pa.field("modality", pa.string()),
+                pa.field("text", pa.string()),
+                pa.field("vector", pa.list_(pa.float32(), dim)),
+                pa.field("producer", pa.string()),
+                pa.field("meta", pa.string()),
+                pa.field("created_at", pa.timestamp("us", tz="UTC")),
+            ],
+            metadata={_MODEL_KEY: model_id.encode(), _DIM_KEY: str(dim).encode()},
+        )
+
+    @staticmethod
+    def _video_schema() -> Any:
+        import pyarrow as pa
+
+        types = {
+            "string": pa.string(),
+            "int64": pa.int64(),
+            "int32": pa.int32(),
+            "float64": pa.float64(),
+            "bool": pa.bool_(),
+            "timestamp": pa.timestamp("us", tz="UTC"),
+        }
+        return pa.schema([pa.field(n, types[t]) for n, t in _VIDEO_FIELDS])
+
+    def text_model(self) -> tuple[str, int] | None:
+        """(model id, dim) the segments table was built with, or None if there is none yet."""
+        table = self._open(SEGMENTS)
+        if table is None:
+            return None
+        meta = table.schema.metadata or {}
+        return meta.get(_MODEL_KEY, b"?").decode(), int(meta.get(_DIM_KEY, b"0"))
+
+    def check_text_model(self, model_id: str) -> None:
+        """Raise :class:`ModelMismatchError` if the stored vectors come from another model."""
+        stored = self.text_model()
+        if stored is not None and stored[0] != model_id:
+            raise ModelMismatchError(
+                f"{self.path}: segments were embedded with {stored[0]!r} but text_embedder is "
+                f"{model_id!r}; run `vrag reembed --db {self.path}` to re-embed them, "
+                "or use another --db"
+            )
+
+    def _segments(self, model_id: str, dim: int) -> Any:
+        with self._lock:
+            self.check_text_model(model_id)
+            table = self._open(SEGMENTS)
+            if table is None:
+                table = self.db.create_table(SEGMENTS, schema=self._segment_schema(model_id, dim), exist_ok=True)
+            return table
+
+    def _videos(self) -> Any:
+        with self._lock:
+            table = self._open(VIDEOS)
+            if table is None:
+                table = self.db.create_table(VIDEOS, schema=self._video_schema(), exist_ok=True)
+            return table
+
+    # -- videos -----------------------------------------------------------------------
+    def upsert_video(self, row: dict[str, Any]) -> None:
+        full = {name: row.get(name) for name, _ in _VIDEO_FIELDS}
+        for key in ("streams", "errors", "producers", "counts"):
+            if not isinstance(full[key], str):
+                full[key] = json.dumps(full[key] if full[key] is not None else ({} if key != "errors" else []))
+        full["indexed_at"] = full["indexed_at"] or datetime.now(timezone.utc)
+        import pyarrow as pa
+
+        batch = pa.Table.from_pylist([full], schema=self._video_schema())
+        table = self._videos()
+        table.merge_insert("video_id").when_matched_update_all().when_not_matched_insert_all().execute(batch)
+
+    def videos(self, where: str | None = None) -> list[dict[str, Any]]:
+        """Video rows (JSON fields decoded), ordered by path."""
+        table = self._open(VIDEOS)
+        if table is None:
+            return []
+        query = table.search()
+        if where:
+            query = query.where(where)
+        rows = query.limit(None).to_list() if where else table.to_arrow().to_pylist()
+        for row in rows:
+            for key in ("streams", "errors", "producers", "counts"):
+                row[key] = json.loads(row.get(key) or ("[]" if key in ("errors", "streams") else "{}"))
+        return sorted(rows, key=lambda r: r["path"])
+
+    def video(self, video_id: str) -> dict[str, Any] | None:
+        rows = self.videos(f"video_id = {sql_quote(video_id)}")
+        return rows[0] if rows else None
+
+    def videos_at(self, abs_path: str) -> list[dict[str, Any]]:
+        return self.videos(f"abs_path = {sql_quote(abs_path)}")
+
+    # -- segments ---------------------------------------------------------------------
+    def replace_segments(self, video_id: str, segments: Sequence[Segment], model_id: str, dim: int) -> int:
+        """Make ``segments`` the complete record set of ``video_id`` in one commit."""
+        import pyarrow as pa
+
+        schema = self._segment_schema(model_id, dim)
+        rows = []
+        for seg in segments:
+            if seg.video_id != video_id:
+                raise StoreError(f"segment {seg.segment_id} belongs to {seg.video_id}, not {video_id}")
+            row = seg.to_row()
+            if row["vector"] is None:
+                row["vector"] = [0.0] * dim
+            rows.append(row)
+        table = self._segments(model_id, dim)
+        data = pa.Table.from_pylist(rows, schema=schema)
+        (
+            table.merge_insert("segment_id")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .when_not_matched_by_source_delete(f"video_id = {sql_quote(video_id)}")
+            .execute(data)
+        )
+        return len(rows)
+
+    def reembed(self, embed: Any, model_id: str, dim: int, progress: Any = None, batch: int = 512) -> int:
+        """Replace every text vector with ``embed(texts)`` from another model, in one new table version."""
+        import numpy as np
+        import pyarrow as pa
+
+        table = self._open(SEGMENTS)
+        if table is None:
+            return 0
+        data = table.to_arrow()
+        texts = data.column("text").to_pylist()
+        vectors = np.zeros((len(texts), dim), dtype=np.float32)
+        for i in range(0, len(texts), batch):
+            part = [(j, t) for j, t in enumerate(texts[i : i + batch], start=i) if t]
+            if part:
+                vectors[[j for j, _ in part]] = embed([t for _, t in part])
+            if progress is not None:
+                progress(min(i + batch, len(texts)), len(texts))
+        schema = self._segment_schema(model_id, dim)
+        flat = pa.array(vectors.reshape(-1), type=pa.float32())
+        data = data.set_column(
+            data.schema.get_field_index("vector"), schema.field("vector"), pa.FixedSizeListArray.from_arrays(flat, dim)
+        )
+        with self._lock:
+            self.db.create_table(SEGMENTS, data.cast(schema), mode="overwrite")
+        self.finish_writes()
+        return len(texts)
+
+    def segments(self, where: str | None = None, limit: int | None = None) -> list[Segment]:
+        table = self._open(SEGMENTS)
+        if table is None:
+            return []
+        query = table.search().limit(limit)
+        if where:
+            query = query.where(where)
+        return [Segment.from_row(r) for r in query.to_list()]
+
+    def delete_video(self, video_id: str) -> None:
+        """Remove a video from every table."""
+        for name in (SEGMENTS, VIDEOS):
+            table = self._open(name)
+            if table is not None:
+                table.delete(f"video_id = {sql_quote(video_id)}")
+
+    def finish_writes(self) -> None:
+        """After a batch of writes: bring the full-text index up to date and compact."""
+        from lancedb.index import FTS
+
+        table = self._open(SEGMENTS)
+        if table is None:
+            return
+        if not any(ix.index_type == "FTS" for ix in table.list_indices()):
+            table.create_index("text", config=FTS(), replace=True)
+        table.optimize()
+
+    def vector_search(
+        self, vector: Iterable[float], k: int, where: str | None = None, model_id: str | None = None
+    ) -> list[tuple[Segment, float]]:
+        """Nearest text segments by cosine distance; empty-text rows are never returned."""
+        table = self._open(SEGMENTS)
+        if table is None:
+            return []
+        if model_id is not None:
+            self.check_text_model(model_id)
+        clause = "text != ''" + (f" AND ({where})" if where else "")
+        rows = (
+            table.search(list(vector))
+            .distance_type("cosine")
+            .where(clause, prefilter=True)
+            .limit(k)
+            .to_list()
+        )
+        return [(Segment.from_row(r), 1.0 - float(r["_distance"])) for r in rows]
