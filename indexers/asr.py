@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from vrag.errors import MediaError
-from vrag.media.audio import AudioChunks
+from vrag.media.audio import SAMPLE_RATE, AudioChunks
 from vrag.registry import require
 from vrag.schema import Segment, VideoRef
 
 from .base import IndexContext
+from .speech_split import split_speech
 
 __all__ = ["SpeechIndexer", "find_sidecar"]
 
@@ -87,26 +88,30 @@ class SpeechIndexer:
         ctx.producers["asr"] = producer
         chunks = AudioChunks(video.abs_path, float(ctx.cfg.asr_chunk_seconds))
         for offset, samples in chunks:
-            for seg in asr.transcribe(samples, offset=offset):
-                ctx.report("asr", seg.end)
-                if seg.no_speech_prob > _NO_SPEECH_MAX and seg.avg_logprob < _LOGPROB_MIN:
+            for whole in asr.transcribe(samples, offset=offset):
+                ctx.report("asr", whole.end)
+                if whole.no_speech_prob > _NO_SPEECH_MAX and whole.avg_logprob < _LOGPROB_MIN:
                     continue
-                yield Segment(
-                    video_id=video.video_id,
-                    modality="asr",
-                    start=seg.start,
-                    end=seg.end,
-                    text=seg.text,
-                    producer=producer,
-                    uri=video.uri,
-                    meta={
-                        "words": seg.words,
-                        "avg_logprob": round(seg.avg_logprob, 3),
-                        "no_speech_prob": round(seg.no_speech_prob, 3),
-                    },
-                )
-            ctx.report("asr", offset + len(samples) / 16000.0)
+                yield from (self._record(video, seg, producer) for seg in split_speech(whole))
+            ctx.report("asr", offset + len(samples) / SAMPLE_RATE)
         if chunks.error:
             ctx.fail("asr", chunks.error)
         else:
             ctx.check_complete("asr", chunks.decoded_seconds)
+
+    @staticmethod
+    def _record(video: VideoRef, seg: Any, producer: str) -> Segment:
+        return Segment(
+            video_id=video.video_id,
+            modality="asr",
+            start=seg.start,
+            end=seg.end,
+            text=seg.text,
+            producer=producer,
+            uri=video.uri,
+            meta={
+                "words": seg.words,
+                "avg_logprob": round(seg.avg_logprob, 3),
+                "no_speech_prob": round(seg.no_speech_prob, 3),
+            },
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 
@@ -31,9 +33,21 @@ class IndexContext:
     video: VideoRef
     progress: Progress = lambda stage, done, total: None
     shots: list[tuple[float, float]] = field(default_factory=list)
+    #: cut times found so far during the frame pass (the shot indexer appends as it goes)
+    cuts: list[float] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     producers: dict[str, str] = field(default_factory=dict)
+    #: wall-clock seconds spent per stage (for summaries and benchmarks)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
 
     def warn(self, stage: str, message: str) -> None:
         """Something worth telling that leaves the video fully indexed (e.g. no audio track)."""

@@ -1,8 +1,8 @@
 """On-screen text as timed text tracks, like subtitle extraction.
 
-Frames arrive from the shared decode at ``scene_fps``. A frame is OCR'd when it is
-due (every ``ocr_interval`` seconds) or starts a new shot, and only if its grey
-thumbnail differs from the last OCR'd frame: unchanged frames just extend the
+Frames arrive from the shared decode; four per second are looked at. A frame is
+OCR'd when it is due (every ``ocr_interval`` seconds) or starts a new shot, and
+only if its grey thumbnail differs from the last OCR'd frame: unchanged frames just extend the
 text already on screen, so a static slide costs one OCR call. A line seen in
 consecutive OCR'd frames becomes one track (start = first frame it was seen,
 end = when it was gone); lines that appear and disappear together (a slide)
@@ -25,7 +25,10 @@ from .ocr_text import restore_spaces
 
 __all__ = ["ScreenTextIndexer", "normalise"]
 
-#: A change this many times the OCR change threshold between two analysed frames is a cut.
+#: Seconds between frames looked at (a cheap thumbnail comparison each).
+_CHECK_STEP = 0.25
+#: Without the shot stage, a change this many times the change threshold between two
+#: frames looked at counts as a cut.
 _CUT_FACTOR = 4.0
 _MIN_ALNUM = 2
 
@@ -74,7 +77,7 @@ class ScreenTextIndexer:
         self._last_ocr_thumb = None
         self._last_ocr_t = -1e9
         self._prev_thumb = None
-        self._step = 0.25
+        self._last_check_t = -1e9
         self._frame_size = (0, 0)
         self.frames_ocred = 0
         self.frames_seen = 0
@@ -82,15 +85,22 @@ class ScreenTextIndexer:
     def setup(self, ctx: IndexContext) -> None:
         self._reset()
         self._ocr = ctx.backend("ocr")
-        self._step = 1.0 / float(ctx.cfg.scene_fps)
         ctx.producers["ocr"] = f"{self._ocr.producer}@{self.name}-{self.version}"
 
     def on_frame(self, frame: SampledFrame, ctx: IndexContext) -> None:
         cfg = ctx.cfg
+        shot_start = bool(ctx.cuts) and ctx.cuts[-1] == frame.t
+        if not shot_start and frame.t - self._last_check_t < _CHECK_STEP - 1e-6:
+            return
+        self._last_check_t = frame.t
         thumb = frame.thumb()
         self.frames_seen += 1
         threshold = float(cfg.ocr_change_threshold)
-        cut = self._prev_thumb is not None and frame_difference(thumb, self._prev_thumb) >= threshold * _CUT_FACTOR
+        cut = shot_start or (
+            not ctx.wants("shot")
+            and self._prev_thumb is not None
+            and frame_difference(thumb, self._prev_thumb) >= threshold * _CUT_FACTOR
+        )
         self._prev_thumb = thumb
         unchanged = self._last_ocr_thumb is not None and frame_difference(thumb, self._last_ocr_thumb) < threshold
         if unchanged:
@@ -101,13 +111,14 @@ class ScreenTextIndexer:
         due = frame.t - self._last_ocr_t >= interval or (cut and frame.t - self._last_ocr_t >= interval / 4)
         if not due:
             return
-        image, scale = frame.bgr(int(cfg.ocr_max_side))
-        self._frame_size = (image.shape[1], image.shape[0])
-        lines = [
-            ln
-            for ln in self._ocr.read(image)
-            if ln.confidence >= float(cfg.ocr_min_confidence) and sum(ch.isalnum() for ch in ln.text) >= _MIN_ALNUM
-        ]
+        with ctx.timed("ocr"):
+            image, _scale = frame.bgr(int(cfg.ocr_max_side))
+            self._frame_size = (image.shape[1], image.shape[0])
+            lines = [
+                ln
+                for ln in self._ocr.read(image)
+                if ln.confidence >= float(cfg.ocr_min_confidence) and sum(ch.isalnum() for ch in ln.text) >= _MIN_ALNUM
+            ]
         self.frames_ocred += 1
         self._last_ocr_thumb, self._last_ocr_t = thumb, frame.t
         self._update(lines, frame.t)
@@ -126,13 +137,13 @@ class ScreenTextIndexer:
                 match.see(line, t)
                 still.append(match)
         for gone in unmatched:
-            self._done.append((gone, min(t, gone.last_seen + self._step)))
+            self._done.append((gone, min(t, gone.last_seen + _CHECK_STEP)))
         self._active = still
 
     def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
         end_of_video = max(video.duration, 0.0)
         for track in self._active:
-            self._done.append((track, max(track.start, min(end_of_video or 1e12, track.last_seen + self._step))))
+            self._done.append((track, max(track.start, min(end_of_video or 1e12, track.last_seen + _CHECK_STEP))))
         self._active = []
         groups: dict[tuple[float, float], list[_Track]] = {}
         for track, end in self._done:

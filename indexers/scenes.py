@@ -38,12 +38,12 @@ class ShotIndexer:
             min_scene_len=max(1, round(float(ctx.cfg.scene_min_seconds) * fps)),
         )
         self._timecode = lambda t: detect.FrameTimecode(round(t * fps), fps=fps)
-        self._cuts = []
+        self._cuts = ctx.cuts
         ctx.producers["shot"] = self.producer
 
     def on_frame(self, frame: SampledFrame, ctx: IndexContext) -> None:
         for cut in self._detector.process_frame(self._timecode(frame.t), frame.small_bgr()):
-            self._cuts.append(float(cut.seconds))
+            self._cuts.append(frame.t if abs(cut.seconds - frame.t) < 0.05 else float(cut.seconds))
 
     def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
         if not video.has_video:

@@ -31,7 +31,7 @@ log = logging.getLogger("vrag.pipeline")
 
 #: Settings whose change means a video must be indexed again.
 _RECIPE_SETTINGS = (
-    "stages", "text_embedder", "asr", "asr_model", "asr_language", "asr_vad", "asr_beam_size",
+    "stages", "text_embedder", "asr", "asr_model", "asr_language", "asr_vad", "asr_beam_size", "asr_batch_size",
     "use_subtitles", "ocr", "ocr_interval", "ocr_min_confidence", "ocr_change_threshold",
     "ocr_max_side", "scene_threshold", "scene_fps", "scene_min_seconds", "window_seconds",
     "chapter_seconds",
@@ -62,6 +62,8 @@ class FileResult:
     duration: float = 0.0
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
+    #: seconds per stage: hash, probe, frames (decode + shots, OCR excluded), ocr, asr, embed, write
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -172,7 +174,9 @@ class Indexer:
             ):
                 return FileResult(found.path, "unchanged", "", row["video_id"], row["duration"], counts=row["counts"])
         emit("hash", 0.0, float(st.st_size))
+        started = time.perf_counter()
         video_id = content_hash(found.abs_path)
+        hash_seconds = time.perf_counter() - started
         same = self.store.video(video_id)
         if same is not None and same["status"] == "indexed" and same["recipe"] == want:
             if same["abs_path"] != found.abs_path and os.path.exists(same["abs_path"]):
@@ -182,13 +186,16 @@ class Indexer:
             self.store.upsert_video(same)
             return FileResult(found.path, "unchanged", "", video_id, same["duration"], counts=same["counts"])
         emit("probe")
+        started = time.perf_counter()
         try:
             video = probe(found.abs_path, given=found.path, video_id=video_id)
         except MediaError as exc:
             if not any(r["status"] in ("indexed", "partial") for r in previous):
                 self._record_failure(found, st, video_id, want, _one_line(exc, found.path))
             raise
+        probe_seconds = time.perf_counter() - started
         result = self._index_video(video, want, emit)
+        result.timings = {"hash": hash_seconds, "probe": probe_seconds, **result.timings}
         for row in previous:  # the file changed: its old records go only now that the new ones are in
             if row["video_id"] != video.video_id:
                 self.store.delete_video(row["video_id"])
@@ -223,13 +230,15 @@ class Indexer:
                 raise
             except VragError as exc:
                 errors.append(f"{ix.name}: {exc}")
-        self._frame_pass(video, ctx, [ix for ix in live if hasattr(ix, "on_frame")], errors)
+        with ctx.timed("frames"):
+            self._frame_pass(video, ctx, [ix for ix in live if hasattr(ix, "on_frame")], errors)
         fine: list[Segment] = []
         for ix in live:
             if any(e.startswith(f"{ix.name}:") for e in errors):
                 continue
             try:
-                fine.extend(ix.index(video, ctx))
+                with ctx.timed(ix.name):
+                    fine.extend(ix.index(video, ctx))
             except _FATAL:
                 raise
             except VragError as exc:
@@ -239,10 +248,12 @@ class Indexer:
             video, shots, fine, float(self.cfg.window_seconds), float(self.cfg.chapter_seconds),
             ctx.producers.get("shot"),
         )
-        self._embed(segments, emit)
+        with ctx.timed("embed"):
+            self._embed(segments, emit)
         emit("write", 0.0, float(len(segments)))
         model = self.embedder
-        self.store.replace_segments(video.video_id, segments, model.model_id, model.dim)
+        with ctx.timed("write"):
+            self.store.replace_segments(video.video_id, segments, model.model_id, model.dim)
         counts: dict[str, int] = {}
         for seg in segments:
             counts[seg.modality] = counts.get(seg.modality, 0) + 1
@@ -252,7 +263,10 @@ class Indexer:
                  producers=dict(ctx.producers, text_embed=model.model_id))
         )
         reason = "; ".join(errors) if errors else "; ".join(ctx.warnings)
-        return FileResult(video.path, status, reason, video.video_id, video.duration, counts=counts)
+        timings = dict(ctx.timings)
+        timings["frames"] = timings.get("frames", 0.0) - timings.get("ocr", 0.0)  # OCR runs inside the frame pass
+        timings.pop("shots", None)  # finishing the shot list is instant; detection is in "frames"
+        return FileResult(video.path, status, reason, video.video_id, video.duration, counts=counts, timings=timings)
 
     def _frame_pass(self, video: VideoRef, ctx: Any, consumers: list[Any], errors: list[str]) -> None:
         if not consumers:

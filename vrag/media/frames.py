@@ -28,8 +28,13 @@ class SampledFrame:
         """Downscaled BGR frame (SMALL_WIDTH wide) for shot detection."""
         if "small" not in self._cache:
             w, h = self.frame.width, self.frame.height
-            height = max(2, int(round(SMALL_WIDTH * h / max(1, w) / 2)) * 2)
-            self._cache["small"] = self.frame.reformat(width=SMALL_WIDTH, height=height, format="bgr24").to_ndarray()
+            size = (SMALL_WIDTH, max(2, int(round(SMALL_WIDTH * h / max(1, w) / 2)) * 2))
+            fast = _planar_yuv(self.frame)
+            if fast is None:
+                img = self.frame.reformat(width=size[0], height=size[1], format="bgr24").to_ndarray()
+            else:
+                img = _yuv_to_small_bgr(*fast, size=size, full_range=self.frame.format.name.startswith("yuvj"))
+            self._cache["small"] = img
         return self._cache["small"]
 
     def thumb(self) -> Any:
@@ -37,7 +42,12 @@ class SampledFrame:
         if "thumb" not in self._cache:
             import numpy as np
 
-            gray = self.frame.reformat(width=THUMB_SIZE[0], height=THUMB_SIZE[1], format="gray").to_ndarray()
+            fast = _planar_yuv(self.frame)
+            if fast is None:
+                gray = self.frame.reformat(width=THUMB_SIZE[0], height=THUMB_SIZE[1], format="gray").to_ndarray()
+            else:
+                cv2 = require("cv2", "Frame analysis", "scenes")
+                gray = cv2.resize(fast[0], THUMB_SIZE, interpolation=cv2.INTER_AREA)
             self._cache["thumb"] = gray.astype(np.float32)
         return self._cache["thumb"]
 
@@ -52,6 +62,40 @@ class SampledFrame:
         else:
             img = self.frame.to_ndarray(format="bgr24")
         return img, scale
+
+
+_PLANAR = {"yuv420p", "yuvj420p"}
+
+
+def _planar_yuv(frame: Any) -> tuple[Any, Any, Any] | None:
+    """Y, U, V planes of a 4:2:0 frame as numpy views (no copy), else None."""
+    if frame.format.name not in _PLANAR:
+        return None
+    import numpy as np
+
+    out = []
+    for i, plane in enumerate(frame.planes):
+        width = frame.width if i == 0 else plane.width
+        height = frame.height if i == 0 else plane.height
+        out.append(np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:height, :width])
+    return out[0], out[1], out[2]
+
+
+_LUTS: dict[str, Any] = {}
+
+
+def _yuv_to_small_bgr(y: Any, u: Any, v: Any, size: tuple[int, int], full_range: bool) -> Any:
+    """Area-downscale the planes first, then convert: ~2x cheaper than swscale for a thumbnail."""
+    import numpy as np
+
+    cv2 = require("cv2", "Frame analysis", "scenes")
+    small = [cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in (y, v, u)]
+    if not full_range:  # studio range (16-235 / 16-240) -> full range
+        if not _LUTS:
+            _LUTS["y"] = np.clip((np.arange(256) - 16) * 255 / 219, 0, 255).astype(np.uint8)
+            _LUTS["c"] = np.clip((np.arange(256) - 128) * 255 / 224 + 128, 0, 255).astype(np.uint8)
+        small = [_LUTS["y"][small[0]], _LUTS["c"][small[1]], _LUTS["c"][small[2]]]
+    return cv2.cvtColor(np.dstack(small), cv2.COLOR_YCrCb2BGR)
 
 
 def frame_difference(a: Any, b: Any) -> float:
