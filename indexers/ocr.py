@@ -1,9 +1,11 @@
 """On-screen text as timed text tracks, like subtitle extraction.
 
 Frames arrive from the shared decode; four per second are looked at. A frame is
-OCR'd when it is due (every ``ocr_interval`` seconds) or starts a new shot, and
-only if its grey thumbnail differs from the last OCR'd frame: unchanged frames just extend the
-text already on screen, so a static slide costs one OCR call. A line seen in
+OCR'd only if its grey thumbnail differs from the last OCR'd frame (unchanged
+frames just extend the text already on screen, so a static slide costs one OCR
+call), and then at once when it starts a shot or jumps out of a still picture (a
+slide change), otherwise when due (every ``ocr_interval`` seconds, backing off
+while motion changes the picture but not its text). A line seen in
 consecutive OCR'd frames becomes one track (start = first frame it was seen,
 end = when it was gone); lines that appear and disappear together (a slide)
 become one ``ocr`` record with the lines in reading order.
@@ -17,7 +19,7 @@ from difflib import SequenceMatcher
 from typing import Iterator
 
 from vrag.backends.ocr import TextLine
-from vrag.media.frames import SampledFrame, frame_difference
+from vrag.media.frames import SampledFrame, changed_fraction
 from vrag.schema import Segment, VideoRef
 
 from .base import IndexContext
@@ -27,9 +29,13 @@ __all__ = ["ScreenTextIndexer", "normalise"]
 
 #: Seconds between frames looked at (a cheap thumbnail comparison each).
 _CHECK_STEP = 0.25
-#: Without the shot stage, a change this many times the change threshold between two
-#: frames looked at counts as a cut.
-_CUT_FACTOR = 4.0
+#: Fraction of thumbnail pixels changing between two looks that counts as a jump (or, against
+#: the last frame read, as a different picture)...
+_JUMP = 0.03
+#: ...and below which two looks count as a still picture.
+_STILL = 0.01
+#: While the picture keeps changing but its text does not, the interval doubles up to this factor.
+_MAX_BACKOFF = 8
 _MIN_ALNUM = 2
 
 
@@ -65,7 +71,7 @@ class _Track:
 
 class ScreenTextIndexer:
     name = "ocr"
-    version = "1"
+    version = "2"
     modality = "ocr"
 
     def __init__(self) -> None:
@@ -77,6 +83,8 @@ class ScreenTextIndexer:
         self._last_ocr_thumb = None
         self._last_ocr_t = -1e9
         self._prev_thumb = None
+        self._prev_was_still = False
+        self._backoff = 1
         self._last_check_t = -1e9
         self._frame_size = (0, 0)
         self.frames_ocred = 0
@@ -95,20 +103,22 @@ class ScreenTextIndexer:
         self._last_check_t = frame.t
         thumb = frame.thumb()
         self.frames_seen += 1
-        threshold = float(cfg.ocr_change_threshold)
-        cut = shot_start or (
-            not ctx.wants("shot")
-            and self._prev_thumb is not None
-            and frame_difference(thumb, self._prev_thumb) >= threshold * _CUT_FACTOR
-        )
+        motion = 1.0 if self._prev_thumb is None else changed_fraction(thumb, self._prev_thumb)
         self._prev_thumb = thumb
-        unchanged = self._last_ocr_thumb is not None and frame_difference(thumb, self._last_ocr_thumb) < threshold
-        if unchanged:
-            for track in self._active:
+        drift = 1.0 if self._last_ocr_thumb is None else changed_fraction(thumb, self._last_ocr_thumb)
+        if drift < float(cfg.ocr_change_threshold):
+            for track in self._active:  # same picture as last read: the same text is still there
                 track.last_seen = frame.t
             return
+        # Read at once: a jump out of a still picture (a slide change, a new page), or a picture
+        # that has settled and differs a lot from the last one read (text that animated in).
+        # Continuous motion waits for the interval, which backs off while the text stays the same.
+        sudden = motion >= _JUMP and self._prev_was_still
+        settled = motion < _STILL and drift >= _JUMP
+        self._prev_was_still = motion < _STILL
         interval = float(cfg.ocr_interval)
-        due = frame.t - self._last_ocr_t >= interval or (cut and frame.t - self._last_ocr_t >= interval / 4)
+        since = frame.t - self._last_ocr_t
+        due = since >= interval * self._backoff or ((shot_start or sudden or settled) and since >= interval / 4)
         if not due:
             return
         with ctx.timed("ocr"):
@@ -121,16 +131,21 @@ class ScreenTextIndexer:
             ]
         self.frames_ocred += 1
         self._last_ocr_thumb, self._last_ocr_t = thumb, frame.t
-        self._update(lines, frame.t)
+        text_changed = self._update(lines, frame.t)
+        # the picture changed but the text did not (a speaker inset, camera motion): read less often
+        self._backoff = 1 if text_changed else min(_MAX_BACKOFF, self._backoff * 2)
         ctx.report("ocr", frame.t)
 
-    def _update(self, lines: list[TextLine], t: float) -> None:
+    def _update(self, lines: list[TextLine], t: float) -> bool:
+        """Match ``lines`` to the tracks on screen; True if any line appeared or went."""
         unmatched = list(self._active)
+        new = 0
         still: list[_Track] = []
         for line in lines:
             key = normalise(line.text)
             match = next((tr for tr in unmatched if _same_line(tr.key, key)), None)
             if match is None:
+                new += 1
                 still.append(_Track(key, line, t, t, variants={line.text}))
             else:
                 unmatched.remove(match)
@@ -139,6 +154,7 @@ class ScreenTextIndexer:
         for gone in unmatched:
             self._done.append((gone, min(t, gone.last_seen + _CHECK_STEP)))
         self._active = still
+        return bool(new or unmatched)
 
     def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
         end_of_video = max(video.duration, 0.0)

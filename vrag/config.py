@@ -117,12 +117,16 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("ocr", "rapidocr", "On-screen text backend (registered name or 'module:Class')."),
     Setting("ocr_interval", 2.0, "Seconds between frames considered for OCR (shot starts are always considered)."),
-    Setting("ocr_min_confidence", 0.6, "Drop OCR lines below this recognition confidence."),
+    Setting(
+        "ocr_min_confidence",
+        0.85,
+        "Drop OCR lines below this recognition confidence (garbled text on products and textures scores below ~0.9).",
+    ),
     Setting(
         "ocr_change_threshold",
-        4.0,
-        "Mean grey-level difference (0-255, on a small thumbnail) below which a frame counts as "
-        "unchanged and is not OCR'd again.",
+        0.002,
+        "Fraction of pixels (on a 160x90 grey thumbnail) that must change since the last OCR'd "
+        "frame before a frame is read again.",
     ),
     Setting("ocr_max_side", 1280, "Frames are downscaled to at most this many pixels on the long side before OCR."),
     Setting("scene_threshold", 22.0, "PySceneDetect ContentDetector threshold for a hard cut (lower = more cuts)."),

@@ -13,7 +13,9 @@ __all__ = ["SampledFrame", "FrameStream"]
 #: Analysis frames (scene detection) are this wide.
 SMALL_WIDTH = 160
 #: Grey thumbnails for cheap change detection.
-THUMB_SIZE = (64, 36)
+THUMB_SIZE = (160, 90)
+#: A thumbnail pixel counts as changed when its grey level moves by more than this.
+PIXEL_DELTA = 24
 
 
 @dataclass
@@ -38,7 +40,7 @@ class SampledFrame:
         return self._cache["small"]
 
     def thumb(self) -> Any:
-        """64x36 grey thumbnail as float32, for near-duplicate checks."""
+        """Grey thumbnail (THUMB_SIZE) as int16, for near-duplicate checks."""
         if "thumb" not in self._cache:
             import numpy as np
 
@@ -48,7 +50,7 @@ class SampledFrame:
             else:
                 cv2 = require("cv2", "Frame analysis", "scenes")
                 gray = cv2.resize(fast[0], THUMB_SIZE, interpolation=cv2.INTER_AREA)
-            self._cache["thumb"] = gray.astype(np.float32)
+            self._cache["thumb"] = gray.astype(np.int16)
         return self._cache["thumb"]
 
     def bgr(self, max_side: int) -> tuple[Any, float]:
@@ -98,11 +100,15 @@ def _yuv_to_small_bgr(y: Any, u: Any, v: Any, size: tuple[int, int], full_range:
     return cv2.cvtColor(np.dstack(small), cv2.COLOR_YCrCb2BGR)
 
 
-def frame_difference(a: Any, b: Any) -> float:
-    """Mean absolute grey-level difference of two thumbnails (0-255)."""
+def changed_fraction(a: Any, b: Any) -> float:
+    """Fraction of thumbnail pixels whose grey level differs by more than PIXEL_DELTA.
+
+    Sensitive to local changes (a new line of text on an unchanged slide) and blind to
+    compression noise, unlike a mean difference.
+    """
     import numpy as np
 
-    return float(np.mean(np.abs(a - b)))
+    return float(np.count_nonzero(np.abs(a - b) > PIXEL_DELTA)) / a.size
 
 
 class FrameStream:
