@@ -28,7 +28,7 @@ test-all: setup
 	$(PY) -m pytest -q
 
 bench: setup
-	$(PY) -m vrag.bench --out BENCHMARKS.md
+	$(PY) -m vrag.bench --out BENCHMARKS.md --long 30 --eval ../shared/eval/media
 
 setup: system $(VENV)/.installed
 

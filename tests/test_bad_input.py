@@ -15,11 +15,25 @@ from vrag import KnowledgeBase
 from vrag.synth import Slide, make_color_video, make_lecture
 
 
+def _unknown_codec_avi(path: Path) -> None:
+    """An AVI whose video FourCC no decoder knows (raw I420 relabelled 'ZZZZ')."""
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1",
+         "-c:v", "rawvideo", "-pix_fmt", "yuv420p", str(path)],
+        check=True,
+    )
+    data = bytearray(path.read_bytes())
+    strh, strf = data.find(b"strh"), data.find(b"strf")
+    data[strh + 12 : strh + 16] = b"ZZZZ"
+    data[strf + 24 : strf + 28] = b"ZZZZ"
+    path.write_bytes(bytes(data))
+
+
 @pytest.fixture(scope="module")
 def bad_folder(tmp_path_factory, lecture):
     d = tmp_path_factory.mktemp("bad")
     src, _ = lecture
-    shutil.copy2(src, d / "café ☕ talk.mp4")  # non-ASCII + spaces, a good file
+    shutil.copy2(src, d / "it's café ☕ talk.mp4")  # quote, non-ASCII, spaces: a good file
     (d / "empty.mp4").write_bytes(b"")
     (d / "notes.mkv").write_text("this is a text file with a video extension\n" * 50)
     (d / "noise.avi").write_bytes(os.urandom(50_000))
@@ -30,6 +44,7 @@ def bad_folder(tmp_path_factory, lecture):
     Image.new("RGB", (64, 64), "red").save(d / "still.png")
     (d / "still.png").rename(d / "still.mov")
     make_color_video(d / "tiny.mkv", [("blue", 0.4)])  # shorter than a second
+    _unknown_codec_avi(d / "odd codec.avi")
     webm = d / "cut.webm"
     make_lecture([Slide(title="Damaged Ending", narration="The end of this file is missing.")], webm, size=(640, 360))
     raw = webm.read_bytes()
@@ -46,7 +61,7 @@ def test_cli_reports_each_bad_file_in_one_line_and_indexes_the_rest(bad_folder, 
     assert proc.returncode == 1, proc.stderr
     files = {Path(f["path"]).name: f for f in json.loads(proc.stdout)["files"]}
     reasons = {name: f["reason"] for name, f in files.items() if f["status"] == "failed"}
-    assert files["café ☕ talk.mp4"]["status"] == "indexed"
+    assert files["it's café ☕ talk.mp4"]["status"] == "indexed"
     assert files["tiny.mkv"]["status"] == "indexed"
     assert reasons["empty.mp4"] == "empty file (0 bytes)"
     assert reasons["notes.mkv"].startswith("not a readable media file")
@@ -55,11 +70,12 @@ def test_cli_reports_each_bad_file_in_one_line_and_indexes_the_rest(bad_folder, 
     assert files["truncated.mp4"]["status"] == "partial"
     assert "media ends early (truncated or damaged): decoded 8." in files["truncated.mp4"]["reason"]
     assert reasons["still.mov"] == "a still image, not a video"
+    assert reasons["odd codec.avi"] == "unsupported codec in video stream 0"
     for reason in reasons.values():
         assert "\n" not in reason and "Traceback" not in reason
     assert files["cut.webm"]["status"] in ("indexed", "partial")
     status = {Path(v["path"]).name: v for v in KnowledgeBase(db).status()["videos"]}
-    assert status["café ☕ talk.mp4"]["counts"]["asr"] >= 3
+    assert status["it's café ☕ talk.mp4"]["counts"]["asr"] >= 3
     assert status["empty.mp4"]["status"] == "failed" and status["empty.mp4"]["errors"] == ["empty file (0 bytes)"]
     assert "damaged" in " ".join(s.text.lower() for s in KnowledgeBase(db).segments(status["cut.webm"]["video_id"]))
 

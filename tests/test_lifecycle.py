@@ -138,3 +138,41 @@ def test_model_change_is_detected_and_reembed_switches(tmp_path, lecture):
     assert switched.store.text_model() == ("sentence-transformers:my-embedder", 384)
     hits = switched.search("glacier retreat", k=1)["hits"]
     assert "glacier" in hits[0]["text"].lower()
+
+
+def test_kill_9_mid_run_then_rerun_completes_without_duplicates(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "v"
+    folder.mkdir()
+    for name in ("a", "b", "c", "d"):
+        _one_slide(folder / f"{name}.mp4", f"Slide {name.upper()}", f"This is clip {name}, about rivers and lakes.")
+    db = tmp_path / "kb"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vrag", "index", str(folder), "--db", str(db), "-q"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:  # wait until one file is done and the next is in flight
+            states = [v["status"] for v in KnowledgeBase(db).status()["videos"]] if db.exists() else []
+            if "indexed" in states and "indexing" in states:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the indexer never reached the second file")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    kb = KnowledgeBase(db)
+    report = kb.index([folder])
+    statuses = [r.status for r in report.results]
+    assert "failed" not in statuses and statuses.count("unchanged") >= 1
+    videos = kb.status()["videos"]
+    assert len(videos) == 4 and all(v["status"] == "indexed" for v in videos)
+    segs = kb.segments()
+    assert len({s.segment_id for s in segs}) == len(segs) == sum(sum(v["counts"].values()) for v in videos)
