@@ -60,9 +60,11 @@ class _Track:
     last_seen: float
     frames: int = 1
     variants: set[str] = field(default_factory=set)
+    misses: int = 0  # consecutive reads that did not find the line
 
     def see(self, line: TextLine, t: float) -> None:
         self.last_seen = t
+        self.misses = 0
         self.frames += 1
         if line.confidence > self.line.confidence:
             self.line = line
@@ -83,6 +85,7 @@ class ScreenTextIndexer:
         self._last_ocr_thumb = None
         self._last_ocr_t = -1e9
         self._prev_thumb = None
+        self._last_lines: list[TextLine] = []
         self._prev_was_still = False
         self._backoff = 1
         self._last_check_t = -1e9
@@ -108,7 +111,8 @@ class ScreenTextIndexer:
         drift = 1.0 if self._last_ocr_thumb is None else changed_fraction(thumb, self._last_ocr_thumb)
         if drift < float(cfg.ocr_change_threshold):
             for track in self._active:  # same picture as last read: the same text is still there
-                track.last_seen = frame.t
+                if not track.misses:
+                    track.last_seen = frame.t
             return
         # Read at once: a jump out of a still picture (a slide change, a new page), or a picture
         # that has settled and differs a lot from the last one read (text that animated in).
@@ -126,20 +130,26 @@ class ScreenTextIndexer:
             self._frame_size = (image.shape[1], image.shape[0])
             lines = [
                 ln
-                for ln in self._ocr.read(image)
+                for ln in self._ocr.read(image, previous=self._last_lines)
                 if ln.confidence >= float(cfg.ocr_min_confidence) and sum(ch.isalnum() for ch in ln.text) >= _MIN_ALNUM
             ]
         self.frames_ocred += 1
+        self._last_lines = lines
         self._last_ocr_thumb, self._last_ocr_t = thumb, frame.t
-        text_changed = self._update(lines, frame.t)
+        text_changed = self._update(lines, frame.t, hard_change=shot_start or sudden)
         # the picture changed but the text did not (a speaker inset, camera motion): read less often
         self._backoff = 1 if text_changed else min(_MAX_BACKOFF, self._backoff * 2)
         ctx.report("ocr", frame.t)
 
-    def _update(self, lines: list[TextLine], t: float) -> bool:
-        """Match ``lines`` to the tracks on screen; True if any line appeared or went."""
+    def _update(self, lines: list[TextLine], t: float, hard_change: bool) -> bool:
+        """Match ``lines`` to the tracks on screen; True if a line appeared or went.
+
+        A line missing from one read (detection flicker on small text) stays open and
+        continues if it is back in the next read; it ends after two misses, or at once
+        when the picture changed abruptly (a cut, a slide change).
+        """
         unmatched = list(self._active)
-        new = 0
+        new = closed = 0
         still: list[_Track] = []
         for line in lines:
             key = normalise(line.text)
@@ -152,9 +162,14 @@ class ScreenTextIndexer:
                 match.see(line, t)
                 still.append(match)
         for gone in unmatched:
-            self._done.append((gone, min(t, gone.last_seen + _CHECK_STEP)))
+            gone.misses += 1
+            if hard_change or gone.misses >= 2:
+                self._done.append((gone, min(t, gone.last_seen + _CHECK_STEP)))
+                closed += 1
+            else:
+                still.append(gone)
         self._active = still
-        return bool(new or unmatched)
+        return bool(new or closed)
 
     def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
         end_of_video = max(video.duration, 0.0)
