@@ -130,3 +130,26 @@ def test_cli_errors_are_one_line_and_debug_shows_traceback(tmp_path):
         capture_output=True, text=True, env=env,
     )
     assert "Traceback" in proc.stderr and "ConfigError" in proc.stderr
+
+
+def test_a_file_that_keeps_failing_has_one_status_row(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    kb = KnowledgeBase(tmp_path / "kb", stages=("ocr",))
+    for content in (b"not a video", b"still not a video"):
+        bad.write_bytes(content)
+        assert kb.index([bad]).results[0].status == "failed"
+    rows = kb.status()["videos"]
+    assert [(r["status"], r["errors"]) for r in rows] == [
+        ("failed", ["not a readable media file (Invalid data found when processing input)"])
+    ]
+
+
+def test_identical_copies_in_one_run_are_indexed_once(tmp_path, lecture):
+    src, _ = lecture
+    for name in ("one.mp4", "two.mp4"):
+        shutil.copy2(src, tmp_path / name)
+    kb = KnowledgeBase(tmp_path / "kb", stages=("ocr",))
+    results = kb.index([tmp_path]).results
+    assert [(Path(r.path).name, r.status) for r in results] == [("one.mp4", "indexed"), ("two.mp4", "unchanged")]
+    assert results[1].reason == f"same content as {tmp_path / 'one.mp4'}"
+    assert len(kb.status()["videos"]) == 1

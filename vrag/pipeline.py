@@ -99,6 +99,20 @@ class Indexer:
         self.cfg = cfg
         self.progress = progress or (lambda event: None)
         self._embedder: Any = None
+        self._known: dict[str, dict[str, Any]] = {}
+        self._by_path: dict[str, list[str]] = {}
+
+    def _remember(self, row: dict[str, Any]) -> None:
+        old = self._known.get(row["video_id"])
+        if old is not None and old["abs_path"] in self._by_path:
+            self._by_path[old["abs_path"]].remove(row["video_id"])
+        self._known[row["video_id"]] = row
+        self._by_path.setdefault(row["abs_path"], []).append(row["video_id"])
+
+    def _forget(self, video_id: str) -> None:
+        old = self._known.pop(video_id, None)
+        if old is not None:
+            self._by_path[old["abs_path"]].remove(video_id)
 
     @property
     def embedder(self) -> Any:
@@ -112,6 +126,10 @@ class Indexer:
         self.store.check_text_model(self.embedder.model_id)
         files, skipped = discover(paths)
         report = IndexReport([FileResult(s.path, "failed", s.reason) for s in skipped])
+        # one read of the videos table per run: re-runs over big folders do no query per file
+        self._known, self._by_path = {}, {}
+        for row in self.store.videos():
+            self._remember(row)
         wrote = False
         for i, found in enumerate(files):
             emit = lambda stage, done=0.0, total=0.0, _f=found, _i=i: self.progress(  # noqa: E731
@@ -164,7 +182,7 @@ class Indexer:
             raise MediaError(found.path, "file disappeared before it could be read") from None
         sidecar = find_sidecar(found.abs_path) if self.cfg.use_subtitles else None
         want = recipe(self.cfg, sidecar)
-        previous = self.store.videos_at(found.abs_path)
+        previous = [self._known[vid] for vid in self._by_path.get(found.abs_path, ())]
         for row in previous:
             if (
                 row["status"] == "indexed"
@@ -177,13 +195,14 @@ class Indexer:
         started = time.perf_counter()
         video_id = content_hash(found.abs_path)
         hash_seconds = time.perf_counter() - started
-        same = self.store.video(video_id)
+        same = self._known.get(video_id)
         if same is not None and same["status"] == "indexed" and same["recipe"] == want:
             if same["abs_path"] != found.abs_path and os.path.exists(same["abs_path"]):
                 return FileResult(found.path, "unchanged", f"same content as {same['path']}", video_id)
             # moved, renamed or only touched: keep the records, update where it lives
-            same.update(path=found.path, abs_path=found.abs_path, size=st.st_size, mtime_ns=st.st_mtime_ns)
+            same = dict(same, path=found.path, abs_path=found.abs_path, size=st.st_size, mtime_ns=st.st_mtime_ns)
             self.store.upsert_video(same)
+            self._remember(same)
             return FileResult(found.path, "unchanged", "", video_id, same["duration"], counts=same["counts"])
         emit("probe")
         started = time.perf_counter()
@@ -199,17 +218,23 @@ class Indexer:
         for row in previous:  # the file changed: its old records go only now that the new ones are in
             if row["video_id"] != video.video_id:
                 self.store.delete_video(row["video_id"])
+                self._forget(row["video_id"])
         return result
 
     def _record_failure(self, found: Found, st: os.stat_result, video_id: str, want: str, reason: str) -> None:
-        self.store.upsert_video(
-            {
-                "video_id": video_id, "path": found.path, "abs_path": found.abs_path, "size": st.st_size,
-                "mtime_ns": st.st_mtime_ns, "duration": 0.0, "fps": 0.0, "width": 0, "height": 0,
-                "has_video": False, "has_audio": False, "streams": [], "status": "failed",
-                "errors": [reason], "recipe": want, "producers": {}, "counts": {},
-            }
-        )
+        """Keep a failed file visible in status (one row per path, the latest failure)."""
+        for old in list(self._by_path.get(found.abs_path, ())):
+            if old != video_id and self._known[old]["status"] == "failed":
+                self.store.delete_video(old)
+                self._forget(old)
+        row = {
+            "video_id": video_id, "path": found.path, "abs_path": found.abs_path, "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns, "duration": 0.0, "fps": 0.0, "width": 0, "height": 0,
+            "has_video": False, "has_audio": False, "streams": [], "status": "failed",
+            "errors": [reason], "recipe": want, "producers": {}, "counts": {},
+        }
+        self.store.upsert_video(row)
+        self._remember(row)
 
     def _index_video(self, video: VideoRef, want: str, emit: Callable[..., None]) -> FileResult:
         from vrag.indexers import IndexContext, build_indexers
@@ -258,10 +283,10 @@ class Indexer:
         for seg in segments:
             counts[seg.modality] = counts.get(seg.modality, 0) + 1
         status = "partial" if errors else "indexed"
-        self.store.upsert_video(
-            dict(row, status=status, errors=errors + ctx.warnings, counts=counts,
-                 producers=dict(ctx.producers, text_embed=model.model_id))
-        )
+        final = dict(row, status=status, errors=errors + ctx.warnings, counts=counts,
+                     producers=dict(ctx.producers, text_embed=model.model_id))
+        self.store.upsert_video(final)
+        self._remember(final)
         reason = "; ".join(errors) if errors else "; ".join(ctx.warnings)
         timings = dict(ctx.timings)
         timings["frames"] = timings.get("frames", 0.0) - timings.get("ocr", 0.0)  # OCR runs inside the frame pass
