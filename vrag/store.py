@@ -172,10 +172,7 @@ class Store:
         table = self._open(VIDEOS)
         if table is None:
             return []
-        query = table.search()
-        if where:
-            query = query.where(where)
-        rows = query.limit(None).to_list() if where else table.to_arrow().to_pylist()
+        rows = (table.search().where(where).limit(None).to_list() if where else table.to_arrow().to_pylist())
         for row in rows:
             for key in ("streams", "errors", "producers", "counts"):
                 row[key] = json.loads(row.get(key) or ("[]" if key in ("errors", "streams") else "{}"))
