@@ -115,7 +115,8 @@ def test_audio_only_and_silent_video_are_first_class(tmp_path):
     assert videos["narration.mp3"]["counts"].get("ocr", 0) == 0 and videos["narration.mp3"]["counts"].get("shot", 0) == 0
     assert "moon" in " ".join(s.text for s in kb.segments(videos["narration.mp3"]["video_id"], "asr")).lower()
     assert videos["mute.webm"]["counts"].get("asr", 0) == 0
-    assert "asr: no audio track; speech skipped" in videos["mute.webm"]["errors"]
+    assert videos["mute.webm"]["warnings"] == ["asr: no audio track; speech skipped"]
+    assert videos["mute.webm"]["errors"] == []
     ocr = kb.segments(videos["mute.webm"]["video_id"], "ocr")
     assert any("silent film title" in s.text.lower() for s in ocr)
 
@@ -176,3 +177,36 @@ def test_kill_9_mid_run_then_rerun_completes_without_duplicates(tmp_path):
     assert len(videos) == 4 and all(v["status"] == "indexed" for v in videos)
     segs = kb.segments()
     assert len({s.segment_id for s in segs}) == len(segs) == sum(sum(v["counts"].values()) for v in videos)
+
+
+def test_stages_rerun_only_what_changed_and_keep_the_rest(tmp_path, lecture):
+    src, spans = lecture
+    video = tmp_path / "talk.mp4"
+    shutil.copy2(src, video)
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.index([video])
+    before = {m: {s.segment_id for s in kb.segments(modality=m)} for m in ("asr", "ocr", "shot", "window")}
+    assert all(before.values())
+
+    # a changed OCR setting redoes OCR (and the units built from it), not speech
+    report = KnowledgeBase(tmp_path / "kb", ocr_interval=1.0).index([video])
+    (result,) = report.results
+    assert result.status == "indexed" and "asr" not in result.timings and result.timings["ocr"] > 0
+    assert {s.segment_id for s in kb.segments(modality="asr")} == before["asr"]
+    assert kb.segments(modality="ocr") and kb.segments(modality="shot")
+
+    # --only asr keeps the on-screen text and shots, and rebuilds windows from both
+    only = KnowledgeBase(tmp_path / "kb", stages=("asr",), asr_beam_size=1)
+    (result,) = only.index([video]).results
+    assert result.status == "indexed" and "ocr" not in result.timings
+    assert kb.segments(modality="ocr") and len(kb.segments(modality="shot")) == len(spans)
+    window_text = " ".join(s.text for s in kb.segments(modality="window")).lower()
+    assert "glacier retreat" in window_text and "underground springs" in window_text
+    status = kb.status()["videos"][0]
+    assert {"asr", "ocr", "shot", "window"} <= set(status["counts"])
+
+    # the default run afterwards finds asr done with other settings and redoes only that
+    (result,) = KnowledgeBase(tmp_path / "kb", ocr_interval=1.0).index([video]).results
+    assert result.status == "indexed" and "ocr" not in result.timings and "asr" in result.timings
+    (result,) = KnowledgeBase(tmp_path / "kb", ocr_interval=1.0).index([video]).results
+    assert result.status == "unchanged"

@@ -94,4 +94,6 @@ def print_status(status: dict[str, Any]) -> None:
     console.print(table)
     for v in status["videos"]:
         for err in v["errors"]:
-            console.print(f"[yellow]{v['path']}[/]: {err}")
+            console.print(f"[red]{v['path']}[/]: {err}")
+        for note in v.get("warnings", []):
+            console.print(f"[yellow]{v['path']}[/]: {note}")

@@ -93,6 +93,7 @@ class KnowledgeBase:
                     "status": row["status"],
                     "counts": row["counts"],
                     "errors": row["errors"],
+                    "warnings": row["warnings"],
                     "models": row["producers"],
                     "has_video": bool(row["has_video"]),
                     "has_audio": bool(row["has_audio"]),

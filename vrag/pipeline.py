@@ -7,13 +7,10 @@ and the batch goes on; configuration problems stop the run.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .backends.text_embed import text_embedder
@@ -23,19 +20,13 @@ from .errors import ConfigError, MediaError, MissingDependencyError, ModelMismat
 from .media.frames import FrameStream
 from .media.probe import content_hash, probe
 from .schema import Segment, VideoRef
-from .store import Store
+from . import stages
+from .store import Store, sql_quote
 
-__all__ = ["ProgressEvent", "FileResult", "IndexReport", "Indexer", "recipe"]
+__all__ = ["ProgressEvent", "FileResult", "IndexReport", "Indexer"]
 
 log = logging.getLogger("vrag.pipeline")
 
-#: Settings whose change means a video must be indexed again.
-_RECIPE_SETTINGS = (
-    "stages", "text_embedder", "asr", "asr_model", "asr_language", "asr_vad", "asr_beam_size", "asr_batch_size",
-    "use_subtitles", "ocr", "ocr_interval", "ocr_min_confidence", "ocr_change_threshold",
-    "ocr_max_side", "scene_threshold", "scene_fps", "scene_min_seconds", "window_seconds",
-    "chapter_seconds",
-)
 #: Errors that are about the setup, not one file: they stop the whole run.
 _FATAL = (ConfigError, MissingDependencyError, ModelMismatchError)
 
@@ -76,19 +67,6 @@ class IndexReport:
     @property
     def ok(self) -> bool:
         return not self.by_status("failed") and not self.by_status("partial")
-
-
-def recipe(cfg: Config, sidecar: Path | None) -> str:
-    """Fingerprint of what would produce a video's records now."""
-    from vrag.indexers import build_indexers
-
-    parts: dict[str, Any] = {k: cfg[k] for k in _RECIPE_SETTINGS}
-    parts["indexers"] = [f"{ix.name}-{ix.version}" for ix in build_indexers(cfg.stages)]
-    if sidecar is not None and cfg.use_subtitles:
-        st = sidecar.stat()
-        parts["sidecar"] = [sidecar.name, st.st_size, st.st_mtime_ns]
-    blob = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
 
 
 class Indexer:
@@ -181,28 +159,35 @@ class Indexer:
         except FileNotFoundError:
             raise MediaError(found.path, "file disappeared before it could be read") from None
         sidecar = find_sidecar(found.abs_path) if self.cfg.use_subtitles else None
-        want = recipe(self.cfg, sidecar)
+        want = stages.wanted(self.cfg, sidecar)
         previous = [self._known[vid] for vid in self._by_path.get(found.abs_path, ())]
-        for row in previous:
-            if (
-                row["status"] == "indexed"
-                and row["size"] == st.st_size
-                and row["mtime_ns"] == st.st_mtime_ns
-                and row["recipe"] == want
-            ):
-                return FileResult(found.path, "unchanged", "", row["video_id"], row["duration"], counts=row["counts"])
-        emit("hash", 0.0, float(st.st_size))
-        started = time.perf_counter()
-        video_id = content_hash(found.abs_path)
-        hash_seconds = time.perf_counter() - started
-        same = self._known.get(video_id)
-        if same is not None and same["status"] == "indexed" and same["recipe"] == want:
-            if same["abs_path"] != found.abs_path and os.path.exists(same["abs_path"]):
-                return FileResult(found.path, "unchanged", f"same content as {same['path']}", video_id)
-            # moved, renamed or only touched: keep the records, update where it lives
+        hash_seconds = 0.0
+        same = next(
+            (r for r in previous if r["size"] == st.st_size and r["mtime_ns"] == st.st_mtime_ns
+             and r["status"] != "failed"),
+            None,
+        )  # same size and modification time: the same bytes, no need to read them again
+        if same is None:
+            emit("hash", 0.0, float(st.st_size))
+            started = time.perf_counter()
+            video_id = content_hash(found.abs_path)
+            hash_seconds = time.perf_counter() - started
+            same = self._known.get(video_id)
+            if same is not None and same["status"] == "failed":
+                same = None
+        else:
+            video_id = same["video_id"]
+        done = stages.parse_recipe(same["recipe"]) if same is not None else {}
+        need = stages.todo(want, done)
+        if same is not None and not need and same["status"] == "indexed":
+            if same["abs_path"] != found.abs_path:
+                if os.path.exists(same["abs_path"]):
+                    return FileResult(found.path, "unchanged", f"same content as {same['path']}", video_id)
+                # moved or renamed: keep the records, update where it lives
             same = dict(same, path=found.path, abs_path=found.abs_path, size=st.st_size, mtime_ns=st.st_mtime_ns)
-            self.store.upsert_video(same)
-            self._remember(same)
+            if same != self._known[video_id]:
+                self.store.upsert_video(same)
+                self._remember(same)
             return FileResult(found.path, "unchanged", "", video_id, same["duration"], counts=same["counts"])
         emit("probe")
         started = time.perf_counter()
@@ -210,10 +195,10 @@ class Indexer:
             video = probe(found.abs_path, given=found.path, video_id=video_id)
         except MediaError as exc:
             if not any(r["status"] in ("indexed", "partial") for r in previous):
-                self._record_failure(found, st, video_id, want, _one_line(exc, found.path))
+                self._record_failure(found, st, video_id, _one_line(exc, found.path))
             raise
         probe_seconds = time.perf_counter() - started
-        result = self._index_video(video, want, emit)
+        result = self._index_video(video, want, need, same, emit)
         result.timings = {"hash": hash_seconds, "probe": probe_seconds, **result.timings}
         for row in previous:  # the file changed: its old records go only now that the new ones are in
             if row["video_id"] != video.video_id:
@@ -221,7 +206,7 @@ class Indexer:
                 self._forget(row["video_id"])
         return result
 
-    def _record_failure(self, found: Found, st: os.stat_result, video_id: str, want: str, reason: str) -> None:
+    def _record_failure(self, found: Found, st: os.stat_result, video_id: str, reason: str) -> None:
         """Keep a failed file visible in status (one row per path, the latest failure)."""
         for old in list(self._by_path.get(found.abs_path, ())):
             if old != video_id and self._known[old]["status"] == "failed":
@@ -231,22 +216,30 @@ class Indexer:
             "video_id": video_id, "path": found.path, "abs_path": found.abs_path, "size": st.st_size,
             "mtime_ns": st.st_mtime_ns, "duration": 0.0, "fps": 0.0, "width": 0, "height": 0,
             "has_video": False, "has_audio": False, "streams": [], "status": "failed",
-            "errors": [reason], "recipe": want, "producers": {}, "counts": {},
+            "errors": [reason], "warnings": [], "recipe": {}, "producers": {}, "counts": {},
         }
         self.store.upsert_video(row)
         self._remember(row)
 
-    def _index_video(self, video: VideoRef, want: str, emit: Callable[..., None]) -> FileResult:
+    def _index_video(
+        self,
+        video: VideoRef,
+        want: dict[str, str],
+        need: list[str],
+        before: dict[str, Any] | None,
+        emit: Callable[..., None],
+    ) -> FileResult:
+        """Run the ``need`` stages on ``video``; records of the other stages stay as they are."""
         from vrag.indexers import IndexContext, build_indexers
-        from vrag.indexers.granularity import units
 
-        row = _video_row(video, want)
-        self.store.upsert_video(dict(row, status="indexing"))
-        ctx = IndexContext(self.cfg, video, progress=lambda stage, done, total: emit(stage, done, total))
-        indexers = build_indexers(self.cfg.stages)
-        errors = ctx.errors
+        before = before if before is not None and before["video_id"] == video.video_id else None
+        done = stages.parse_recipe(before["recipe"]) if before else {}
+        row = _video_row(video)
+        self.store.upsert_video(dict(before or row, status="indexing"))
+        ctx = IndexContext(self.cfg, video, progress=lambda stage, d, total: emit(stage, d, total))
         live = []
-        for ix in indexers:
+        crashed: set[str] = set()  # stages that raised: they produced nothing, their old records stay
+        for ix in build_indexers([s for s in need if s in ("shot", "asr", "ocr")]):
             try:
                 if hasattr(ix, "setup"):
                     ix.setup(ctx)
@@ -254,50 +247,78 @@ class Indexer:
             except _FATAL:
                 raise
             except VragError as exc:
-                errors.append(f"{ix.name}: {exc}")
+                ctx.fail(ix.name, str(exc))
+                crashed.add(ix.modality)
         with ctx.timed("frames"):
-            self._frame_pass(video, ctx, [ix for ix in live if hasattr(ix, "on_frame")], errors)
-        fine: list[Segment] = []
+            crashed |= self._frame_pass(video, ctx, [ix for ix in live if hasattr(ix, "on_frame")])
+        new: list[Segment] = []
         for ix in live:
-            if any(e.startswith(f"{ix.name}:") for e in errors):
+            if ix.modality in crashed:
                 continue
             try:
                 with ctx.timed(ix.name):
-                    fine.extend(ix.index(video, ctx))
+                    new.extend(ix.index(video, ctx))
             except _FATAL:
                 raise
             except VragError as exc:
-                errors.append(f"{ix.name}: {exc}")
-        shots = ctx.shots if "shot" in self.cfg.stages else []
-        segments = fine + units(
-            video, shots, fine, float(self.cfg.window_seconds), float(self.cfg.chapter_seconds),
-            ctx.producers.get("shot"),
-        )
+                ctx.fail(ix.name, str(exc))
+                crashed.add(ix.modality)
+                new = [seg for seg in new if seg.modality != ix.modality]
+        # a stage that reported a problem (e.g. the file ends early) keeps what it found but is
+        # not marked done, so the next run tries it again
+        failed = crashed | {st for e in ctx.errors for st in stages.owner(e)}
+        ran = [st for st in need if st not in crashed]
+        if "units" in ran:
+            new += self._units(video, ctx, new, ran)
         with ctx.timed("embed"):
-            self._embed(segments, emit)
-        emit("write", 0.0, float(len(segments)))
+            self._embed(new, emit)
+        replaced = [m for st in ran for m in stages.WRITES[st]]
+        emit("write", 0.0, float(len(new)))
         model = self.embedder
         with ctx.timed("write"):
-            self.store.replace_segments(video.video_id, segments, model.model_id, model.dim)
-        counts: dict[str, int] = {}
-        for seg in segments:
+            self.store.replace_segments(video.video_id, new, model.model_id, model.dim, modalities=replaced)
+        counts = {m: n for m, n in (before["counts"] if before else {}).items() if m not in replaced}
+        for seg in new:
             counts[seg.modality] = counts.get(seg.modality, 0) + 1
+        # problems of stages that did not run this time still stand
+        kept = [e for e in (before["errors"] if before else []) if not set(stages.owner(e)) & set(need)]
+        warned = [w for w in (before["warnings"] if before else []) if not set(stages.owner(w)) & set(need)]
+        errors, warnings = kept + ctx.errors, warned + ctx.warnings
         status = "partial" if errors else "indexed"
-        final = dict(row, status=status, errors=errors + ctx.warnings, counts=counts,
-                     producers=dict(ctx.producers, text_embed=model.model_id))
+        final = dict(
+            before or row, **{k: row[k] for k in ("path", "abs_path", "size", "mtime_ns", "duration", "streams")},
+            status=status, errors=errors, warnings=warnings, counts=counts,
+            recipe={**{k: v for k, v in done.items() if k not in need}, **{st: want[st] for st in ran if st not in failed}},
+            producers={**(before["producers"] if before else {}), **ctx.producers, "text_embed": model.model_id},
+        )
         self.store.upsert_video(final)
         self._remember(final)
-        reason = "; ".join(errors) if errors else "; ".join(ctx.warnings)
         timings = dict(ctx.timings)
-        timings["frames"] = timings.get("frames", 0.0) - timings.get("ocr", 0.0)  # OCR runs inside the frame pass
+        timings["frames"] = max(0.0, timings.get("frames", 0.0) - timings.get("ocr", 0.0))  # OCR runs inside it
         timings.pop("shots", None)  # finishing the shot list is instant; detection is in "frames"
-        return FileResult(video.path, status, reason, video.video_id, video.duration, counts=counts, timings=timings)
+        return FileResult(
+            video.path, status, "; ".join(ctx.errors or ctx.warnings), video.video_id, video.duration,
+            counts=counts, timings=timings,
+        )
 
-    def _frame_pass(self, video: VideoRef, ctx: Any, consumers: list[Any], errors: list[str]) -> None:
-        if not consumers:
-            return
-        if not video.has_video:
-            return
+    def _units(self, video: VideoRef, ctx: Any, new: list[Segment], ran: list[str]) -> list[Segment]:
+        """Shot/window/chapter records from this run's speech and screen text plus the stored rest."""
+        from vrag.indexers.granularity import units
+
+        stored_kinds = [m for m in ("asr", "ocr", "shot") if m not in ran]
+        stored = self.store.segments(
+            f"video_id = {sql_quote(video.video_id)} AND modality IN ({', '.join(map(sql_quote, stored_kinds))})"
+        ) if stored_kinds else []
+        fine = [s for s in new + stored if s.modality in ("asr", "ocr")]
+        shots = ctx.shots if "shot" in ran else sorted((s.start, s.end) for s in stored if s.modality == "shot")
+        producer = ctx.producers.get("shot") or next((s.producer for s in stored if s.modality == "shot"), None)
+        return units(video, shots, fine, float(self.cfg.window_seconds), float(self.cfg.chapter_seconds), producer)
+
+    def _frame_pass(self, video: VideoRef, ctx: Any, consumers: list[Any]) -> set[str]:
+        """Decode the video once, handing frames to ``consumers``; returns the stages that raised."""
+        crashed: set[str] = set()
+        if not consumers or not video.has_video:
+            return crashed
         stream = FrameStream(video.abs_path, float(self.cfg.scene_fps))
         active = list(consumers)
         for frame in stream:
@@ -307,7 +328,8 @@ class Indexer:
                 except _FATAL:
                     raise
                 except VragError as exc:
-                    errors.append(f"{ix.name}: {exc}")
+                    ctx.fail(ix.name, str(exc))
+                    crashed.add(ix.modality)
                     active.remove(ix)
             ctx.report("frames", frame.t)
         if video.duration <= 0 and stream.last_time > 0:
@@ -316,6 +338,7 @@ class Indexer:
             ctx.fail("frames", stream.error)
         else:
             ctx.check_complete("frames", stream.last_time + 1.0 / max(video.fps, 1.0))
+        return crashed
 
     def _embed(self, segments: list[Segment], emit: Callable[..., None]) -> None:
         todo = [s for s in segments if s.text]
@@ -329,12 +352,12 @@ class Indexer:
         emit("embed", float(len(todo)), float(len(todo)))
 
 
-def _video_row(video: VideoRef, want: str) -> dict[str, Any]:
+def _video_row(video: VideoRef) -> dict[str, Any]:
     return {
         "video_id": video.video_id, "path": video.path, "abs_path": video.abs_path, "size": video.size,
         "mtime_ns": video.mtime_ns, "duration": video.duration, "fps": video.fps, "width": video.width,
         "height": video.height, "has_video": video.has_video, "has_audio": video.has_audio,
-        "streams": video.streams, "status": "indexing", "errors": [], "recipe": want,
+        "streams": video.streams, "status": "indexing", "errors": [], "warnings": [], "recipe": {},
         "producers": {}, "counts": {},
     }
 

@@ -40,12 +40,17 @@ _VIDEO_FIELDS: tuple[tuple[str, str], ...] = (
     ("has_audio", "bool"),
     ("streams", "string"),  # JSON
     ("status", "string"),  # indexing | indexed | partial | failed
-    ("errors", "string"),  # JSON list of "stage: reason"
-    ("recipe", "string"),  # fingerprint of models + settings that produced the records
+    ("errors", "string"),  # JSON list of "stage: reason" (what failed; the video is partial)
+    ("warnings", "string"),  # JSON list of "stage: note" (e.g. no audio track)
+    ("recipe", "string"),  # JSON {stage: fingerprint of the settings + version that produced it}
     ("producers", "string"),  # JSON {stage: producer}
     ("counts", "string"),  # JSON {modality: n}
     ("indexed_at", "timestamp"),
 )
+
+
+_JSON_FIELDS = ("streams", "errors", "warnings", "recipe", "producers", "counts")
+_JSON_LISTS = ("streams", "errors", "warnings")
 
 
 def sql_quote(value: str) -> str:
@@ -157,9 +162,10 @@ class Store:
     # -- videos -----------------------------------------------------------------------
     def upsert_video(self, row: dict[str, Any]) -> None:
         full = {name: row.get(name) for name, _ in _VIDEO_FIELDS}
-        for key in ("streams", "errors", "producers", "counts"):
+        for key in _JSON_FIELDS:
             if not isinstance(full[key], str):
-                full[key] = json.dumps(full[key] if full[key] is not None else ({} if key != "errors" else []))
+                empty: Any = [] if key in _JSON_LISTS else {}
+                full[key] = json.dumps(full[key] if full[key] is not None else empty)
         full["indexed_at"] = full["indexed_at"] or datetime.now(timezone.utc)
         import pyarrow as pa
 
@@ -174,8 +180,11 @@ class Store:
             return []
         rows = (table.search().where(where).limit(None).to_list() if where else table.to_arrow().to_pylist())
         for row in rows:
-            for key in ("streams", "errors", "producers", "counts"):
-                row[key] = json.loads(row.get(key) or ("[]" if key in ("errors", "streams") else "{}"))
+            for key in _JSON_FIELDS:
+                try:
+                    row[key] = json.loads(row.get(key) or ("[]" if key in _JSON_LISTS else "{}"))
+                except ValueError:
+                    row[key] = [] if key in _JSON_LISTS else {}
         return sorted(rows, key=lambda r: r["path"])
 
     def video(self, video_id: str) -> dict[str, Any] | None:
@@ -186,8 +195,15 @@ class Store:
         return self.videos(f"abs_path = {sql_quote(abs_path)}")
 
     # -- segments ---------------------------------------------------------------------
-    def replace_segments(self, video_id: str, segments: Sequence[Segment], model_id: str, dim: int) -> int:
-        """Make ``segments`` the complete record set of ``video_id`` in one commit."""
+    def replace_segments(
+        self,
+        video_id: str,
+        segments: Sequence[Segment],
+        model_id: str,
+        dim: int,
+        modalities: Iterable[str] | None = None,
+    ) -> int:
+        """Make ``segments`` the record set of ``video_id`` (only of ``modalities``, if given) in one commit."""
         import pyarrow as pa
 
         schema = self._segment_schema(model_id, dim)
@@ -199,13 +215,25 @@ class Store:
             if row["vector"] is None:
                 row["vector"] = [0.0] * dim
             rows.append(row)
+        scope = f"video_id = {sql_quote(video_id)}"
+        if modalities is not None:
+            modalities = sorted(set(modalities))
+            stray = {seg.modality for seg in segments} - set(modalities)
+            if stray:
+                raise StoreError(f"segments of {sorted(stray)} given to replace only {modalities}")
+            if not modalities:
+                return 0
+            scope += " AND modality IN (" + ", ".join(sql_quote(m) for m in modalities) + ")"
         table = self._segments(model_id, dim)
+        if not rows:
+            table.delete(scope)
+            return 0
         data = pa.Table.from_pylist(rows, schema=schema)
         (
             table.merge_insert("segment_id")
             .when_matched_update_all()
             .when_not_matched_insert_all()
-            .when_not_matched_by_source_delete(f"video_id = {sql_quote(video_id)}")
+            .when_not_matched_by_source_delete(scope)
             .execute(data)
         )
         return len(rows)
