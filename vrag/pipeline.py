@@ -239,7 +239,7 @@ class Indexer:
         ctx = IndexContext(self.cfg, video, progress=lambda stage, d, total: emit(stage, d, total))
         live = []
         crashed: set[str] = set()  # stages that raised: they produced nothing, their old records stay
-        for ix in build_indexers([s for s in need if s in ("shot", "asr", "ocr")]):
+        for ix in build_indexers(need):
             try:
                 if hasattr(ix, "setup"):
                     ix.setup(ctx)

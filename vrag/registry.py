@@ -24,6 +24,7 @@ _BUILTIN_MODULES: dict[str, str] = {
     "text_embed": "vrag.backends.text_embed",
     "asr": "vrag.backends.asr",
     "ocr": "vrag.backends.ocr",
+    "audio_events": "vrag.backends.audio_events",
 }
 
 

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .config import Config
+from .config import STAGES, Config
 
 __all__ = ["WRITES", "wanted", "todo", "parse_recipe", "owner"]
 
@@ -23,6 +23,7 @@ _SETTINGS: dict[str, tuple[str, ...]] = {
     "asr": ("text_embedder", "asr", "asr_model", "asr_language", "asr_vad", "asr_beam_size", "asr_batch_size",
             "use_subtitles"),
     "ocr": ("text_embedder", "ocr", "ocr_interval", "ocr_min_confidence", "ocr_change_threshold", "ocr_max_side"),
+    "audio_event": ("text_embedder", "audio_events"),
     "units": ("text_embedder", "window_seconds", "chapter_seconds"),
 }
 #: Record modalities each stage owns (and replaces when it runs).
@@ -30,6 +31,7 @@ WRITES: dict[str, tuple[str, ...]] = {
     "shot": (),  # shot spans; the shot records themselves are written by "units"
     "asr": ("asr",),
     "ocr": ("ocr",),
+    "audio_event": ("audio_event",),
     "units": ("shot", "window", "chapter"),
 }
 #: Derived stages and the stages whose output they are built from.
@@ -40,7 +42,7 @@ def _versions() -> dict[str, str]:
     from vrag.indexers import build_indexers
     from vrag.indexers.granularity import PRODUCER_VERSION
 
-    out = {ix.modality: f"{ix.name}-{ix.version}" for ix in build_indexers(("shot", "asr", "ocr"))}
+    out = {ix.modality: f"{ix.name}-{ix.version}" for ix in build_indexers(STAGES)}
     out["units"] = PRODUCER_VERSION
     return out
 
