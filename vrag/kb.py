@@ -10,7 +10,7 @@ from .config import Config
 from .errors import VragError
 from .pipeline import FileResult, IndexReport, Indexer, ProgressEvent
 from .schema import Hit, Segment
-from .store import Store, sql_quote
+from .store import FRAMES, Store, sql_quote
 
 __all__ = ["KnowledgeBase", "SearchResult"]
 
@@ -109,19 +109,43 @@ class KnowledgeBase:
             parts.append(f"video_id = {sql_quote(video_id)}")
         if modality:
             parts.append(f"modality = {sql_quote(modality)}")
-        segs = self.store.segments(" AND ".join(parts) or None)
+        where = " AND ".join(parts) or None
+        segs = [] if modality == "frame" else self.store.segments(where)
+        if modality in (None, "frame"):
+            segs += self.store.segments(where, table_name=FRAMES)  # keyframes live apart: image vectors
         return sorted(segs, key=lambda s: (s.video_id, s.start, s.modality))
 
     # -- search -----------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, mode: str = "auto", filters: dict[str, Any] | None = None) -> SearchResult:
-        """Retrieve the ``k`` best segments for ``query``. Only ``naive`` retrieval exists so far."""
+    def search(
+        self,
+        query: str = "",
+        k: int = 10,
+        mode: str = "auto",
+        filters: dict[str, Any] | None = None,
+        image: str | os.PathLike[str] | Any = None,
+    ) -> SearchResult:
+        """Retrieve the ``k`` best records for a text ``query`` and/or an ``image`` (path or RGB array).
+
+        Only ``naive`` retrieval exists so far. An image searches the keyframes; with a CLIP
+        ``image_embedder`` a text query searches them too.
+        """
         from vrag.backends.text_embed import text_embedder
-        from vrag.retrievers import NaiveRetriever
+        from vrag.retrievers import NaiveRetriever, VisualRetriever, rrf
 
         if mode not in ("auto", "naive"):
             raise VragError(f"search mode {mode!r} is not available yet; valid: auto, naive")
-        if not query.strip():
-            raise VragError("empty query")
-        retriever = NaiveRetriever(self.store, text_embedder(self.config))
-        hits = retriever.retrieve(query, k=k, filters=filters)
-        return SearchResult(query, "naive", 1.0, False, hits)
+        if not query.strip() and image is None:
+            raise VragError("empty query: give a text query or an image")
+        lists = []
+        visual = VisualRetriever(self.store, self.config)
+        if image is not None:
+            lists.append(visual.by_image(image, k=k, filters=filters))
+        if query.strip():
+            lists.append(NaiveRetriever(self.store, text_embedder(self.config)).retrieve(query, k=k, filters=filters))
+            if visual.can_search_text():
+                lists.append(visual.by_text(query, k=k, filters=filters))
+        hits = lists[0] if len(lists) == 1 else rrf(lists, k)
+        result = SearchResult(query, "naive", 1.0, False, hits)
+        if image is not None:
+            result["image"] = str(image) if isinstance(image, (str, os.PathLike)) else "<array>"
+        return result

@@ -21,7 +21,7 @@ from .media.frames import FrameStream
 from .media.probe import content_hash, probe
 from .schema import Segment, VideoRef
 from . import stages
-from .store import Store, sql_quote
+from .store import FRAMES, Store, sql_quote
 
 __all__ = ["ProgressEvent", "FileResult", "IndexReport", "Indexer"]
 
@@ -102,6 +102,10 @@ class Indexer:
     def run(self, paths: Iterable[str | os.PathLike[str]], prune: bool = False) -> IndexReport:
         paths = [os.fspath(p) for p in paths]
         self.store.check_text_model(self.embedder.model_id)
+        if "frame" in self.cfg.stages:
+            from vrag.backends import get_backend
+
+            self.store.check_model(FRAMES, get_backend("image_embed", self.cfg).model_id)
         files, skipped = discover(paths)
         report = IndexReport([FileResult(s.path, "failed", s.reason) for s in skipped])
         # one read of the videos table per run: re-runs over big folders do no query per file
@@ -236,10 +240,14 @@ class Indexer:
         done = stages.parse_recipe(before["recipe"]) if before else {}
         row = _video_row(video)
         self.store.upsert_video(dict(before or row, status="indexing"))
-        ctx = IndexContext(self.cfg, video, progress=lambda stage, d, total: emit(stage, d, total))
+        ctx = IndexContext(
+            self.cfg, video, data_dir=str(self.store.path), progress=lambda stage, d, total: emit(stage, d, total)
+        )
         live = []
         crashed: set[str] = set()  # stages that raised: they produced nothing, their old records stay
-        for ix in build_indexers(need):
+        # keyframes need this run's shot boundaries even when the shot records are up to date
+        helpers = ["shot"] if "frame" in need and "shot" not in need and "shot" in self.cfg.stages else []
+        for ix in build_indexers(list(need) + helpers):
             try:
                 if hasattr(ix, "setup"):
                     ix.setup(ctx)
@@ -270,13 +278,22 @@ class Indexer:
         ran = [st for st in need if st not in crashed]
         if "units" in ran:
             new += self._units(video, ctx, new, ran)
+        frames = [seg for seg in new if seg.modality == "frame"]
+        texts = [seg for seg in new if seg.modality != "frame"]
         with ctx.timed("embed"):
-            self._embed(new, emit)
+            self._embed(texts, emit)
         replaced = [m for st in ran for m in stages.WRITES[st]]
         emit("write", 0.0, float(len(new)))
         model = self.embedder
         with ctx.timed("write"):
-            self.store.replace_segments(video.video_id, new, model.model_id, model.dim, modalities=replaced)
+            self.store.replace_segments(
+                video.video_id, texts, model.model_id, model.dim, modalities=[m for m in replaced if m != "frame"]
+            )
+            if "frame" in replaced:
+                image = ctx.backend("image_embed")
+                self.store.replace_segments(
+                    video.video_id, frames, image.model_id, image.dim, modalities=["frame"], table_name=FRAMES
+                )
         counts = {m: n for m, n in (before["counts"] if before else {}).items() if m not in replaced}
         for seg in new:
             counts[seg.modality] = counts.get(seg.modality, 0) + 1
@@ -294,7 +311,8 @@ class Indexer:
         self.store.upsert_video(final)
         self._remember(final)
         timings = dict(ctx.timings)
-        timings["frames"] = max(0.0, timings.get("frames", 0.0) - timings.get("ocr", 0.0))  # OCR runs inside it
+        # OCR and keyframe embedding run inside the frame pass: "frames" is decoding + shot detection
+        timings["frames"] = max(0.0, timings.get("frames", 0.0) - timings.get("ocr", 0.0) - timings.get("frame", 0.0))
         timings.pop("shots", None)  # finishing the shot list is instant; detection is in "frames"
         return FileResult(
             video.path, status, "; ".join(ctx.errors or ctx.warnings), video.video_id, video.duration,

@@ -25,6 +25,7 @@ _BUILTIN_MODULES: dict[str, str] = {
     "asr": "vrag.backends.asr",
     "ocr": "vrag.backends.ocr",
     "audio_events": "vrag.backends.audio_events",
+    "image_embed": "vrag.backends.image_embed",
 }
 
 

@@ -23,6 +23,8 @@ _SETTINGS: dict[str, tuple[str, ...]] = {
     "asr": ("text_embedder", "asr", "asr_model", "asr_language", "asr_vad", "asr_beam_size", "asr_batch_size",
             "use_subtitles"),
     "ocr": ("text_embedder", "ocr", "ocr_interval", "ocr_min_confidence", "ocr_change_threshold", "ocr_max_side"),
+    "frame": ("image_embedder", "clip_model", "keyframe_interval", "keyframe_similarity", "tag_min_prob",
+              "thumb_width", "scene_threshold", "scene_fps", "scene_min_seconds"),
     "audio_event": ("text_embedder", "audio_events"),
     "units": ("text_embedder", "window_seconds", "chapter_seconds"),
 }
@@ -31,6 +33,7 @@ WRITES: dict[str, tuple[str, ...]] = {
     "shot": (),  # shot spans; the shot records themselves are written by "units"
     "asr": ("asr",),
     "ocr": ("ocr",),
+    "frame": ("frame",),
     "audio_event": ("audio_event",),
     "units": ("shot", "window", "chapter"),
 }

@@ -10,6 +10,7 @@ metadata; opening it with another model raises :class:`ModelMismatchError`.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,12 +20,17 @@ from .errors import ModelMismatchError, StoreError
 from .registry import require
 from .schema import Segment
 
-__all__ = ["Store", "SEGMENTS", "VIDEOS", "sql_quote"]
+__all__ = ["Store", "SEGMENTS", "FRAMES", "VIDEOS", "sql_quote"]
 
+#: text records (speech, screen text, shots, windows, ...) with text vectors and full-text index
 SEGMENTS = "segments"
+#: keyframe records with image vectors (a different vector space, so a different table)
+FRAMES = "frames"
 VIDEOS = "videos"
-_MODEL_KEY = b"vrag.text_model"
-_DIM_KEY = b"vrag.text_dim"
+_MODEL_KEY = b"vrag.model"
+_DIM_KEY = b"vrag.dim"
+_KIND = {SEGMENTS: "text", FRAMES: "image"}
+_SETTING = {SEGMENTS: "text_embedder", FRAMES: "image_embedder"}
 
 _VIDEO_FIELDS: tuple[tuple[str, str], ...] = (
     ("video_id", "string"),
@@ -126,30 +132,36 @@ class Store:
         }
         return pa.schema([pa.field(n, types[t]) for n, t in _VIDEO_FIELDS])
 
-    def text_model(self) -> tuple[str, int] | None:
-        """(model id, dim) the segments table was built with, or None if there is none yet."""
-        table = self._open(SEGMENTS)
+    def model_of(self, table_name: str = SEGMENTS) -> tuple[str, int] | None:
+        """(model id, dim) a vector table was built with, or None if there is none yet."""
+        table = self._open(table_name)
         if table is None:
             return None
         meta = table.schema.metadata or {}
         return meta.get(_MODEL_KEY, b"?").decode(), int(meta.get(_DIM_KEY, b"0"))
 
-    def check_text_model(self, model_id: str) -> None:
+    def text_model(self) -> tuple[str, int] | None:
+        return self.model_of(SEGMENTS)
+
+    def check_model(self, table_name: str, model_id: str) -> None:
         """Raise :class:`ModelMismatchError` if the stored vectors come from another model."""
-        stored = self.text_model()
+        stored = self.model_of(table_name)
         if stored is not None and stored[0] != model_id:
             raise ModelMismatchError(
-                f"{self.path}: segments were embedded with {stored[0]!r} but text_embedder is "
-                f"{model_id!r}; run `vrag reembed --db {self.path}` to re-embed them, "
-                "or use another --db"
+                f"{self.path}: {table_name} were embedded with {stored[0]!r} but {_SETTING[table_name]} is "
+                f"{model_id!r}; run `vrag reembed --db {self.path}` to re-embed them, or use another --db"
             )
 
-    def _segments(self, model_id: str, dim: int) -> Any:
+    def check_text_model(self, model_id: str) -> None:
+        self.check_model(SEGMENTS, model_id)
+
+    def _vectors(self, table_name: str, model_id: str, dim: int) -> Any:
         with self._lock:
-            self.check_text_model(model_id)
-            table = self._open(SEGMENTS)
+            self.check_model(table_name, model_id)
+            table = self._open(table_name)
             if table is None:
-                table = self.db.create_table(SEGMENTS, schema=self._segment_schema(model_id, dim), exist_ok=True)
+                schema = self._segment_schema(model_id, dim)
+                table = self.db.create_table(table_name, schema=schema, exist_ok=True)
             return table
 
     def _videos(self) -> Any:
@@ -202,6 +214,7 @@ class Store:
         model_id: str,
         dim: int,
         modalities: Iterable[str] | None = None,
+        table_name: str = SEGMENTS,
     ) -> int:
         """Make ``segments`` the record set of ``video_id`` (only of ``modalities``, if given) in one commit."""
         import pyarrow as pa
@@ -224,7 +237,7 @@ class Store:
             if not modalities:
                 return 0
             scope += " AND modality IN (" + ", ".join(sql_quote(m) for m in modalities) + ")"
-        table = self._segments(model_id, dim)
+        table = self._vectors(table_name, model_id, dim)
         if not rows:
             table.delete(scope)
             return 0
@@ -265,8 +278,8 @@ class Store:
         self.finish_writes()
         return len(texts)
 
-    def segments(self, where: str | None = None, limit: int | None = None) -> list[Segment]:
-        table = self._open(SEGMENTS)
+    def segments(self, where: str | None = None, limit: int | None = None, table_name: str = SEGMENTS) -> list[Segment]:
+        table = self._open(table_name)
         if table is None:
             return []
         query = table.search().limit(limit)
@@ -276,32 +289,41 @@ class Store:
 
     def delete_video(self, video_id: str) -> None:
         """Remove a video from every table."""
-        for name in (SEGMENTS, VIDEOS):
+        for name in (SEGMENTS, FRAMES, VIDEOS):
             table = self._open(name)
             if table is not None:
                 table.delete(f"video_id = {sql_quote(video_id)}")
+        shutil.rmtree(self.path / "thumbs" / video_id, ignore_errors=True)
 
     def finish_writes(self) -> None:
         """After a batch of writes: bring the full-text index up to date and compact."""
         from lancedb.index import FTS
 
         table = self._open(SEGMENTS)
-        if table is None:
-            return
-        if not any(ix.index_type == "FTS" for ix in table.list_indices()):
-            table.create_index("text", config=FTS(), replace=True)
-        table.optimize()
+        if table is not None:
+            if not any(ix.index_type == "FTS" for ix in table.list_indices()):
+                table.create_index("text", config=FTS(), replace=True)
+            table.optimize()
+        frames = self._open(FRAMES)
+        if frames is not None:
+            frames.optimize()
 
     def vector_search(
-        self, vector: Iterable[float], k: int, where: str | None = None, model_id: str | None = None
+        self,
+        vector: Iterable[float],
+        k: int,
+        where: str | None = None,
+        model_id: str | None = None,
+        table_name: str = SEGMENTS,
     ) -> list[tuple[Segment, float]]:
-        """Nearest text segments by cosine distance; empty-text rows are never returned."""
-        table = self._open(SEGMENTS)
+        """Nearest records by cosine similarity; text rows without text are never returned."""
+        table = self._open(table_name)
         if table is None:
             return []
         if model_id is not None:
-            self.check_text_model(model_id)
-        clause = "text != ''" + (f" AND ({where})" if where else "")
+            self.check_model(table_name, model_id)
+        clause = "text != ''" if table_name == SEGMENTS else "true"
+        clause += f" AND ({where})" if where else ""
         rows = (
             table.search(list(vector))
             .distance_type("cosine")

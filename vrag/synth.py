@@ -215,8 +215,9 @@ def make_color_video(
 ) -> list[tuple[float, float]]:
     """Write a video of full-frame shots separated by hard cuts.
 
-    Each item is ``(color, seconds)``; ``color`` is a Pillow colour or one of
-    the static patterns ``"bars"``, ``"checker"``, ``"gradient"``.  Shot
+    Each item is ``(color, seconds)``; ``color`` is a Pillow colour, one of
+    the static patterns ``"bars"``, ``"checker"``, ``"gradient"``, or
+    ``"photo:NAME"`` for a bundled scikit-image photo shown full frame.  Shot
     lengths are rounded to whole frames (at least one).  ``with_audio`` adds
     a music track (see :func:`make_tone`).  Returns ``(start, end)`` of every
     shot, so the cut times are the starts of all shots but the first.
@@ -541,7 +542,7 @@ def _load_photo(name: str) -> Image.Image:
 
 
 def _shot_image(color: Color, size: tuple[int, int]) -> Image.Image:
-    """A solid colour frame or one of the static patterns."""
+    """A solid colour frame, one of the static patterns, or ``"photo:NAME"`` (a bundled photo, full frame)."""
     import numpy as np
     from PIL import Image
 
@@ -559,6 +560,8 @@ def _shot_image(color: Color, size: tuple[int, int]) -> Image.Image:
     elif color == "gradient":
         ramp = (x * 255 // max(1, width - 1)).astype(np.uint8)
         pixels = np.broadcast_to(ramp[..., None], (height, width, 3))
+    elif isinstance(color, str) and color.startswith("photo:"):
+        return _load_photo(color.split(":", 1)[1]).resize(size)  # a full-frame cutaway photo
     else:
         return Image.new("RGB", size, color)
     return Image.fromarray(np.ascontiguousarray(pixels))

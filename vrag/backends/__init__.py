@@ -47,4 +47,5 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-_NAME_SETTING = {"text_embed": "text_embedder", "asr": "asr", "ocr": "ocr", "audio_events": "audio_events"}
+_NAME_SETTING = {"text_embed": "text_embedder", "asr": "asr", "ocr": "ocr", "audio_events": "audio_events",
+                 "image_embed": "image_embedder"}

