@@ -10,7 +10,7 @@ from vrag.store import Store, sql_quote
 __all__ = ["NaiveRetriever", "filter_clause"]
 
 #: Fine-grained modalities searched by default; windows/chapters are coarser views of the same text.
-DEFAULT_MODALITIES = ("asr", "ocr", "shot", "audio_event")
+DEFAULT_MODALITIES = ("asr", "ocr", "shot", "caption", "audio_event")
 
 
 def filter_clause(filters: dict[str, Any] | None) -> str:

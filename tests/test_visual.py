@@ -103,3 +103,35 @@ def test_real_cartoon_and_stage_video_get_keyframes(tmp_path):
         frames = _frames(kb, name)
         assert 2 <= len(frames) <= 40
         assert all(np.isclose(np.linalg.norm(s.vector), 1.0, atol=1e-3) for s in frames)
+
+
+def test_structured_captions_combine_tags_screen_text_and_speech(tmp_path, lecture):
+    src, spans = lecture
+    cat = tmp_path / "cat.mp4"
+    make_color_video(cat, [("photo:chelsea", 2.0)])
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.index([src, cat])
+    (cat_id,) = [v["video_id"] for v in kb.status()["videos"] if v["path"] == str(cat)]
+    (cat_caption,) = kb.segments(cat_id, "caption")
+    assert cat_caption.text.startswith("Scene 00:00–00:02. Looks like: ")  # a silent photo: tags only
+    captions = [c for c in kb.segments(modality="caption") if c.video_id != cat_id]
+    assert len(captions) == len(spans)  # one per keyframe, one keyframe per static slide
+    second = captions[1]
+    assert 'On screen: "Glacier Retreat; Vatnajokull is shrinking' in second.text
+    assert "Said:" in second.text and "single year" in second.text.lower()
+    assert "Hawaii" not in second.text  # nothing from the slides before or after
+    assert second.producer.startswith("structured-caption(imagenet-tags+ocr+asr; not a VLM)")
+
+
+def test_captions_can_be_added_later_without_touching_other_records(tmp_path, lecture):
+    src, spans = lecture
+    kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "asr", "ocr", "frame"))
+    kb.index([src])
+    assert kb.segments(modality="caption") == []
+    before = {s.segment_id for s in kb.segments()}
+    (result,) = KnowledgeBase(tmp_path / "kb", stages=("caption",)).index([src]).results
+    assert result.status == "indexed" and set(result.timings) >= {"caption"} and "asr" not in result.timings
+    assert len(kb.segments(modality="caption")) == len(spans)
+    assert {s.segment_id for s in kb.segments() if s.modality != "caption"} == before
+    (result,) = KnowledgeBase(tmp_path / "kb", stages=("caption",)).index([src]).results
+    assert result.status == "unchanged"

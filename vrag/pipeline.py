@@ -21,7 +21,7 @@ from .media.frames import FrameStream
 from .media.probe import content_hash, probe
 from .schema import Segment, VideoRef
 from . import stages
-from .store import FRAMES, Store, sql_quote
+from .store import FRAMES, SEGMENTS, Store, sql_quote
 
 __all__ = ["ProgressEvent", "FileResult", "IndexReport", "Indexer"]
 
@@ -278,6 +278,13 @@ class Indexer:
         ran = [st for st in need if st not in crashed]
         if "units" in ran:
             new += self._units(video, ctx, new, ran)
+        if "caption" in ran:
+            from vrag.indexers.captions import structured_captions
+
+            with ctx.timed("caption"):
+                current = {m: self._current(video, m, new, ran) for m in ("frame", "asr", "ocr")}
+                new += structured_captions(video, current["frame"], current["asr"], current["ocr"])
+                ctx.producers["caption"] = "structured-caption@caption-1"
         frames = [seg for seg in new if seg.modality == "frame"]
         texts = [seg for seg in new if seg.modality != "frame"]
         with ctx.timed("embed"):
@@ -318,6 +325,13 @@ class Indexer:
             video.path, status, "; ".join(ctx.errors or ctx.warnings), video.video_id, video.duration,
             counts=counts, timings=timings,
         )
+
+    def _current(self, video: VideoRef, modality: str, new: list[Segment], ran: list[str]) -> list[Segment]:
+        """The records of ``modality`` as they stand after this run: fresh if its stage ran, else stored."""
+        if modality in ran:
+            return [s for s in new if s.modality == modality]
+        where = f"video_id = {sql_quote(video.video_id)} AND modality = {sql_quote(modality)}"
+        return self.store.segments(where, table_name=FRAMES if modality == "frame" else SEGMENTS)
 
     def _units(self, video: VideoRef, ctx: Any, new: list[Segment], ran: list[str]) -> list[Segment]:
         """Shot/window/chapter records from this run's speech and screen text plus the stored rest."""

@@ -27,6 +27,7 @@ _SETTINGS: dict[str, tuple[str, ...]] = {
               "thumb_width", "scene_threshold", "scene_fps", "scene_min_seconds"),
     "audio_event": ("text_embedder", "audio_events"),
     "units": ("text_embedder", "window_seconds", "chapter_seconds"),
+    "caption": ("text_embedder",),
 }
 #: Record modalities each stage owns (and replaces when it runs).
 WRITES: dict[str, tuple[str, ...]] = {
@@ -36,24 +37,30 @@ WRITES: dict[str, tuple[str, ...]] = {
     "frame": ("frame",),
     "audio_event": ("audio_event",),
     "units": ("shot", "window", "chapter"),
+    "caption": ("caption",),
 }
 #: Derived stages and the stages whose output they are built from.
-DERIVED: dict[str, tuple[str, ...]] = {"units": ("shot", "asr", "ocr")}
+DERIVED: dict[str, tuple[str, ...]] = {"units": ("shot", "asr", "ocr"), "caption": ("frame", "asr", "ocr")}
 
 
 def _versions() -> dict[str, str]:
     from vrag.indexers import build_indexers
+    from vrag.indexers.captions import PRODUCER as CAPTION_PRODUCER
     from vrag.indexers.granularity import PRODUCER_VERSION
 
-    out = {ix.modality: f"{ix.name}-{ix.version}" for ix in build_indexers(STAGES)}
+    out = {ix.modality: f"{ix.name}-{ix.version}" for ix in build_indexers([s for s in STAGES if s not in DERIVED])}
     out["units"] = PRODUCER_VERSION
+    out["caption"] = CAPTION_PRODUCER
     return out
 
 
 def wanted(cfg: Config, sidecar: Path | None) -> dict[str, str]:
     """Fingerprint of every stage this config runs (derived stages included)."""
-    stages = [s for s in cfg.stages]
-    stages += [d for d, inputs in DERIVED.items() if any(i in stages for i in inputs)]
+    stages = [s for s in cfg.stages if s not in DERIVED]
+    for derived, inputs in DERIVED.items():
+        # a named stage (caption) runs when asked for; an implicit one (units) whenever its inputs do
+        if derived in cfg.stages or (derived not in STAGES and any(i in stages for i in inputs)):
+            stages.append(derived)
     versions = _versions()
     out = {}
     for stage in stages:

@@ -1,0 +1,81 @@
+"""Caption records, one per keyframe.
+
+The default captioner is honest about what it is: a structured description assembled
+from what the offline models saw — confident ImageNet tags, the text on screen, and
+the gist of what is said — marked by its ``producer`` so nobody mistakes it for a
+vision-language model's caption.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+from vrag.schema import Segment, VideoRef
+
+__all__ = ["structured_captions", "PRODUCER"]
+
+PRODUCER = "structured-caption(imagenet-tags+ocr+asr; not a VLM)@caption-1"
+_GIST_WORDS = 30
+_SCREEN_CHARS = 200
+
+
+def _mmss(t: float) -> str:
+    m, s = divmod(int(t), 60)
+    return f"{m:02d}:{s:02d}"
+
+
+def _overlapping(records: Iterable[Segment], start: float, end: float) -> list[Segment]:
+    end = max(end, start + 0.01)  # a keyframe that ends where it starts still covers its own frame
+    return [r for r in records if r.start < end - 1e-6 and r.end > start + 1e-6 and r.text]
+
+
+def _gist(speech: Sequence[Segment]) -> str:
+    words = " ".join(s.text for s in sorted(speech, key=lambda s: s.start)).split()
+    text = " ".join(words[:_GIST_WORDS])
+    return text + ("…" if len(words) > _GIST_WORDS else "")
+
+
+def _screen(ocr: Sequence[Segment]) -> str:
+    lines: list[str] = []
+    for rec in sorted(ocr, key=lambda s: s.start):
+        for line in rec.text.splitlines():
+            line = line.strip()
+            if line and line.lower() not in (x.lower() for x in lines):
+                lines.append(line)
+    text = "; ".join(lines)
+    return text if len(text) <= _SCREEN_CHARS else text[: _SCREEN_CHARS - 1].rstrip() + "…"
+
+
+def structured_captions(
+    video: VideoRef, keyframes: Sequence[Segment], speech: Sequence[Segment], screen: Sequence[Segment]
+) -> list[Segment]:
+    """One caption per keyframe that has anything to say."""
+    out = []
+    for kf in sorted(keyframes, key=lambda s: s.start):
+        tags = [name for name, _p in kf.meta.get("tags", [])]
+        shown = _screen(_overlapping(screen, kf.start, kf.end))
+        said = _gist(_overlapping(speech, kf.start, kf.end))
+        parts = []
+        if tags:
+            parts.append("Looks like: " + ", ".join(tags) + ".")
+        if shown:
+            parts.append(f'On screen: "{shown}".')
+        if said:
+            parts.append(f'Said: "{said}"')
+        if not parts:
+            continue
+        text = f"Scene {_mmss(kf.start)}–{_mmss(kf.end)}. " + " ".join(parts)
+        out.append(
+            Segment(
+                video_id=video.video_id,
+                modality="caption",
+                start=kf.start,
+                end=kf.end,
+                text=re.sub(r"\s+", " ", text).strip(),
+                producer=PRODUCER,
+                uri=video.uri,
+                meta={"kind": "structured", "keyframe": kf.segment_id, "thumb": kf.meta.get("thumb")},
+            )
+        )
+    return out
