@@ -59,6 +59,11 @@ class IndexContext:
         """Part of the video could not be indexed: it ends as ``partial`` and is retried next run."""
         self.errors.append(f"{stage}: {message}")
 
+    def failed_stages(self) -> set[str]:
+        from vrag.stages import owner
+
+        return {stage for message in self.errors for stage in owner(message)}
+
     def check_complete(self, stage: str, decoded_until: float) -> None:
         """Flag media that stops well before its stated duration (a truncated or damaged file)."""
         duration = self.video.duration

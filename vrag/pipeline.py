@@ -279,12 +279,9 @@ class Indexer:
         if "units" in ran:
             new += self._units(video, ctx, new, ran)
         if "caption" in ran:
-            from vrag.indexers.captions import structured_captions
-
-            with ctx.timed("caption"):
-                current = {m: self._current(video, m, new, ran) for m in ("frame", "asr", "ocr")}
-                new += structured_captions(video, current["frame"], current["asr"], current["ocr"])
-                ctx.producers["caption"] = "structured-caption@caption-1"
+            new += self._captions(video, ctx, new, ran)
+            if "caption" in ctx.failed_stages():
+                ran.remove("caption")  # nothing to replace: earlier captions stay until a run succeeds
         frames = [seg for seg in new if seg.modality == "frame"]
         texts = [seg for seg in new if seg.modality != "frame"]
         with ctx.timed("embed"):
@@ -325,6 +322,22 @@ class Indexer:
             video.path, status, "; ".join(ctx.errors or ctx.warnings), video.video_id, video.duration,
             counts=counts, timings=timings,
         )
+
+    def _captions(self, video: VideoRef, ctx: Any, new: list[Segment], ran: list[str]) -> list[Segment]:
+        from vrag.backends import get_backend
+
+        captioner = get_backend("captioner", self.cfg)
+        current = {m: self._current(video, m, new, ran) for m in ("frame", "asr", "ocr")}
+        try:
+            with ctx.timed("caption"):
+                out = captioner.caption(video, current["frame"], current["asr"], current["ocr"], ctx.data_dir)
+        except _FATAL:
+            raise
+        except VragError as exc:
+            ctx.fail("caption", str(exc))
+            return []
+        ctx.producers["caption"] = captioner.producer
+        return out
 
     def _current(self, video: VideoRef, modality: str, new: list[Segment], ran: list[str]) -> list[Segment]:
         """The records of ``modality`` as they stand after this run: fresh if its stage ran, else stored."""

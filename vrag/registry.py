@@ -26,6 +26,7 @@ _BUILTIN_MODULES: dict[str, str] = {
     "ocr": "vrag.backends.ocr",
     "audio_events": "vrag.backends.audio_events",
     "image_embed": "vrag.backends.image_embed",
+    "captioner": "vrag.backends.captioner",
 }
 
 

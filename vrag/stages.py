@@ -27,7 +27,7 @@ _SETTINGS: dict[str, tuple[str, ...]] = {
               "thumb_width", "scene_threshold", "scene_fps", "scene_min_seconds"),
     "audio_event": ("text_embedder", "audio_events"),
     "units": ("text_embedder", "window_seconds", "chapter_seconds"),
-    "caption": ("text_embedder",),
+    "caption": ("text_embedder", "captioner", "vlm_provider", "vlm_model", "vlm_base_url"),
 }
 #: Record modalities each stage owns (and replaces when it runs).
 WRITES: dict[str, tuple[str, ...]] = {

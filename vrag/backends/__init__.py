@@ -48,4 +48,4 @@ def resolve_device(device: str) -> str:
 
 
 _NAME_SETTING = {"text_embed": "text_embedder", "asr": "asr", "ocr": "ocr", "audio_events": "audio_events",
-                 "image_embed": "image_embedder"}
+                 "image_embed": "image_embedder", "captioner": "captioner"}
