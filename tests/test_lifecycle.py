@@ -134,8 +134,8 @@ def test_model_change_is_detected_and_reembed_switches(tmp_path, lecture):
         switched.index([src])
     with pytest.raises(ModelMismatchError):
         switched.search("glacier")
-    n = switched.reembed()
-    assert n == len(kb.segments())
+    done = switched.reembed()
+    assert done == {"segments": len(kb.segments())}
     assert switched.store.text_model() == ("sentence-transformers:my-embedder", 384)
     hits = switched.search("glacier retreat", k=1)["hits"]
     assert "glacier" in hits[0]["text"].lower()

@@ -135,3 +135,47 @@ def test_captions_can_be_added_later_without_touching_other_records(tmp_path, le
     assert {s.segment_id for s in kb.segments() if s.modality != "caption"} == before
     (result,) = KnowledgeBase(tmp_path / "kb", stages=("caption",)).index([src]).results
     assert result.status == "unchanged"
+
+
+class FakeColourHistogramEmbedder:
+    """A FAKE image backend (colour histograms) for testing the model-change plumbing only."""
+
+    settings = ()
+    model_id = "fake-colour-histogram"
+    dim = 24
+    can_embed_text = False
+
+    def __init__(self, cfg):
+        pass
+
+    def load(self):
+        return self
+
+    def embed_images(self, images):
+        out = []
+        for img in images:
+            hist = np.concatenate([np.histogram(img[..., c], bins=8, range=(0, 256))[0] for c in range(3)])
+            out.append(hist / (np.linalg.norm(hist) or 1.0))
+        return np.array(out, dtype=np.float32)
+
+    def analyse(self, images, top=5):
+        return self.embed_images(images), [[] for _ in images]
+
+
+def test_an_image_model_change_is_caught_and_reembed_uses_the_thumbnails(tmp_path):
+    from vrag.errors import ModelMismatchError
+
+    video = tmp_path / "v.mp4"
+    make_color_video(video, [("red", 1.0), ("blue", 1.0)])
+    KnowledgeBase(tmp_path / "kb", stages=("shot", "frame")).index([video])
+    other = KnowledgeBase(tmp_path / "kb", stages=("shot", "frame"),
+                          image_embedder="test_visual:FakeColourHistogramEmbedder")
+    with pytest.raises(ModelMismatchError, match="frames were embedded with 'efficientnet-lite0-imagenet' but "
+                                                 "image_embedder is 'fake-colour-histogram'; run `vrag reembed"):
+        other.index([video])
+    assert other.reembed() == {"frames": 2}
+    assert other.store.model_of("frames") == ("fake-colour-histogram", 24)
+    blue = np.zeros((32, 32, 3), np.uint8)
+    blue[..., 2] = 255
+    assert other.search(image=blue, k=1)["hits"][0]["start"] == pytest.approx(1.0, abs=0.05)
+    assert other.reembed() == {}

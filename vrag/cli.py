@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--mode", default="auto", choices=["auto", "naive"], help="retrieval mode")
     se.add_argument("--json", action="store_true", help="machine-readable output (stable contract)")
 
-    sub.add_parser("reembed", parents=[common], help="re-embed all text with the configured text_embedder")
+    re = sub.add_parser("reembed", parents=[common], help="re-embed stored vectors after a model change")
+    re.add_argument("--force", action="store_true", help="re-embed even where the model has not changed")
 
     sub.add_parser("config", parents=[common], help="show every setting, its value and where it came from")
     return p
@@ -168,8 +169,11 @@ def _cmd_reembed(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
     kb = KnowledgeBase(config=_config(args))
-    n = kb.reembed()
-    print(f"re-embedded {n} records in {kb.store.path} with {kb.store.text_model()[0]}")
+    done = kb.reembed(force=args.force)
+    if not done:
+        print(f"{kb.store.path}: vectors already match the configured models; nothing to do (--force to redo)")
+    for table, n in done.items():
+        print(f"re-embedded {n} {table} records in {kb.store.path} with {kb.store.model_of(table)[0]}")
     return 0
 
 

@@ -73,12 +73,34 @@ class KnowledgeBase:
                 out.append(FileResult(row["path"], "removed", "", row["video_id"]))
         return out
 
-    def reembed(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Re-embed every stored text with the configured text embedder (after a model change)."""
-        from vrag.backends.text_embed import text_embedder
+    def reembed(self, progress: Callable[[int, int], None] | None = None, force: bool = False) -> dict[str, int]:
+        """Re-embed the stored records whose vectors come from another model than the configured one.
 
-        embedder = text_embedder(self.config)
-        return self.store.reembed(embedder.embed, embedder.model_id, embedder.dim, progress)
+        Text records are re-embedded from their text; keyframes from their stored thumbnails.
+        Returns ``{table: records re-embedded}``.
+        """
+        import json
+
+        from vrag.backends import get_backend
+        from vrag.backends.text_embed import text_embedder
+        from vrag.retrievers.visual import load_image
+
+        done: dict[str, int] = {}
+        text = text_embedder(self.config)
+        if force or (self.store.text_model() or (text.model_id,))[0] != text.model_id:
+            done["segments"] = self.store.reembed(text.embed, text.model_id, text.dim, progress)
+        stored = self.store.model_of(FRAMES)
+        if stored is not None:
+            image = get_backend("image_embed", self.config)
+            if force or stored[0] != image.model_id:
+
+                def from_thumbs(metas: list[str]) -> Any:
+                    return image.embed_images([load_image(self.store.path / json.loads(m)["thumb"]) for m in metas])
+
+                done["frames"] = self.store.reembed(
+                    from_thumbs, image.model_id, image.dim, progress, table_name=FRAMES, source="meta"
+                )
+        return done
 
     # -- inspection -------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -251,32 +251,45 @@ class Store:
         )
         return len(rows)
 
-    def reembed(self, embed: Any, model_id: str, dim: int, progress: Any = None, batch: int = 512) -> int:
-        """Replace every text vector with ``embed(texts)`` from another model, in one new table version."""
+    def reembed(
+        self,
+        embed: Any,
+        model_id: str,
+        dim: int,
+        progress: Any = None,
+        batch: int = 512,
+        table_name: str = SEGMENTS,
+        source: str = "text",
+    ) -> int:
+        """Replace every vector of a table with ``embed(inputs)`` from another model, in one new version.
+
+        ``source`` is the column fed to ``embed`` (``text``; for keyframes ``meta``, whose thumbnail
+        path the caller's ``embed`` opens). Rows with an empty input keep a zero vector.
+        """
         import numpy as np
         import pyarrow as pa
 
-        table = self._open(SEGMENTS)
+        table = self._open(table_name)
         if table is None:
             return 0
         data = table.to_arrow()
-        texts = data.column("text").to_pylist()
-        vectors = np.zeros((len(texts), dim), dtype=np.float32)
-        for i in range(0, len(texts), batch):
-            part = [(j, t) for j, t in enumerate(texts[i : i + batch], start=i) if t]
+        inputs = data.column(source).to_pylist()
+        vectors = np.zeros((len(inputs), dim), dtype=np.float32)
+        for i in range(0, len(inputs), batch):
+            part = [(j, t) for j, t in enumerate(inputs[i : i + batch], start=i) if t]
             if part:
                 vectors[[j for j, _ in part]] = embed([t for _, t in part])
             if progress is not None:
-                progress(min(i + batch, len(texts)), len(texts))
+                progress(min(i + batch, len(inputs)), len(inputs))
         schema = self._segment_schema(model_id, dim)
         flat = pa.array(vectors.reshape(-1), type=pa.float32())
         data = data.set_column(
             data.schema.get_field_index("vector"), schema.field("vector"), pa.FixedSizeListArray.from_arrays(flat, dim)
         )
         with self._lock:
-            self.db.create_table(SEGMENTS, data.cast(schema), mode="overwrite")
+            self.db.create_table(table_name, data.cast(schema), mode="overwrite")
         self.finish_writes()
-        return len(texts)
+        return len(inputs)
 
     def segments(self, where: str | None = None, limit: int | None = None, table_name: str = SEGMENTS) -> list[Segment]:
         table = self._open(table_name)
