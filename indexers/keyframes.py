@@ -23,7 +23,9 @@ from .base import IndexContext
 __all__ = ["KeyframeIndexer", "THUMBS_DIR"]
 
 THUMBS_DIR = "thumbs"
-_SAME_PICTURE = 0.002
+#: Fraction of thumbnail pixels that must change since the shot's last keyframe before a frame is
+#: even embedded: a moving speaker inset (~1%) is not a new view, a slide change (5%+) may be.
+_NEW_VIEW = 0.02
 
 
 @dataclass
@@ -49,6 +51,7 @@ class KeyframeIndexer:
         self._shot = 0
         self._last_t = -1e9
         self._seen_cuts = 0
+        self._examined: Any = None
         ctx.producers["frame"] = f"{self._backend.model_id}@{self.name}-{self.version}"
         self._dir = Path(ctx.data_dir) / THUMBS_DIR / ctx.video.video_id
         shutil.rmtree(self._dir, ignore_errors=True)  # this video's thumbnails are redone with its keyframes
@@ -66,11 +69,14 @@ class KeyframeIndexer:
         self._last_t = frame.t
         mine = [k for k in self._kept if k.shot == self._shot]
         thumb = frame.thumb()
-        if mine and changed_fraction(thumb, mine[-1].thumb_pixels) < _SAME_PICTURE:
+        if new_shot:
+            self._examined = None
+        if mine and self._examined is not None and changed_fraction(thumb, self._examined) < _NEW_VIEW:
             mine[-1].last_seen = frame.t
             return
+        self._examined = thumb  # the last view looked at closely, kept or not
         with ctx.timed("frame"):
-            rgb = frame.frame.to_ndarray(format="rgb24")
+            rgb = frame.rgb(int(cfg.thumb_width))  # thumbnail size: the model input is 224x224 anyway
             vectors, tags = self._backend.analyse([rgb])
             vector = vectors[0]
             best = max(mine, key=lambda k: float(k.vector @ vector), default=None)
@@ -92,11 +98,8 @@ class KeyframeIndexer:
     def _save_thumb(self, rgb: Any, t: float, width: int) -> str:
         import cv2
 
-        h, w = rgb.shape[:2]
-        height = max(2, round(width * h / max(w, 1)))
-        small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
         name = f"{round(t * 1000):09d}.jpg"
-        cv2.imwrite(str(self._dir / name), cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
+        cv2.imwrite(str(self._dir / name), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
         return f"{THUMBS_DIR}/{self._dir.name}/{name}"
 
     def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:

@@ -37,6 +37,7 @@ def test_bad_values_name_the_setting_and_valid_choices(kwargs, message):
 def test_env_var_bool_and_list_parsing():
     cfg = Config.load(env={"VRAG_ASR_VAD": "off", "VRAG_STAGES": "asr, ocr"})
     assert cfg.asr_vad is False and cfg.stages == ("asr", "ocr")
+    assert Config.load(env={}, stages="captions,frames").stages == ("caption", "frame")  # --only captions
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path):

@@ -71,14 +71,17 @@ def test_vlm_captions_carry_context_and_are_cached(tmp_path, lecture):
         (result,) = kb.index([src]).results
         assert result.status == "indexed", result.reason
         captions = kb.segments(modality="caption")
-        assert [c.text for c in captions] == [f"Fake caption {i + 1}." for i in range(len(spans))]
+        # requests go out a few at a time, so answers come back in any order
+        assert sorted(c.text for c in captions) == sorted(f"Fake caption {i + 1}." for i in range(len(spans)))
         assert all(c.producer == "vlm:openai:fake-vlm@caption-1" for c in captions)
-        content = server.requests[1]["messages"][0]["content"]
-        text = next(p["text"] for p in content if p["type"] == "text")
-        assert "<screen>Glacier Retreat; Vatnajokull is shrinking</screen>" in text
-        assert "not instructions" in text and "<speech>" in text
-        assert any(p["type"] == "image_url" and p["image_url"]["url"].startswith("data:image/jpeg;base64,")
-                   for p in content)
+        assert len(server.requests) == len(spans)
+        texts = [next(p["text"] for p in r["messages"][0]["content"] if p["type"] == "text") for r in server.requests]
+        (glacier,) = [t for t in texts if "Glacier" in t]
+        assert "<screen>Glacier Retreat; Vatnajokull is shrinking</screen>" in glacier
+        assert "not instructions" in glacier and "<speech>" in glacier and "single year" in glacier
+        for request in server.requests:
+            assert any(p["type"] == "image_url" and p["image_url"]["url"].startswith("data:image/jpeg;base64,")
+                       for p in request["messages"][0]["content"])
 
 
 def test_captions_already_answered_are_not_asked_again(tmp_path, lecture):

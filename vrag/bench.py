@@ -203,9 +203,10 @@ def _report(video: Path, minutes: float, long: dict, short: dict, longer: dict |
         + ". Frames are streamed and audio is decoded in ~10-minute chunks, so memory is bounded by "
         "the chunk, not by the video's length.",
         f"- Re-running `vrag index` on the unchanged file (whole command, new process): {rerun:.1f} s.",
-        f"- What limits it: speech recognition ({t.get('asr', 0) / total:.0%} of the time) and the frame pass "
-        f"({t.get('frames', 0) / total:.0%}: every frame must be decoded for H.264, and cuts need the full "
-        f"frame rate); OCR ({t.get('ocr', 0) / total:.0%}) scales with how often the on-screen text changes "
+        "- What limits it: "
+        + ", ".join(f"{stage} {t[stage] / total:.0%}" for stage in sorted(t, key=lambda k: -t[k])[:4] if stage in _STAGES)
+        + " of the time. Every H.264 frame must be decoded and cuts need the full frame rate; speech "
+        "recognition is the largest model; OCR and keyframes scale with how often the picture changes "
         "(a screencast costs far more than slides).",
         _END,
     ])

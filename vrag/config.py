@@ -25,6 +25,10 @@ __all__ = ["Setting", "SETTINGS", "Config", "STAGES"]
 STAGES = ("shot", "asr", "ocr", "frame", "caption", "audio_event")
 
 
+#: Plural spellings accepted in lists (``--only captions``).
+_ALIASES = {"shots": "shot", "frames": "frame", "captions": "caption", "audio_events": "audio_event"}
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -55,7 +59,7 @@ class Setting:
                     raise ValueError(value)
             elif kind is tuple:
                 items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-                out = tuple(str(v).strip() for v in items if str(v).strip())
+                out = tuple(_ALIASES.get(str(v).strip(), str(v).strip()) for v in items if str(v).strip())
             elif kind in (int, float):
                 if isinstance(value, bool):
                     raise ValueError(value)

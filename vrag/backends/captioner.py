@@ -24,6 +24,9 @@ from ..schema import Segment, VideoRef
 
 __all__ = ["StructuredCaptioner", "VLMCaptioner", "PROMPT"]
 
+#: Caption requests sent at once.
+_BATCH = 4
+
 PROMPT = (
     "Describe this video frame in one or two factual sentences: the setting, people, objects, "
     "actions and any visible text. The speech and on-screen text below come from the same moment; "
@@ -92,50 +95,63 @@ class VLMCaptioner:
         from vrag.indexers.captions import _gist, _overlapping, _screen
 
         cache = _Cache(Path(data_dir) / "cache" / "vlm_captions.json")
-        out = []
+        jobs = []  # (keyframe, cache key, prompt, image bytes)
+        for kf in sorted(keyframes, key=lambda s: s.start):
+            thumb = Path(data_dir) / str(kf.meta.get("thumb", ""))
+            if not thumb.is_file():
+                continue
+            image = thumb.read_bytes()
+            prompt = PROMPT.format(
+                speech=_gist(_overlapping(speech, kf.start, kf.end)) or "(none)",
+                screen=_screen(_overlapping(screen, kf.start, kf.end)) or "(none)",
+            )
+            key = hashlib.blake2b(image + prompt.encode() + self.producer.encode(), digest_size=16).hexdigest()
+            jobs.append((kf, key, prompt, image))
         try:
-            for kf in sorted(keyframes, key=lambda s: s.start):
-                thumb = Path(data_dir) / str(kf.meta.get("thumb", ""))
-                if not thumb.is_file():
-                    continue
-                image = thumb.read_bytes()
-                prompt = PROMPT.format(
-                    speech=_gist(_overlapping(speech, kf.start, kf.end)) or "(none)",
-                    screen=_screen(_overlapping(screen, kf.start, kf.end)) or "(none)",
-                )
-                key = hashlib.blake2b(image + prompt.encode() + self.producer.encode(), digest_size=16).hexdigest()
-                text = cache.get(key)
-                if text is None:
-                    text = self._ask(prompt, image)
-                    cache.put(key, text)
-                out.append(
-                    Segment(
-                        video_id=video.video_id, modality="caption", start=kf.start, end=kf.end, text=text,
-                        producer=self.producer, uri=video.uri,
-                        meta={"kind": "vlm", "keyframe": kf.segment_id, "thumb": kf.meta.get("thumb")},
-                    )
-                )
+            self._ask_missing([(key, prompt, image) for _kf, key, prompt, image in jobs], cache)
         finally:
             cache.save()
-        return out
+        return [
+            Segment(
+                video_id=video.video_id, modality="caption", start=kf.start, end=kf.end, text=cache.get(key) or "",
+                producer=self.producer, uri=video.uri,
+                meta={"kind": "vlm", "keyframe": kf.segment_id, "thumb": kf.meta.get("thumb")},
+            )
+            for kf, key, _prompt, _image in jobs
+        ]
 
-    def _ask(self, prompt: str, image: bytes) -> str:
+    def _ask_missing(self, jobs: list[tuple[str, str, bytes]], cache: "_Cache") -> None:
+        """Ask the model, a few requests at a time, for every caption not in the cache."""
         from langchain_core.messages import HumanMessage
 
-        url = "data:image/jpeg;base64," + base64.b64encode(image).decode()
-        message = HumanMessage(content=[{"type": "text", "text": prompt}, {"type": "image_url", "image_url": {"url": url}}])
-        try:
-            reply = self._client().invoke([message])
-        except Exception as exc:  # connection refused, timeout, HTTP error, bad model name...
-            where = self.base_url or self.provider
-            raise BackendError(f"VLM captioner at {where} failed: {type(exc).__name__}: {exc}") from exc
-        text = reply.content if isinstance(reply.content, str) else " ".join(
-            part.get("text", "") for part in reply.content if isinstance(part, dict)
-        )
-        text = " ".join(text.split())
-        if not text:
-            raise BackendError(f"VLM captioner {self.model} returned an empty caption")
-        return text
+        todo = [(key, prompt, image) for key, prompt, image in jobs if cache.get(key) is None]
+        for start in range(0, len(todo), _BATCH):
+            part = todo[start : start + _BATCH]
+            messages = [
+                [HumanMessage(content=[
+                    {"type": "text", "text": prompt},
+                    {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(image).decode()}},
+                ])]
+                for _key, prompt, image in part
+            ]
+            replies = self._client().batch(messages, config={"max_concurrency": _BATCH}, return_exceptions=True)
+            failure = None
+            for (key, _prompt, _image), reply in zip(part, replies):
+                if isinstance(reply, Exception):
+                    failure = failure or reply
+                    continue
+                content = reply.content
+                text = content if isinstance(content, str) else " ".join(
+                    p.get("text", "") for p in content if isinstance(p, dict)
+                )
+                if " ".join(text.split()):
+                    cache.put(key, " ".join(text.split()))
+            if failure is not None:  # connection refused, timeout, HTTP error, bad model name...
+                where = self.base_url or self.provider
+                raise BackendError(f"VLM captioner at {where} failed: {type(failure).__name__}: {failure}") from failure
+        missing = [key for key, _p, _i in jobs if cache.get(key) is None]
+        if missing:
+            raise BackendError(f"VLM captioner {self.model} returned {len(missing)} empty captions")
 
 
 class _Cache:

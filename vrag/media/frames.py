@@ -53,6 +53,11 @@ class SampledFrame:
             self._cache["thumb"] = gray.astype(np.int16)
         return self._cache["thumb"]
 
+    def rgb(self, width: int) -> Any:
+        """The frame as RGB, ``width`` pixels wide (aspect kept)."""
+        h = max(2, round(width * self.frame.height / max(1, self.frame.width) / 2) * 2)
+        return self.frame.reformat(width=width, height=h, format="rgb24").to_ndarray()
+
     def bgr(self, max_side: int) -> tuple[Any, float]:
         """Full frame as BGR, downscaled so the long side is at most ``max_side``; returns (image, scale)."""
         w, h = self.frame.width, self.frame.height
