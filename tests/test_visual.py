@@ -179,3 +179,28 @@ def test_an_image_model_change_is_caught_and_reembed_uses_the_thumbnails(tmp_pat
     blue[..., 2] = 255
     assert other.search(image=blue, k=1)["hits"][0]["start"] == pytest.approx(1.0, abs=0.05)
     assert other.reembed() == {}
+
+
+class FakeColourWordsEmbedder(FakeColourHistogramEmbedder):
+    """A FAKE text-capable image backend (colour words -> colour histograms): tests the CLIP-style wiring only."""
+
+    model_id = "fake-colour-words"
+    can_embed_text = True
+    _RGB = {"red": (255, 0, 0), "blue": (0, 0, 255), "green": (0, 128, 0)}
+
+    def embed_text(self, texts):
+        swatches = []
+        for text in texts:
+            colour = next((rgb for word, rgb in self._RGB.items() if word in text.lower()), (128, 128, 128))
+            swatches.append(np.tile(np.array(colour, np.uint8), (8, 8, 1)))
+        return self.embed_images(swatches)
+
+
+def test_a_text_capable_image_model_lets_text_queries_find_frames(tmp_path):
+    video = tmp_path / "colours.mp4"
+    make_color_video(video, [("red", 1.0), ("blue", 1.0), ("green", 1.0)])
+    kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "frame"), image_embedder="test_visual:FakeColourWordsEmbedder")
+    kb.index([video])
+    hits = kb.search("the blue part", k=3)["hits"]
+    assert hits[0]["modality"] == "frame" and hits[0]["start"] == pytest.approx(1.0, abs=0.05)
+    assert "text-to-image similarity" in hits[0]["why"]
