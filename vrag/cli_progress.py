@@ -80,17 +80,16 @@ def print_status(status: dict[str, Any]) -> None:
 
     console = Console()
     if not status["videos"]:
-        console.print(f"{status['db']}: nothing indexed yet; run `vrag index PATH --db {status['db']}`")
+        print(f"{status['db']}: nothing indexed yet; run `vrag index PATH --db {status['db']}`")
         return
-    modalities = sorted({m for v in status["videos"] for m in v["counts"]})
     table = Table(title=f"vrag status: {status['db']}")
-    for col in ("file", "duration", "status", *modalities):
-        table.add_column(col, overflow="fold")
+    table.add_column("file", overflow="fold", ratio=3)
+    table.add_column("duration", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("records", overflow="fold", ratio=4)
     for v in status["videos"]:
-        table.add_row(
-            v["path"], f"{v['duration']:.1f}s", v["status"],
-            *[str(v["counts"].get(m, 0)) for m in modalities],
-        )
+        records = " · ".join(f"{m} {n}" for m, n in sorted(v["counts"].items()))
+        table.add_row(v["path"], f"{v['duration']:.1f}s", v["status"], records)
     console.print(table)
     for v in status["videos"]:
         for err in v["errors"]:
