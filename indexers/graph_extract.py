@@ -101,7 +101,8 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
         for chunk in chunks:
             if chunk.root.i in span_key or chunk.root.pos_ in _SKIP_CONCEPT_POS or chunk.root.is_stop:
                 continue
-            words = [t for t in chunk if t.pos_ not in {"DET", "PRON"} and not t.is_punct]
+            # "a really nice study" -> "nice study": no determiners, pronouns, adverbs or punctuation
+            words = [t for t in chunk if t.pos_ not in {"DET", "PRON", "ADV", "PART"} and not t.is_punct]
             name = " ".join(t.text for t in words)
             lemma = " ".join([t.text.lower() for t in words[:-1]] + [words[-1].lemma_.lower()]) if words else ""
             key = entity_key(name, lemma)
