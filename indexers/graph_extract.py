@@ -72,7 +72,7 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
     relations: dict[tuple[str, str, str], Relation] = {}
 
     def mention(name: str, label: str, key: str, seg: str) -> str:
-        m = mentions.setdefault((key, label), Mention(name.strip(), label, key))
+        m = mentions.setdefault((key, label), Mention(" ".join(name.split()), label, key))
         m.segments.add(seg)
         return key
 

@@ -24,7 +24,7 @@ def test_vrag_toml_in_cwd_is_picked_up(tmp_path):
     [
         ({"ocr_interval": "soon"}, "ocr_interval='soon' is not a valid float"),
         ({"threads": -2}, "non-negative"),
-        ({"stages": "asr,video"}, "unknown value 'video'; valid: shot, asr, ocr, frame, caption, audio_event"),
+        ({"stages": "asr,video"}, "unknown value 'video'; valid: shot, asr, ocr, frame, caption, audio_event, graph"),
         ({"device": "tpu"}, "valid: cpu, cuda, auto"),
         ({"no_such": 1}, "unknown setting 'no_such'"),
     ],

@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     re = sub.add_parser("reembed", parents=[common], help="re-embed stored vectors after a model change")
     re.add_argument("--force", action="store_true", help="re-embed even where the model has not changed")
 
+    gr = sub.add_parser("graph", parents=[common], help="the knowledge graph: entities, relations, where they appear")
+    gsub = gr.add_subparsers(dest="graph_command", required=True, metavar="ACTION")
+    show = gsub.add_parser("show", parents=[common], help="an entity, its aliases, neighbours and appearances")
+    show.add_argument("entity")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+
     sub.add_parser("config", parents=[common], help="show every setting, its value and where it came from")
     return p
 
@@ -177,6 +183,26 @@ def _cmd_reembed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_graph(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(config=_config(args))
+    found = kb.graph_entity(args.entity)
+    if found is None:
+        raise VragError(f"no entity named {args.entity!r} in {kb.store.path} (index with the graph stage first)")
+    if args.json:
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+        return 0
+    aliases = f" (also: {', '.join(found['aliases'])})" if found["aliases"] else ""
+    print(f"{found['name']} [{found['type']}]{aliases}")
+    for n in found["neighbours"][:15]:
+        arrow = "->" if n["direction"] == "out" else "<-"
+        print(f"  {arrow} {n['type']} {arrow} {n['entity']}  (weight {n['weight']:g})")
+    for a in found["appearances"][:20]:
+        print(f"  {a['path']} @ {_mmss(a['start'])}–{_mmss(a['end'])}")
+    return 0
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     cfg = _config(args)
     width = max(len(s.name) for s in SETTINGS)
@@ -199,6 +225,7 @@ _COMMANDS = {
     "remove": _cmd_remove,
     "search": _cmd_search,
     "reembed": _cmd_reembed,
+    "graph": _cmd_graph,
     "config": _cmd_config,
 }
 

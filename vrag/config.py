@@ -22,7 +22,7 @@ from .errors import ConfigError
 __all__ = ["Setting", "SETTINGS", "Config", "STAGES"]
 
 #: Indexing stages. Shot spans, speech and screen text also yield shot/window/chapter records.
-STAGES = ("shot", "asr", "ocr", "frame", "caption", "audio_event")
+STAGES = ("shot", "asr", "ocr", "frame", "caption", "audio_event", "graph")
 
 
 #: Plural spellings accepted in lists (``--only captions``).

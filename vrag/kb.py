@@ -71,7 +71,20 @@ class KnowledgeBase:
             for row in matched:
                 self.store.delete_video(row["video_id"])
                 out.append(FileResult(row["path"], "removed", "", row["video_id"]))
+        if any(r.status == "removed" for r in out) and "graph" in self.config.stages:
+            Indexer(self.store, self.config).rebuild_graph()  # entities lose that video's provenance
         return out
+
+    def graph_entity(self, name: str) -> dict[str, Any] | None:
+        """An entity by name or alias: type, aliases, neighbours, and where it appears (video, start, end)."""
+        from vrag.graph_store import find_entity
+
+        found = find_entity(self.store, name)
+        if found is not None:
+            paths = {row["video_id"]: row["path"] for row in self.store.videos()}
+            for item in found["appearances"]:
+                item["path"] = paths.get(item["video_id"], "")
+        return found
 
     def reembed(self, progress: Callable[[int, int], None] | None = None, force: bool = False) -> dict[str, int]:
         """Re-embed the stored records whose vectors come from another model than the configured one.

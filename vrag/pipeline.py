@@ -79,6 +79,7 @@ class Indexer:
         self._embedder: Any = None
         self._known: dict[str, dict[str, Any]] = {}
         self._by_path: dict[str, list[str]] = {}
+        self.graph_changed = False
 
     def _remember(self, row: dict[str, Any]) -> None:
         old = self._known.get(row["video_id"])
@@ -140,7 +141,15 @@ class Indexer:
                 wrote = True
         if wrote:
             self.store.finish_writes()
+        if self.graph_changed or (prune and any(r.status == "removed" for r in report.results)):
+            self.rebuild_graph()
         return report
+
+    def rebuild_graph(self) -> None:
+        from vrag.graph_store import rebuild_graph
+
+        rebuild_graph(self.store, self.embedder.embed)
+        self.graph_changed = False
 
     def prune(self, roots: list[str], present: set[str]) -> list[FileResult]:
         """Remove videos under ``roots`` whose file no longer exists."""
@@ -282,6 +291,8 @@ class Indexer:
             new += self._captions(video, ctx, new, ran)
             if "caption" in ctx.failed_stages():
                 ran.remove("caption")  # nothing to replace: earlier captions stay until a run succeeds
+        if "graph" in ran:
+            self._extract_graph(video, ctx, new, ran)
         frames = [seg for seg in new if seg.modality == "frame"]
         texts = [seg for seg in new if seg.modality != "frame"]
         with ctx.timed("embed"):
@@ -338,6 +349,32 @@ class Indexer:
             return []
         ctx.producers["caption"] = captioner.producer
         return out
+
+    def _extract_graph(self, video: VideoRef, ctx: Any, new: list[Segment], ran: list[str]) -> None:
+        """Entities and relations of this video's text; the graph itself is rebuilt after the run."""
+        from vrag.graph_store import replace_extraction
+        from vrag.indexers.graph_extract import MODEL, extract
+
+        texts: list[tuple[str, str]] = []
+        for seg in self._current(video, "asr", new, ran):
+            texts.append((seg.segment_id, seg.text))
+        for seg in self._current(video, "ocr", new, ran):  # each screen line is its own phrase
+            texts += [(seg.segment_id, line) for line in seg.text.splitlines() if line.strip()]
+        for seg in self._current(video, "caption", new, ran):
+            if seg.producer.startswith("vlm:"):  # structured captions only repeat speech and screen text
+                texts.append((seg.segment_id, seg.text))
+        try:
+            with ctx.timed("graph"):
+                mentions, relations = extract(texts)
+        except _FATAL:
+            raise
+        except VragError as exc:
+            ctx.fail("graph", str(exc))
+            ran.remove("graph")
+            return
+        replace_extraction(self.store, video.video_id, mentions, relations)
+        ctx.producers["graph"] = f"spacy:{MODEL}@graph-1"
+        self.graph_changed = True
 
     def _current(self, video: VideoRef, modality: str, new: list[Segment], ran: list[str]) -> list[Segment]:
         """The records of ``modality`` as they stand after this run: fresh if its stage ran, else stored."""

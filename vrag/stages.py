@@ -28,6 +28,7 @@ _SETTINGS: dict[str, tuple[str, ...]] = {
     "audio_event": ("text_embedder", "audio_events"),
     "units": ("text_embedder", "window_seconds", "chapter_seconds"),
     "caption": ("text_embedder", "captioner", "vlm_provider", "vlm_model", "vlm_base_url"),
+    "graph": ("text_embedder",),
 }
 #: Record modalities each stage owns (and replaces when it runs).
 WRITES: dict[str, tuple[str, ...]] = {
@@ -38,19 +39,26 @@ WRITES: dict[str, tuple[str, ...]] = {
     "audio_event": ("audio_event",),
     "units": ("shot", "window", "chapter"),
     "caption": ("caption",),
+    "graph": (),  # its own tables (mentions -> entities, relations)
 }
 #: Derived stages and the stages whose output they are built from.
-DERIVED: dict[str, tuple[str, ...]] = {"units": ("shot", "asr", "ocr"), "caption": ("frame", "asr", "ocr")}
+DERIVED: dict[str, tuple[str, ...]] = {
+    "units": ("shot", "asr", "ocr"),
+    "caption": ("frame", "asr", "ocr"),
+    "graph": ("asr", "ocr", "caption"),
+}
 
 
 def _versions() -> dict[str, str]:
     from vrag.indexers import build_indexers
     from vrag.indexers.captions import PRODUCER as CAPTION_PRODUCER
+    from vrag.indexers.graph_extract import MODEL as GRAPH_MODEL
     from vrag.indexers.granularity import PRODUCER_VERSION
 
     out = {ix.modality: f"{ix.name}-{ix.version}" for ix in build_indexers([s for s in STAGES if s not in DERIVED])}
     out["units"] = PRODUCER_VERSION
     out["caption"] = CAPTION_PRODUCER
+    out["graph"] = f"spacy:{GRAPH_MODEL}@graph-1"
     return out
 
 

@@ -302,7 +302,7 @@ class Store:
 
     def delete_video(self, video_id: str) -> None:
         """Remove a video from every table."""
-        for name in (SEGMENTS, FRAMES, VIDEOS):
+        for name in (SEGMENTS, FRAMES, "mentions", VIDEOS):
             table = self._open(name)
             if table is not None:
                 table.delete(f"video_id = {sql_quote(video_id)}")
