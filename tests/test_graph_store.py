@@ -60,3 +60,21 @@ def test_graph_show_cli(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "vrag", "graph", "show", "Nobody", "--db", db],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1 and "no entity named 'Nobody'" in missing.stderr
+
+
+def test_graph_export_graphml_and_json(tmp_path):
+    import networkx as nx
+
+    talk = _talk(tmp_path, "talk", [(1, 5, "Ada Lovelace wrote the first program for Charles Babbage.")])
+    db = str(tmp_path / "kb")
+    KnowledgeBase(db, stages=("asr", "graph")).index([talk])
+    for fmt in ("graphml", "json"):
+        out = tmp_path / f"graph.{fmt}"
+        done = subprocess.run([sys.executable, "-m", "vrag", "graph", "export", str(out), "--format", fmt, "--db", db],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stdout.startswith(f"wrote {out}: ")
+    graph = nx.read_graphml(tmp_path / "graph.graphml")
+    names = {d["name"]: json.loads(d["provenance"]) for _, d in graph.nodes(data=True)}
+    assert names["Ada Lovelace"][0]["start"] == 1.0 and "Charles Babbage" in names
+    data = json.loads((tmp_path / "graph.json").read_text())
+    assert {e["type"] for e in data["edges"]} >= {"write", "co_occurs"}

@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     show = gsub.add_parser("show", parents=[common], help="an entity, its aliases, neighbours and appearances")
     show.add_argument("entity")
     show.add_argument("--json", action="store_true", help="machine-readable output")
+    export = gsub.add_parser("export", parents=[common], help="write the graph as GraphML or node-link JSON")
+    export.add_argument("out", metavar="FILE")
+    export.add_argument("--format", choices=["graphml", "json"], default="graphml")
 
     sub.add_parser("config", parents=[common], help="show every setting, its value and where it came from")
     return p
@@ -187,6 +190,12 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
     kb = KnowledgeBase(config=_config(args))
+    if args.graph_command == "export":
+        from .graph_store import export_graph
+
+        nodes, edges = export_graph(kb.store, args.out, args.format)
+        print(f"wrote {args.out}: {nodes} entities, {edges} relations")
+        return 0
     found = kb.graph_entity(args.entity)
     if found is None:
         raise VragError(f"no entity named {args.entity!r} in {kb.store.path} (index with the graph stage first)")

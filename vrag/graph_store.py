@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from .store import SEGMENTS, Store, sql_quote
 
-__all__ = ["MENTIONS", "ENTITIES", "RELATIONS", "replace_extraction", "rebuild_graph", "find_entity"]
+__all__ = ["MENTIONS", "ENTITIES", "RELATIONS", "replace_extraction", "rebuild_graph", "find_entity", "to_networkx", "export_graph"]
 
 MENTIONS = "mentions"
 ENTITIES = "entities"
@@ -163,3 +163,45 @@ def find_entity(store: Store, name: str) -> dict[str, Any] | None:
         "aliases": json.loads(match["aliases"]), "videos": json.loads(match["videos"]),
         "appearances": json.loads(match["provenance"]), "neighbours": neighbours,
     }
+
+
+def to_networkx(store: Store) -> Any:
+    """The resolved graph as a ``networkx.MultiDiGraph`` (nodes: entities; edges: typed relations)."""
+    from .registry import require
+
+    nx = require("networkx", "Graph export", "graph")
+    graph = nx.MultiDiGraph()
+    entities = store._open(ENTITIES)
+    relations = store._open(RELATIONS)
+    for row in (entities.to_arrow().drop(["vector"]).to_pylist() if entities is not None else []):
+        graph.add_node(
+            row["entity_id"], name=row["name"], type=row["type"], aliases=json.loads(row["aliases"]),
+            videos=json.loads(row["videos"]), provenance=json.loads(row["provenance"]),
+        )
+    for row in (relations.to_arrow().to_pylist() if relations is not None else []):
+        graph.add_edge(row["source"], row["target"], key=row["type"], type=row["type"], weight=row["weight"],
+                       provenance=json.loads(row["provenance"]))
+    return graph
+
+
+def export_graph(store: Store, path: str, fmt: str) -> tuple[int, int]:
+    """Write the graph as GraphML (list attributes as JSON text) or node-link JSON; returns (nodes, edges)."""
+    from .errors import ConfigError
+    from .registry import require
+
+    nx = require("networkx", "Graph export", "graph")
+    graph = to_networkx(store)
+    if fmt == "json":
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(nx.node_link_data(graph, edges="edges"), fh, ensure_ascii=False, indent=1)
+    elif fmt == "graphml":
+        flat = graph.copy()
+        for _, data in flat.nodes(data=True):
+            for key in ("aliases", "videos", "provenance"):
+                data[key] = json.dumps(data[key], ensure_ascii=False)  # GraphML has no list type
+        for _, _, data in flat.edges(data=True):
+            data["provenance"] = json.dumps(data["provenance"], ensure_ascii=False)
+        nx.write_graphml(flat, path)
+    else:
+        raise ConfigError(f"graph export format {fmt!r}: valid: graphml, json")
+    return graph.number_of_nodes(), graph.number_of_edges()
