@@ -13,7 +13,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from vrag.registry import require
 

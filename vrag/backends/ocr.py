@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..config import Config
 from ..errors import BackendError
 from ..registry import register, require
+from . import Lazy
 
 __all__ = ["TextLine", "RapidOCRBackend"]
 
@@ -49,25 +49,24 @@ class RapidOCRBackend:
 
     def __init__(self, cfg: Config):
         self.threads = int(cfg.threads)
-        self._engine: Any = None
-        self._lock = threading.Lock()
+        self._engine = Lazy(self._create)
         #: lines recognised vs. reused from the previous read (for benchmarks)
         self.recognised = self.reused = 0
 
     def load(self) -> Any:
-        with self._lock:
-            if self._engine is None:
-                mod = require("rapidocr_onnxruntime", "On-screen text (OCR)", "ocr")
-                try:
-                    self._engine = mod.RapidOCR(
-                        intra_op_num_threads=self.threads,
-                        inter_op_num_threads=1,
-                        det_limit_side_len=_DET_MAX_SIDE,
-                        det_limit_type="max",
-                    )
-                except Exception as exc:
-                    raise BackendError(f"cannot load RapidOCR: {exc}") from exc
-            return self._engine
+        return self._engine.get()
+
+    def _create(self) -> Any:
+        mod = require("rapidocr_onnxruntime", "On-screen text (OCR)", "ocr")
+        try:
+            return mod.RapidOCR(
+                intra_op_num_threads=self.threads,
+                inter_op_num_threads=1,
+                det_limit_side_len=_DET_MAX_SIDE,
+                det_limit_type="max",
+            )
+        except Exception as exc:
+            raise BackendError(f"cannot load RapidOCR: {exc}") from exc
 
     def read(self, bgr: Any, previous: Sequence[TextLine] = ()) -> list[TextLine]:
         """Text lines in a BGR uint8 image, top-to-bottom then left-to-right.

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..config import Config
 from ..errors import BackendError, ConfigError
 from ..registry import register, require
-from . import resolve_device
+from . import Lazy, resolve_device
 
-__all__ = ["SentenceTransformerEmbedder", "PackagedMiniLM", "text_embedder"]
+__all__ = ["SentenceTransformerEmbedder", "PackagedMiniLM", "text_embedder", "load_sentence_transformer"]
 
 
 class SentenceTransformerEmbedder:
@@ -25,8 +24,7 @@ class SentenceTransformerEmbedder:
         self.device = resolve_device(cfg.device)
         self.threads = int(cfg.threads)
         self.batch_size = int(cfg.embed_batch_size)
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self._model = Lazy(lambda: load_sentence_transformer(self.path, self.device, self.threads, "Text embedding"))
 
     @property
     def model_id(self) -> str:
@@ -35,28 +33,12 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
-        model = self._load()
-        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(get_dim())
+        return embedding_dim(self._load())
 
     def _load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                st = require("sentence_transformers", "Text embedding", "embed")
-                if not Path(self.path).is_dir():
-                    raise ConfigError(
-                        f"text_embedder={self.path!r}: not a registered name or a local model directory"
-                    )
-                if self.device == "cpu":
-                    import torch
-
-                    torch.set_num_threads(max(1, self.threads))
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                try:
-                    self._model = st.SentenceTransformer(self.path, device=self.device)
-                except Exception as exc:  # translate at the seam
-                    raise BackendError(f"cannot load text embedder from {self.path}: {exc}") from exc
-            return self._model
+        if not Path(self.path).is_dir():
+            raise ConfigError(f"text_embedder={self.path!r}: not a registered name or a local model directory")
+        return self._model.get()
 
     def embed(self, texts: Sequence[str]) -> Any:
         """Embed ``texts``; returns a (n, dim) float32 numpy array."""
@@ -91,6 +73,26 @@ class PackagedMiniLM(SentenceTransformerEmbedder):
 @register("text_embed", "sentence-transformers")
 class LocalSentenceTransformer(SentenceTransformerEmbedder):
     """Selected automatically when ``text_embedder`` is a local directory."""
+
+
+def embedding_dim(model: Any) -> int:
+    """Output size of a sentence-transformers model (the method's name changed in v5)."""
+    get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(get_dim() or 0)
+
+
+def load_sentence_transformer(path: str, device: str, threads: int, feature: str) -> Any:
+    """A sentence-transformers model from a local directory; never a hub download."""
+    st = require("sentence_transformers", feature, "embed")
+    if device == "cpu":
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        return st.SentenceTransformer(path, device=device)
+    except Exception as exc:  # translate at the seam
+        raise BackendError(f"cannot load {feature.lower()} model from {path}: {exc}") from exc
 
 
 def text_embedder(cfg: Config) -> SentenceTransformerEmbedder:
