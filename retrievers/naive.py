@@ -39,8 +39,8 @@ class NaiveRetriever:
 
     def retrieve(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
         vector = self.embedder.embed([query])[0]
-        paths = {row["video_id"]: row["path"] for row in self.store.videos()}
         found = self.store.vector_search(vector, k, where=filter_clause(filters), model_id=self.embedder.model_id)
+        paths = self.store.paths(seg.video_id for seg, _ in found)
         return [
             Hit(seg, score, f"{seg.modality}: vector similarity {score:.2f}", paths.get(seg.video_id, seg.uri))
             for seg, score in found

@@ -56,7 +56,7 @@ class VisualRetriever:
         backend = self._backend()
         where = filter_clause(dict(filters or {}, modality="frame"))
         found = self.store.vector_search(vector, k, where=where, model_id=backend.model_id, table_name=FRAMES)
-        paths = {row["video_id"]: row["path"] for row in self.store.videos()}
+        paths = self.store.paths(seg.video_id for seg, _ in found)
         return [
             Hit(seg, score, f"frame: {why} {score:.2f}", paths.get(seg.video_id, seg.uri))
             for seg, score in found

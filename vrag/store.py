@@ -203,6 +203,14 @@ class Store:
         rows = self.videos(f"video_id = {sql_quote(video_id)}")
         return rows[0] if rows else None
 
+    def paths(self, video_ids: Iterable[str]) -> dict[str, str]:
+        """video_id -> path as given at index time, for just these videos."""
+        ids = sorted(set(video_ids))
+        if not ids:
+            return {}
+        rows = self.videos("video_id IN (" + ", ".join(sql_quote(i) for i in ids) + ")")
+        return {row["video_id"]: row["path"] for row in rows}
+
     def videos_at(self, abs_path: str) -> list[dict[str, Any]]:
         return self.videos(f"abs_path = {sql_quote(abs_path)}")
 
