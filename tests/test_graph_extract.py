@@ -65,7 +65,7 @@ def test_acronym_and_long_form_are_one_entity_with_alias():
     entities, index = resolve(mentions, relations)
     tbi = _names(entities)["Traumatic brain injury"]
     assert tbi.type == "CONCEPT" and "TBI" in tbi.aliases and tbi.segments == {"a", "b"}
-    assert index[("tbi", "ORG")] == index[("traumatic brain injury", "CONCEPT")] == tbi.entity_id
+    assert index[("tbi", "ORG", "")] == index[("traumatic brain injury", "CONCEPT", "")] == tbi.entity_id
 
 
 def test_case_punctuation_and_plural_variants_merge_across_videos():
@@ -97,3 +97,56 @@ def test_incompatible_named_types_never_merge():
          Mention("jordan", "CONCEPT", "jordan", {"s3"})]
     entities, _ = resolve(m, [Relation("x", "y", "co_occurs")])
     assert sorted(e.type for e in entities) == ["CONCEPT", "GPE", "PERSON"]  # the bare word is ambiguous
+
+
+def test_light_and_generic_nouns_are_not_concepts():
+    mentions, _ = extract([("s", "That kind of dementia is the first thing people notice, and a lot of twins agree.")])
+    keys = _by_key(mentions)
+    assert "dementia" in keys and "twin" in keys
+    assert not {"kind", "thing", "first thing", "people", "lot"} & set(keys)
+
+
+def test_title_case_slide_heading_is_read_as_a_phrase_not_a_name():
+    mentions, _ = extract([("s", "Twin Study to Control for Genetics&Early Life Risk Factors:"),
+                           ("t", "Meeting With Barack Obama In Washington"), ("u", "OR = 1.56; 95% CI=1.03-2.40")])
+    keys = _by_key(mentions)
+    assert keys["twin study"] == {"CONCEPT"} and "genetics" not in keys
+    assert "PERSON" in keys["barack obama"] and "GPE" in keys["washington"]  # names in a heading still found
+    assert not any("=" in k or "1.56" in k for k in keys)
+
+
+# (name a, name b, type, merge?) -- near-duplicates must merge, look-alikes must not
+NEAR_DUPLICATES = [
+    ("Alzheimer's disease", "Alzheimer disease", "CONCEPT", True),
+    ("World Health Organisation", "World Health Organization", "ORG", True),
+    ("Brenda Plassman", "Brenda Plassmann", "PERSON", True),  # an ASR spelling slip
+    ("machine learning model", "machine-learning model", "CONCEPT", True),
+    ("left hemisphere", "right hemisphere", "CONCEPT", False),
+    ("type 1 diabetes", "type 2 diabetes", "CONCEPT", False),
+    ("New York", "New York City", "GPE", False),
+    ("North Carolina", "South Carolina", "GPE", False),
+    ("John Smith", "Jane Smith", "PERSON", False),
+    ("World War I", "World War II", "EVENT", False),
+]
+
+
+def test_near_duplicates_merge_by_embedding_and_spelling_only():
+    from vrag.backends.text_embed import text_embedder
+    from vrag.config import Config
+    from vrag.indexers.graph_extract import Mention
+    from vrag.indexers.graph_resolve import merge_similar, resolve
+
+    embed = text_embedder(Config.load()).embed
+    for a, b, kind, same in NEAR_DUPLICATES:
+        entities, _ = resolve([Mention(a, kind, entity_key(a), {"s1", "s2"}), Mention(b, kind, entity_key(b), {"s3"})])
+        assert len(entities) == 2, (a, b)  # the key rules alone keep them apart
+        merged, vectors, remap = merge_similar(entities, embed([e.name for e in entities]), 0.9)
+        assert (len(merged) == 1) == same, (a, b)
+        if same:
+            assert merged[0].name == a and b in merged[0].aliases and merged[0].segments == {"s1", "s2", "s3"}
+            assert len(vectors) == 1 and list(remap.values()) == [merged[0].entity_id]
+    # never across types, and 1.0 switches merging off
+    entities, _ = resolve([Mention("Paris", "PERSON", "paris", {"s1"}), Mention("Paris", "GPE", "paris", {"s2"})])
+    assert len(merge_similar(entities, embed(["Paris", "Paris"]), 0.9)[0]) == 2
+    entities, _ = resolve([Mention("colour", "CONCEPT", "colour", {"s1"}), Mention("color", "CONCEPT", "color", {"s2"})])
+    assert len(merge_similar(entities, embed(["colour", "color"]), 1.0)[0]) == 2

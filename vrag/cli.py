@@ -101,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vrag: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `vrag ... | head` closed the pipe: stop quietly, like other Unix tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except VragError as exc:
         if os.environ.get("VRAG_DEBUG"):
             raise
@@ -204,6 +207,8 @@ def _cmd_graph(args: argparse.Namespace) -> int:
         return 0
     aliases = f" (also: {', '.join(found['aliases'])})" if found["aliases"] else ""
     print(f"{found['name']} [{found['type']}]{aliases}")
+    if found.get("description"):
+        print(f"  \"{found['description']}\"")
     for n in found["neighbours"][:15]:
         arrow = "->" if n["direction"] == "out" else "<-"
         print(f"  {arrow} {n['type']} {arrow} {n['entity']}  (weight {n['weight']:g})")

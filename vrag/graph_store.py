@@ -10,11 +10,14 @@ provenance are always consistent: an entity or relation with no provenance left 
 from __future__ import annotations
 
 import json
+import re
+import threading
 from typing import Any, Sequence
 
 from .store import SEGMENTS, Store, sql_quote
 
-__all__ = ["MENTIONS", "ENTITIES", "RELATIONS", "replace_extraction", "rebuild_graph", "find_entity", "to_networkx", "export_graph"]
+__all__ = ["MENTIONS", "ENTITIES", "RELATIONS", "replace_extraction", "rebuild_graph", "needs_rebuild", "find_entity",
+           "to_networkx", "export_graph"]
 
 MENTIONS = "mentions"
 ENTITIES = "entities"
@@ -51,44 +54,74 @@ def replace_extraction(store: Store, video_id: str, mentions: Sequence[Any], rel
             table.add(pa.Table.from_pylist(rows, schema=_mention_schema()))
 
 
-def rebuild_graph(store: Store, embed: Any) -> tuple[int, int]:
-    """Resolve every stored extraction into ``entities`` and ``relations``; returns their counts."""
+_RECIPE_KEY = b"vrag.graph_recipe"
+
+
+def _recipe(similarity: float, model_id: str) -> str:
+    from vrag.indexers.graph_extract import VERSION
+
+    return json.dumps({"version": VERSION, "similarity": similarity, "embedder": model_id}, sort_keys=True)
+
+
+def needs_rebuild(store: Store, similarity: float, model_id: str) -> bool:
+    """True when extractions exist but the graph was built from other settings (or not at all)."""
+    if store._open(MENTIONS) is None:
+        return False
+    entities = store._open(ENTITIES)
+    stored = (entities.schema.metadata or {}).get(_RECIPE_KEY) if entities is not None else None
+    return stored is None or stored.decode() != _recipe(similarity, model_id)
+
+
+def rebuild_graph(store: Store, embed: Any, similarity: float = 0.9, model_id: str = "") -> tuple[int, int]:
+    """Resolve every stored extraction into ``entities`` and ``relations``; returns their counts.
+
+    ``similarity``: cosine above which near-duplicate names of one type merge (1 disables);
+    ``model_id`` names the embedder, recorded with the settings so :func:`needs_rebuild` can tell.
+    """
     import pyarrow as pa
 
     from vrag.indexers.graph_extract import Mention, Relation
-    from vrag.indexers.graph_resolve import resolve
+    from vrag.indexers.graph_resolve import merge_similar, resolve
 
     table = store._open(MENTIONS)
     rows = table.to_arrow().to_pylist() if table is not None else []
     video_of: dict[str, str] = {}
     mentions, relations = [], []
+    name_parts: set[tuple[str, str]] = set()  # (video, first or last name of a full PERSON name there)
+    for row in rows:
+        if row["kind"] == "mention" and row["type"] == "PERSON" and " " in row["key"]:
+            name_parts |= {(row["video_id"], row["key"].split()[0]), (row["video_id"], row["key"].split()[-1])}
     for row in rows:
         segs = set(json.loads(row["segments"]))
         for s in segs:
             video_of[s] = row["video_id"]
         if row["kind"] == "mention":
-            mentions.append(Mention(row["name"], row["type"], row["key"], segs))
+            mentions.append(Mention(row["name"], row["type"], row["key"], segs, _scope(row, name_parts)))
         else:
-            relations.append(Relation(row["key"], row["target"], row["type"], row["weight"], segs))
-    entities, index = resolve(_merge_same(mentions), relations, video_of)
-    spans = _spans(store, set(video_of.values()))
-    by_key: dict[str, set[str]] = {}
-    for (key, _type), ident in index.items():
-        by_key.setdefault(key, set()).add(ident)
+            relations.append((row["video_id"], Relation(row["key"], row["target"], row["type"], row["weight"], segs)))
+    entities, index = resolve(_merge_same(mentions), [r for _v, r in relations], video_of)
     vectors = embed([e.name for e in entities]) if entities else []
+    entities, vectors, remap = merge_similar(entities, vectors, similarity)
+    spans = _spans(store, set(video_of.values()))
+    ids_of: dict[str, list[tuple[str, str]]] = {}  # key -> [(scope, entity_id)]
+    for (key, _type, scope), ident in index.items():
+        ids_of.setdefault(key, []).append((scope, remap.get(ident, ident)))
     ent_rows = []
     for entity, vector in zip(entities, vectors):
         prov = sorted((spans[s] for s in entity.segments if s in spans), key=lambda p: (p[1], p[2]))
         ent_rows.append({
             "entity_id": entity.entity_id, "name": entity.name, "type": entity.type,
-            "aliases": json.dumps(sorted(entity.aliases)), "vector": [float(x) for x in vector],
+            "aliases": json.dumps(sorted(entity.aliases)), "description": _description(entity.name, prov),
+            "vector": [float(x) for x in vector],
             "videos": json.dumps(sorted({p[1] for p in prov})),
             "provenance": json.dumps([{"segment_id": p[0], "video_id": p[1], "start": p[2], "end": p[3]} for p in prov]),
         })
     rel_acc: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for r in relations:
-        for src in by_key.get(r.source, ()):
-            for tgt in by_key.get(r.target, ()):
+    for video, r in relations:
+        sources = {i for scope, i in ids_of.get(r.source, ()) if scope in ("", video)}
+        targets = {i for scope, i in ids_of.get(r.target, ()) if scope in ("", video)}
+        for src in sources:
+            for tgt in targets:
                 if src == tgt:
                     continue
                 acc = rel_acc.setdefault((src, tgt, r.type), {"weight": 0.0, "segments": set()})
@@ -97,15 +130,16 @@ def rebuild_graph(store: Store, embed: Any) -> tuple[int, int]:
     rel_rows = [
         {"source": s, "target": t, "type": kind, "weight": acc["weight"],
          "provenance": json.dumps([{"segment_id": p[0], "video_id": p[1], "start": p[2], "end": p[3]}
-                                   for p in sorted(spans[x] for x in acc["segments"] if x in spans)])}
+                                   for p in sorted(spans[x][:4] for x in acc["segments"] if x in spans)])}
         for (s, t, kind), acc in rel_acc.items()
     ]
     dim = len(ent_rows[0]["vector"]) if ent_rows else 384
     ent_schema = pa.schema([
         pa.field("entity_id", pa.string()), pa.field("name", pa.string()), pa.field("type", pa.string()),
-        pa.field("aliases", pa.string()), pa.field("vector", pa.list_(pa.float32(), dim)),
+        pa.field("aliases", pa.string()), pa.field("description", pa.string()),
+        pa.field("vector", pa.list_(pa.float32(), dim)),
         pa.field("videos", pa.string()), pa.field("provenance", pa.string()),
-    ])
+    ], metadata={_RECIPE_KEY: _recipe(similarity, model_id).encode()})
     rel_schema = pa.schema([
         pa.field("source", pa.string()), pa.field("target", pa.string()), pa.field("type", pa.string()),
         pa.field("weight", pa.float64()), pa.field("provenance", pa.string()),
@@ -118,23 +152,46 @@ def rebuild_graph(store: Store, embed: Any) -> tuple[int, int]:
     return len(ent_rows), len(rel_rows)
 
 
+def _scope(row: dict[str, Any], name_parts: set[tuple[str, str]]) -> str:
+    """A lone "Curie" means whichever Curie its video talks about, so it stays per video: a one-word
+    PERSON, or a capitalised one-word concept (the tagger missed the name) that is part of a full
+    name in the same video."""
+    if " " in row["key"]:
+        return ""
+    if row["type"] == "PERSON" or (row["type"] == "CONCEPT" and row["name"][:1].isupper()
+                                   and (row["video_id"], row["key"]) in name_parts):
+        return row["video_id"]
+    return ""
+
+
 def _merge_same(mentions: list[Any]) -> list[Any]:
-    """One mention per (key, type) across videos, segments united."""
-    out: dict[tuple[str, str], Any] = {}
+    """One mention per (key, type, scope) across videos, segments united."""
+    out: dict[tuple[str, str, str], Any] = {}
     for m in mentions:
-        if (m.key, m.type) in out:
-            out[(m.key, m.type)].segments |= m.segments
+        if m.node in out:
+            out[m.node].segments |= m.segments
         else:
-            out[(m.key, m.type)] = m
+            out[m.node] = m
     return list(out.values())
 
 
-def _spans(store: Store, videos: set[str]) -> dict[str, tuple[str, str, float, float]]:
+def _description(name: str, prov: list[tuple[str, str, float, float, str]]) -> str:
+    """Where the entity is first named: the earliest sentence or screen line that contains its name."""
+    pieces = [p for row in prov for p in re.split(r"\n|(?<=[.!?])\s+", row[4]) if p.strip()]
+    named = re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.I)
+    best = next((p for p in pieces if named.search(p)), pieces[0] if pieces else "")
+    best = " ".join(best.split())
+    return best if len(best) <= 240 else best[:239].rsplit(" ", 1)[0] + "…"
+
+
+def _spans(store: Store, videos: set[str]) -> dict[str, tuple[str, str, float, float, str]]:
+    """segment id -> (segment id, video id, start, end, text) for the segments of ``videos``."""
     table = store._open(SEGMENTS)
     if table is None or not videos:
         return {}
-    data = table.to_arrow().select(["segment_id", "video_id", "start", "end"]).to_pylist()
-    return {r["segment_id"]: (r["segment_id"], r["video_id"], r["start"], r["end"]) for r in data if r["video_id"] in videos}
+    data = table.to_arrow().select(["segment_id", "video_id", "start", "end", "text"]).to_pylist()
+    return {r["segment_id"]: (r["segment_id"], r["video_id"], r["start"], r["end"], r["text"])
+            for r in data if r["video_id"] in videos}
 
 
 def find_entity(store: Store, name: str) -> dict[str, Any] | None:
@@ -160,22 +217,43 @@ def find_entity(store: Store, name: str) -> dict[str, Any] | None:
     neighbours.sort(key=lambda n: (n["type"] == "co_occurs", -n["weight"]))
     return {
         "entity_id": match["entity_id"], "name": match["name"], "type": match["type"],
-        "aliases": json.loads(match["aliases"]), "videos": json.loads(match["videos"]),
+        "aliases": json.loads(match["aliases"]), "description": match.get("description", ""), "videos": json.loads(match["videos"]),
         "appearances": json.loads(match["provenance"]), "neighbours": neighbours,
     }
 
 
-def to_networkx(store: Store) -> Any:
-    """The resolved graph as a ``networkx.MultiDiGraph`` (nodes: entities; edges: typed relations)."""
-    from .registry import require
+_GRAPHS: dict[str, tuple[tuple[int, int], Any]] = {}
+_GRAPHS_LOCK = threading.Lock()
 
-    nx = require("networkx", "Graph export", "graph")
-    graph = nx.MultiDiGraph()
+
+def to_networkx(store: Store) -> Any:
+    """The resolved graph as a ``networkx.MultiDiGraph`` (nodes: entities; edges: typed relations).
+
+    Built once per table version and cached for the process: any index change that rebuilds the
+    graph makes the next call build a fresh one. Treat the result as read-only.
+    """
     entities = store._open(ENTITIES)
     relations = store._open(RELATIONS)
+    stamp = (entities.version if entities is not None else -1, relations.version if relations is not None else -1)
+    with _GRAPHS_LOCK:
+        cached = _GRAPHS.get(str(store.path))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+    graph = _build_networkx(entities, relations)
+    with _GRAPHS_LOCK:
+        _GRAPHS[str(store.path)] = (stamp, graph)
+    return graph
+
+
+def _build_networkx(entities: Any, relations: Any) -> Any:
+    from .registry import require
+
+    nx = require("networkx", "The knowledge graph", "graph")
+    graph = nx.MultiDiGraph()
     for row in (entities.to_arrow().drop(["vector"]).to_pylist() if entities is not None else []):
         graph.add_node(
             row["entity_id"], name=row["name"], type=row["type"], aliases=json.loads(row["aliases"]),
+            description=row.get("description", ""),
             videos=json.loads(row["videos"]), provenance=json.loads(row["provenance"]),
         )
     for row in (relations.to_arrow().to_pylist() if relations is not None else []):

@@ -143,12 +143,17 @@ class Indexer:
             self.store.finish_writes()
         if self.graph_changed or (prune and any(r.status == "removed" for r in report.results)):
             self.rebuild_graph()
+        elif "graph" in self.cfg.stages:
+            from vrag.graph_store import needs_rebuild
+
+            if needs_rebuild(self.store, float(self.cfg.graph_merge_similarity), self.embedder.model_id):
+                self.rebuild_graph()  # merge settings or embedder changed since the last build
         return report
 
     def rebuild_graph(self) -> None:
         from vrag.graph_store import rebuild_graph
 
-        rebuild_graph(self.store, self.embedder.embed)
+        rebuild_graph(self.store, self.embedder.embed, float(self.cfg.graph_merge_similarity), self.embedder.model_id)
         self.graph_changed = False
 
     def prune(self, roots: list[str], present: set[str]) -> list[FileResult]:
@@ -353,7 +358,7 @@ class Indexer:
     def _extract_graph(self, video: VideoRef, ctx: Any, new: list[Segment], ran: list[str]) -> None:
         """Entities and relations of this video's text; the graph itself is rebuilt after the run."""
         from vrag.graph_store import replace_extraction
-        from vrag.indexers.graph_extract import MODEL, extract
+        from vrag.indexers.graph_extract import PRODUCER, extract
 
         texts: list[tuple[str, str]] = []
         for seg in self._current(video, "asr", new, ran):
@@ -363,9 +368,19 @@ class Indexer:
         for seg in self._current(video, "caption", new, ran):
             if seg.producer.startswith("vlm:"):  # structured captions only repeat speech and screen text
                 texts.append((seg.segment_id, seg.text))
+        producer = PRODUCER
         try:
             with ctx.timed("graph"):
-                mentions, relations = extract(texts)
+                if self.cfg.graph_extractor == "llm":
+                    from vrag.indexers.graph_llm import LLMGraphExtractor
+
+                    llm = LLMGraphExtractor(self.cfg)
+                    producer = llm.producer
+                    mentions, relations, notes = llm.extract(texts, self.store.path / "cache")
+                    for note in notes:
+                        ctx.warn("graph", note)
+                else:
+                    mentions, relations = extract(texts)
         except _FATAL:
             raise
         except VragError as exc:
@@ -373,7 +388,7 @@ class Indexer:
             ran.remove("graph")
             return
         replace_extraction(self.store, video.video_id, mentions, relations)
-        ctx.producers["graph"] = f"spacy:{MODEL}@graph-1"
+        ctx.producers["graph"] = producer
         self.graph_changed = True
 
     def _current(self, video: VideoRef, modality: str, new: list[Segment], ran: list[str]) -> list[Segment]:

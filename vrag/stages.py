@@ -28,7 +28,11 @@ _SETTINGS: dict[str, tuple[str, ...]] = {
     "audio_event": ("text_embedder", "audio_events"),
     "units": ("text_embedder", "window_seconds", "chapter_seconds"),
     "caption": ("text_embedder", "captioner", "vlm_provider", "vlm_model", "vlm_base_url"),
-    "graph": ("text_embedder",),
+    "graph": ("text_embedder", "graph_extractor"),
+}
+#: Settings that only matter to a stage when another setting selects them.
+_WHEN: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "graph": ("graph_extractor", "llm", ("llm_provider", "llm_model", "llm_base_url")),
 }
 #: Record modalities each stage owns (and replaces when it runs).
 WRITES: dict[str, tuple[str, ...]] = {
@@ -52,13 +56,13 @@ DERIVED: dict[str, tuple[str, ...]] = {
 def _versions() -> dict[str, str]:
     from vrag.indexers import build_indexers
     from vrag.indexers.captions import PRODUCER as CAPTION_PRODUCER
-    from vrag.indexers.graph_extract import MODEL as GRAPH_MODEL
+    from vrag.indexers.graph_extract import PRODUCER as GRAPH_PRODUCER
     from vrag.indexers.granularity import PRODUCER_VERSION
 
     out = {ix.modality: f"{ix.name}-{ix.version}" for ix in build_indexers([s for s in STAGES if s not in DERIVED])}
     out["units"] = PRODUCER_VERSION
     out["caption"] = CAPTION_PRODUCER
-    out["graph"] = f"spacy:{GRAPH_MODEL}@graph-1"
+    out["graph"] = GRAPH_PRODUCER
     return out
 
 
@@ -74,6 +78,8 @@ def wanted(cfg: Config, sidecar: Path | None) -> dict[str, str]:
     for stage in stages:
         parts: dict[str, Any] = {k: cfg[k] for k in _SETTINGS[stage]}
         parts["version"] = versions[stage]
+        if stage in _WHEN and cfg[_WHEN[stage][0]] == _WHEN[stage][1]:
+            parts.update({k: cfg[k] for k in _WHEN[stage][2]})
         if stage == "asr" and sidecar is not None and cfg.use_subtitles:
             st = sidecar.stat()
             parts["sidecar"] = [sidecar.name, st.st_size, st.st_mtime_ns]

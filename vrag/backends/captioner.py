@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from ..config import Config
-from ..errors import BackendError, ConfigError
-from ..registry import register, require
+from ..errors import BackendError
+from ..registry import register
 from ..schema import Segment, VideoRef
 from . import Lazy
+from .chat import ChatEndpoint, ReplyCache, reply_text
 
 __all__ = ["StructuredCaptioner", "VLMCaptioner", "PROMPT"]
 
@@ -55,44 +54,18 @@ class VLMCaptioner:
     settings = ("vlm_provider", "vlm_model", "vlm_base_url", "vlm_api_key_env", "vlm_timeout", "vlm_retries")
 
     def __init__(self, cfg: Config):
-        self.provider = str(cfg.vlm_provider)
-        self.model = str(cfg.vlm_model)
-        self.base_url = str(cfg.vlm_base_url)
-        self.key_env = str(cfg.vlm_api_key_env)
-        self.timeout = float(cfg.vlm_timeout)
-        self.retries = int(cfg.vlm_retries)
-        if not self.model:
-            raise ConfigError("captioner 'vlm' needs vlm_model (and vlm_base_url for a local server)")
-        if self.provider not in ("openai", "ollama"):
-            raise ConfigError(f"vlm_provider={self.provider!r}: valid: openai, ollama")
-        self._chat = Lazy(self._create_client)
+        self.endpoint = ChatEndpoint.from_config(cfg, "vlm", "captioner 'vlm'")
+        self._chat = Lazy(lambda: self.endpoint.client("VLM captions"))
 
     @property
     def producer(self) -> str:
-        return f"vlm:{self.provider}:{self.model}@caption-1"
-
-    def _client(self) -> Any:
-        return self._chat.get()
-
-    def _create_client(self) -> Any:
-        if self.provider == "openai":
-            mod = require("langchain_openai", "VLM captions (OpenAI-compatible)", "llm")
-            return mod.ChatOpenAI(
-                model=self.model,
-                base_url=self.base_url or None,
-                api_key=os.environ.get(self.key_env) or "not-needed",
-                timeout=self.timeout,
-                max_retries=self.retries,
-                temperature=0,
-            )
-        mod = require("langchain_ollama", "VLM captions (Ollama)", "llm")
-        return mod.ChatOllama(model=self.model, base_url=self.base_url or None, temperature=0)
+        return f"vlm:{self.endpoint.provider}:{self.endpoint.model}@caption-1"
 
     def caption(self, video: VideoRef, keyframes: Sequence[Segment], speech: Sequence[Segment],
                 screen: Sequence[Segment], data_dir: str) -> list[Segment]:
         from vrag.indexers.captions import _gist, _overlapping, _screen
 
-        cache = _Cache(Path(data_dir) / "cache" / "vlm_captions.json")
+        cache = ReplyCache(Path(data_dir) / "cache" / "vlm_captions.json")
         jobs = []  # (keyframe, cache key, prompt, image bytes)
         for kf in sorted(keyframes, key=lambda s: s.start):
             thumb = Path(data_dir) / str(kf.meta.get("thumb", ""))
@@ -118,7 +91,7 @@ class VLMCaptioner:
             for kf, key, _prompt, _image in jobs
         ]
 
-    def _ask_missing(self, jobs: list[tuple[str, str, bytes]], cache: "_Cache") -> None:
+    def _ask_missing(self, jobs: list[tuple[str, str, bytes]], cache: ReplyCache) -> None:
         """Ask the model, a few requests at a time, for every caption not in the cache."""
         from langchain_core.messages import HumanMessage
 
@@ -132,47 +105,17 @@ class VLMCaptioner:
                 ])]
                 for _key, prompt, image in part
             ]
-            replies = self._client().batch(messages, config={"max_concurrency": _BATCH}, return_exceptions=True)
+            replies = self._chat.get().batch(messages, config={"max_concurrency": _BATCH}, return_exceptions=True)
             failure = None
             for (key, _prompt, _image), reply in zip(part, replies):
                 if isinstance(reply, Exception):
                     failure = failure or reply
                     continue
-                content = reply.content
-                text = content if isinstance(content, str) else " ".join(
-                    p.get("text", "") for p in content if isinstance(p, dict)
-                )
-                if " ".join(text.split()):
-                    cache.put(key, " ".join(text.split()))
+                text = reply_text(reply)
+                if text:
+                    cache.put(key, text)
             if failure is not None:  # connection refused, timeout, HTTP error, bad model name...
-                where = self.base_url or self.provider
-                raise BackendError(f"VLM captioner at {where} failed: {type(failure).__name__}: {failure}") from failure
+                raise BackendError(f"VLM captioner at {self.endpoint.where} failed: {type(failure).__name__}: {failure}") from failure
         missing = [key for key, _p, _i in jobs if cache.get(key) is None]
         if missing:
-            raise BackendError(f"VLM captioner {self.model} returned {len(missing)} empty captions")
-
-
-class _Cache:
-    """A small JSON file of answers, written once per video."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            self.data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.data = {}
-        self.dirty = False
-
-    def get(self, key: str) -> str | None:
-        return self.data.get(key)
-
-    def put(self, key: str, value: str) -> None:
-        self.data[key] = value
-        self.dirty = True
-
-    def save(self) -> None:
-        if self.dirty:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.data, ensure_ascii=False), encoding="utf-8")
-            tmp.replace(self.path)
+            raise BackendError(f"VLM captioner {self.endpoint.model} returned {len(missing)} empty captions")
