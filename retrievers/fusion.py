@@ -8,13 +8,18 @@ __all__ = ["rrf"]
 
 
 def rrf(lists: list[list[Hit]], k: int, c: int = 60) -> list[Hit]:
-    """Fuse ranked lists: score = sum of 1 / (c + rank). A record in several lists keeps its first ``why``."""
+    """Fuse ranked lists: score = sum of 1 / (c + rank). A record in several lists keeps its first
+    ``why`` and the strongest of each of its signals."""
     scores: dict[str, float] = {}
     first: dict[str, Hit] = {}
+    signals: dict[str, dict[str, float]] = {}
     for hits in lists:
         for rank, hit in enumerate(hits):
             key = hit.segment.segment_id
             scores[key] = scores.get(key, 0.0) + 1.0 / (c + rank + 1)
             first.setdefault(key, hit)
+            merged = signals.setdefault(key, {})
+            for name, value in hit.signals.items():
+                merged[name] = max(merged.get(name, value), value)
     order = sorted(scores, key=lambda key: -scores[key])[:k]
-    return [Hit(first[key].segment, scores[key], first[key].why, first[key].path) for key in order]
+    return [Hit(first[key].segment, scores[key], first[key].why, first[key].path, signals[key]) for key in order]

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from vrag.schema import Hit
 from vrag.store import Store, sql_quote
 
-__all__ = ["NaiveRetriever", "filter_clause"]
+__all__ = ["NaiveRetriever", "filter_clause", "default_modalities"]
 
-#: Fine-grained modalities searched by default; windows/chapters are coarser views of the same text.
-DEFAULT_MODALITIES = ("asr", "ocr", "shot", "caption", "audio_event")
+#: Fine-grained modalities searched by default. Shots, windows and chapters are coarser views of the
+#: same speech and screen text (a talk's one shot holds all of it): they serve global questions.
+DEFAULT_MODALITIES = ("asr", "ocr", "caption")
+#: Sound-event records ("speech", "music") are one word each: searched only when the query is about sound.
+_SOUND = re.compile(r"\b(?:music\w*|songs?|sing\w*|sound\w*|audio|nois\w*|silen\w*|applau\w*|laugh\w*|"
+                    r"soundtrack|melod\w*|tune|beat|quiet)\b", re.I)
 
 
-def filter_clause(filters: dict[str, Any] | None) -> str:
+def default_modalities(query: str = "") -> tuple[str, ...]:
+    """What a query searches when no modality filter is given."""
+    return DEFAULT_MODALITIES + (("audio_event",) if _SOUND.search(query) else ())
+
+
+def filter_clause(filters: dict[str, Any] | None, query: str = "") -> str:
     """Lance SQL for ``{"video_id": ..., "modality": [...], "start": s, "end": e}``."""
     filters = dict(filters or {})
     parts = []
-    modalities = filters.get("modality", DEFAULT_MODALITIES)
+    modalities = filters.get("modality") or default_modalities(query)
     if isinstance(modalities, str):
         modalities = [modalities]
     parts.append("modality IN (" + ", ".join(sql_quote(m) for m in modalities) + ")")
@@ -39,9 +49,10 @@ class NaiveRetriever:
 
     def retrieve(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
         vector = self.embedder.embed([query])[0]
-        found = self.store.vector_search(vector, k, where=filter_clause(filters), model_id=self.embedder.model_id)
+        found = self.store.vector_search(vector, k, where=filter_clause(filters, query), model_id=self.embedder.model_id)
         paths = self.store.paths(seg.video_id for seg, _ in found)
         return [
-            Hit(seg, score, f"{seg.modality}: vector similarity {score:.2f}", paths.get(seg.video_id, seg.uri))
+            Hit(seg, score, f"{seg.modality}: vector similarity {score:.2f}", paths.get(seg.video_id, seg.uri),
+                {"similarity": score})
             for seg, score in found
         ]

@@ -56,7 +56,7 @@ LEXICAL_CUES: dict[str, str] = {
         r"graphic|chart|diagram|board|animation|close up|map|appear\w*)\b"
     ),
     "global_words": (
-        r"\b(?:summar\w*|overview|main points|about|recap|key (?:points|moments)|highlights|takeaways|"
+        r"\b(?:summar\w*|overview|main points|about(?=\W*$)|recap|key (?:points|moments)|highlights|takeaways|"
         r"topics|gist|tl;?dr|outline|overall|whole|synopsis|chapters|sum up|big picture)\b"
     ),
 }

@@ -58,6 +58,6 @@ class VisualRetriever:
         found = self.store.vector_search(vector, k, where=where, model_id=backend.model_id, table_name=FRAMES)
         paths = self.store.paths(seg.video_id for seg, _ in found)
         return [
-            Hit(seg, score, f"frame: {why} {score:.2f}", paths.get(seg.video_id, seg.uri))
+            Hit(seg, score, f"frame: {why} {score:.2f}", paths.get(seg.video_id, seg.uri), {"image": score})
             for seg, score in found
         ]

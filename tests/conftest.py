@@ -73,3 +73,15 @@ def eval_file(rel: str) -> Path:
     if not path.is_file():
         pytest.skip(f"shared eval material not found: {path} (set VRAG_EVAL_DIR)")
     return path
+
+
+@pytest.fixture(scope="session")
+def eval_kb(tmp_path_factory):
+    """One knowledge base of all of ../shared/eval (media + audio), indexed once per test session."""
+    from vrag import KnowledgeBase
+
+    eval_file("media/nih_twin_study_talk.mp4")
+    kb = KnowledgeBase(tmp_path_factory.mktemp("eval") / "kb")
+    report = kb.index([EVAL_DIR / "media", EVAL_DIR / "audio"])
+    assert report.ok, [(r.path, r.reason) for r in report.results if r.status != "indexed"]
+    return kb

@@ -7,21 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from vrag import KnowledgeBase
-
-from conftest import EVAL_DIR, eval_file
+from conftest import EVAL_DIR
 
 # Cut times PySceneDetect finds at full resolution and frame rate (default settings) in the ad.
 SUNSCREEN_CUTS = [3.96, 6.51, 8.13, 9.05, 9.93, 10.8, 12.6, 23.36]
 
 
-@pytest.fixture(scope="module")
-def kb(tmp_path_factory):
-    eval_file("media/nih_twin_study_talk.mp4")
-    kb = KnowledgeBase(tmp_path_factory.mktemp("eval") / "kb")
-    report = kb.index([EVAL_DIR / "media", EVAL_DIR / "audio"])
-    assert report.ok, [(r.path, r.reason) for r in report.results if r.status != "indexed"]
-    return kb
+@pytest.fixture
+def kb(eval_kb):
+    return eval_kb  # indexed once per session in conftest.py, shared with test_eval_qa.py
 
 
 def _video(kb, name):

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 from .config import SETTINGS, Config
 from .errors import VragError
+from .timecode import mmss, span
 
 _EPILOG = "Settings come from vrag.toml, VRAG_* environment variables or --set NAME=VALUE; `vrag config` lists them."
 
@@ -40,12 +41,25 @@ def _parser() -> argparse.ArgumentParser:
     rm = sub.add_parser("remove", parents=[common], help="delete videos (files or folders) from the knowledge base")
     rm.add_argument("paths", nargs="+", metavar="PATH")
 
-    se = sub.add_parser("search", parents=[common], help="find the moments that match a query")
+    retrieval = argparse.ArgumentParser(add_help=False)
+    retrieval.add_argument("--mode", default="auto", choices=["auto", "naive", "hybrid", "graph"],
+                           help="retrieval level; auto lets the router choose and escalate (default)")
+    retrieval.add_argument("--video", action="append", metavar="PATH|ID",
+                           help="only this video (indexed path, file name or video id; repeatable)")
+    retrieval.add_argument("--modality", action="append", metavar="NAME",
+                           help="only these records: asr, ocr, caption, audio_event, shot, window, chapter (repeatable)")
+    retrieval.add_argument("--from", dest="start", metavar="TIME", help="only evidence after this time (s or mm:ss)")
+    retrieval.add_argument("--to", dest="end", metavar="TIME", help="only evidence before this time (s or mm:ss)")
+    retrieval.add_argument("--json", action="store_true", help="machine-readable output (stable contract)")
+
+    se = sub.add_parser("search", parents=[common, retrieval], help="find the moments that match a query")
     se.add_argument("query", nargs="?", default="", help="what to look for (optional with --image)")
     se.add_argument("--image", metavar="FILE", help="find the moments that look like this picture")
     se.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
-    se.add_argument("--mode", default="auto", choices=["auto", "naive"], help="retrieval mode")
-    se.add_argument("--json", action="store_true", help="machine-readable output (stable contract)")
+
+    ask = sub.add_parser("ask", parents=[common, retrieval], help="answer a question, citing video and time span")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=int, default=8, help="pieces of evidence to read (default 8)")
 
     re = sub.add_parser("reembed", parents=[common], help="re-embed stored vectors after a model change")
     re.add_argument("--force", action="store_true", help="re-embed even where the model has not changed")
@@ -155,25 +169,69 @@ def _cmd_remove(args: argparse.Namespace) -> int:
     return 0 if all(r.status == "removed" for r in results) else 1
 
 
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    from .timecode import parse
+
+    filters: dict[str, Any] = {}
+    if args.video:
+        filters["video_id"] = args.video
+    if args.modality:
+        filters["modality"] = args.modality
+    for name in ("start", "end"):
+        value = getattr(args, name)
+        if value is not None:
+            try:
+                filters[name] = parse(value)
+            except ValueError as exc:
+                raise VragError(f"--{'from' if name == 'start' else 'to'}: {exc}") from None
+    return filters
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
     kb = KnowledgeBase(config=_config(args))
-    if not kb.store.exists():
-        raise VragError(f"{kb.store.path}: no knowledge base here yet; run `vrag index PATH --db {kb.store.path}` first")
     if not args.query and not args.image:
         raise VragError("give a query, or --image FILE")
-    result = kb.search(args.query, k=args.k, mode=args.mode, image=args.image)
+    result = kb.search(args.query, k=args.k, mode=args.mode, image=args.image, filters=_filters(args))
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
-    print(f"route: {result['route']} (confidence {result['confidence']:.2f})")
+    print(_route_line(result))
     if not result["hits"]:
         print("no matches")
     for hit in result["hits"]:
         text = " ".join(hit["text"].split())
         text = text if len(text) <= 100 else text[:97] + "..."
-        print(f"{hit['path']} @ {_mmss(hit['start'])}–{_mmss(hit['end'])}  [{hit['modality']} {hit['score']:.2f}]  {text}")
+        print(f"{span(hit['path'], hit['start'], hit['end'])}  [{hit['modality']} {hit['score']:.2f}]  {text}")
+        print(f"    why: {hit['why']}")
+    return 0
+
+
+def _route_line(result: dict[str, Any]) -> str:
+    line = f"route: {result['route']} (confidence {result['confidence']:.2f}"
+    if result.get("global"):
+        line += ", global"
+    if result.get("escalated"):
+        tried = " -> ".join(f"{s['level']}" + (f" [{s['weak']}]" if s["weak"] else "") for s in result.get("steps", []))
+        line += f", escalated: {tried}"
+    return line + ")"
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(config=_config(args))
+    result = kb.ask(args.question, k=args.k, mode=args.mode, filters=_filters(args))
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    print(result["answer"])
+    if result["citations"]:
+        print("\nsources:")
+        for c in result["citations"]:
+            print(f"  {span(c['path'], c['start'], c['end'])}")
+    print(f"\n{_route_line(result.search)}")
     return 0
 
 
@@ -213,7 +271,7 @@ def _cmd_graph(args: argparse.Namespace) -> int:
         arrow = "->" if n["direction"] == "out" else "<-"
         print(f"  {arrow} {n['type']} {arrow} {n['entity']}  (weight {n['weight']:g})")
     for a in found["appearances"][:20]:
-        print(f"  {a['path']} @ {_mmss(a['start'])}–{_mmss(a['end'])}")
+        print(f"  {a['path']} @ {mmss(a['start'])}–{mmss(a['end'])}")
     return 0
 
 
@@ -226,13 +284,6 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mmss(seconds: float) -> str:
-    seconds = max(0.0, float(seconds))
-    h, rem = divmod(int(seconds), 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
 _COMMANDS = {
     "index": _cmd_index,
     "status": _cmd_status,
@@ -240,6 +291,7 @@ _COMMANDS = {
     "search": _cmd_search,
     "reembed": _cmd_reembed,
     "graph": _cmd_graph,
+    "ask": _cmd_ask,
     "config": _cmd_config,
 }
 

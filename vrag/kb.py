@@ -9,10 +9,10 @@ from typing import Any, Callable, Iterable
 from .config import Config
 from .errors import VragError
 from .pipeline import FileResult, IndexReport, Indexer, ProgressEvent
-from .schema import Hit, Segment
+from .schema import Answer, Hit, Segment
 from .store import FRAMES, Store, sql_quote
 
-__all__ = ["KnowledgeBase", "SearchResult"]
+__all__ = ["KnowledgeBase", "SearchResult", "AskResult"]
 
 
 class SearchResult(dict):
@@ -24,6 +24,20 @@ class SearchResult(dict):
             hits=[h.to_json() for h in hits],
         )
         self.hit_objects = hits
+        self.retrieval: Any = None
+
+
+class AskResult(dict):
+    """``{"question", "route", "answer", "citations", "hits", ...}``; ``.answer`` keeps the Answer."""
+
+    def __init__(self, question: str, search: SearchResult, answer: Answer):
+        super().__init__(
+            question=question, route=search["route"], answer=answer.text, citations=answer.citations,
+            hits=search["hits"], found=answer.found, generator=answer.generator,
+            dropped_citations=answer.dropped, confidence=search["confidence"], escalated=search["escalated"],
+        )
+        self.answer = answer
+        self.search = search
 
 
 class KnowledgeBase:
@@ -40,6 +54,7 @@ class KnowledgeBase:
             overrides["db"] = os.fspath(db)
         self.config = cfg.replace(**overrides) if overrides else cfg
         self.store = Store(Path(self.config.db))
+        self._adaptive: Any = None
 
     def __repr__(self) -> str:
         return f"KnowledgeBase({str(self.store.path)!r})"
@@ -151,6 +166,14 @@ class KnowledgeBase:
         return sorted(segs, key=lambda s: (s.video_id, s.start, s.modality))
 
     # -- search -----------------------------------------------------------------------
+    def _retriever(self) -> Any:
+        if self._adaptive is None:
+            from vrag.backends.text_embed import text_embedder
+            from vrag.retrievers.adaptive import AdaptiveRetriever
+
+            self._adaptive = AdaptiveRetriever(self.store, self.config, text_embedder(self.config))
+        return self._adaptive
+
     def search(
         self,
         query: str = "",
@@ -159,28 +182,74 @@ class KnowledgeBase:
         filters: dict[str, Any] | None = None,
         image: str | os.PathLike[str] | Any = None,
     ) -> SearchResult:
-        """Retrieve the ``k`` best records for a text ``query`` and/or an ``image`` (path or RGB array).
+        """Retrieve the ``k`` best pieces of evidence for a text ``query`` and/or an ``image``.
 
-        Only ``naive`` retrieval exists so far. An image searches the keyframes; with a CLIP
-        ``image_embedder`` a text query searches them too.
+        ``mode``: ``auto`` lets the router choose naive, hybrid or graph retrieval (escalating when
+        the evidence is weak); a level name forces it. ``filters``: ``video_id`` (one or a list),
+        ``modality`` (one or a list), ``start``/``end`` seconds. An ``image`` (path or RGB array)
+        searches the keyframes and is fused with the text hits.
         """
-        from vrag.backends.text_embed import text_embedder
-        from vrag.retrievers import NaiveRetriever, VisualRetriever, rrf
+        from vrag.retrievers import VisualRetriever, rrf
 
-        if mode not in ("auto", "naive"):
-            raise VragError(f"search mode {mode!r} is not available yet; valid: auto, naive")
         if not query.strip() and image is None:
             raise VragError("empty query: give a text query or an image")
-        lists = []
-        visual = VisualRetriever(self.store, self.config)
-        if image is not None:
-            lists.append(visual.by_image(image, k=k, filters=filters))
-        if query.strip():
-            lists.append(NaiveRetriever(self.store, text_embedder(self.config)).retrieve(query, k=k, filters=filters))
-            if visual.can_search_text():
-                lists.append(visual.by_text(query, k=k, filters=filters))
-        hits = lists[0] if len(lists) == 1 else rrf(lists, k)
-        result = SearchResult(query, "naive", 1.0, False, hits)
+        if k < 1:
+            raise VragError(f"k={k}: ask for at least one hit")
+        if not self.store.exists():
+            raise VragError(f"{self.store.path}: no knowledge base here yet; run `vrag index PATH --db {self.store.path}` first")
+        filters = self._resolve_filters(filters)
+        image_hits = VisualRetriever(self.store, self.config).by_image(image, k=k, filters=filters) if image is not None else []
+        if not query.strip():
+            result = SearchResult(query, "visual", 1.0, False, image_hits)
+        else:
+            found = self._retriever().search(query, k=k, mode=mode, filters=filters)
+            hits = rrf([found.hits, image_hits], k) if image_hits else found.hits
+            result = SearchResult(query, found.route, found.confidence, found.escalated, hits)
+            result.update({"global": found.global_, "weak": found.weak, "routing": found.routing, "steps": found.steps})
+            result.retrieval = found
         if image is not None:
             result["image"] = str(image) if isinstance(image, (str, os.PathLike)) else "<array>"
         return result
+
+    def _resolve_filters(self, filters: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``video_id`` entries may be video ids, indexed paths or file names: make them ids."""
+        if not filters or not filters.get("video_id"):
+            return filters
+        wanted = filters["video_id"]
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        rows = self.store.videos()
+        ids = []
+        for value in wanted:
+            found = [r["video_id"] for r in rows if value in (r["video_id"], r["path"], r["abs_path"])
+                     or r["abs_path"] == os.path.abspath(value) or os.path.basename(r["path"]) == value]
+            if not found:
+                raise VragError(f"video filter {value!r}: no indexed video has that id, path or file name")
+            ids += found
+        return dict(filters, video_id=ids)
+
+    def ask(self, question: str, k: int = 8, mode: str = "auto", filters: dict[str, Any] | None = None) -> "AskResult":
+        """Answer ``question`` from the indexed videos, citing video + time span for every quote.
+
+        ``{"question", "route", "answer", "citations": [{"video_id", "path", "start", "end"}], "hits"}``;
+        an unanswerable question gets "Not found in the indexed videos." and no citations.
+        """
+        from vrag.backends.text_embed import text_embedder
+        from vrag.retrievers.generate import ExtractiveGenerator, LLMGenerator
+
+        if not question.strip():
+            raise VragError("empty question")
+        result = self.search(question, k=k, mode=mode, filters=filters)
+        embedder = text_embedder(self.config)
+        generator = LLMGenerator(self.config, embedder) if self.config.generator == "llm" else ExtractiveGenerator(embedder)
+        answer = generator.answer(question, result.hit_objects, overview=bool(result.get("global")),
+                                  weak=bool(result.get("weak")))
+        return AskResult(question, result, answer)
+
+    def as_langchain_retriever(self, k: int = 5, mode: str = "auto", filters: dict[str, Any] | None = None) -> Any:
+        """A ``langchain_core`` ``BaseRetriever``: each hit becomes a Document whose metadata holds the hit's fields."""
+        from .registry import require
+
+        require("langchain_core", "The LangChain retriever", "llm")
+        from vrag.retrievers.langchain_adapter import VragRetriever
+
+        return VragRetriever(kb=self, k=k, mode=mode, filters=filters)

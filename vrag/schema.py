@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["Segment", "VideoRef", "Hit", "MODALITIES", "segment_id"]
+__all__ = ["Segment", "VideoRef", "Hit", "Answer", "MODALITIES", "segment_id"]
 
 #: Modality names used in records and in ``vrag status`` counts.
 #: ``window`` and ``chapter`` are coarse retrieval units built from the other text records.
@@ -134,6 +134,9 @@ class Hit:
     score: float
     why: str
     path: str = ""
+    #: the evidence strengths behind ``score``: "similarity" (cosine of text vectors), "words"
+    #: (fraction of query words present), "graph" (entity-path score), "image" (visual similarity)
+    signals: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         s = self.segment
@@ -146,4 +149,18 @@ class Hit:
             "text": s.text,
             "score": round(float(self.score), 4),
             "why": self.why,
+            "signals": {k: round(float(v), 4) for k, v in self.signals.items()},
         }
+
+
+@dataclass(slots=True)
+class Answer:
+    """A generated answer and the evidence it cites (each citation: video_id, path, start, end)."""
+
+    text: str
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    found: bool = True
+    generator: str = "extractive"
+    #: citations the generator made that pointed at no retrieved evidence, removed before showing
+    dropped: int = 0
+

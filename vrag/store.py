@@ -353,3 +353,21 @@ class Store:
             .to_list()
         )
         return [(Segment.from_row(r), 1.0 - float(r["_distance"])) for r in rows]
+
+    def fts_search(self, query: str, k: int, where: str | None = None) -> list[tuple[Segment, float]]:
+        """Best text records for ``query`` by BM25 over the full-text index (stemmed, stop words
+        dropped); [] before the index exists or when no query word is indexed."""
+        table = self._open(SEGMENTS)
+        if table is None or not query.strip():
+            return []
+        if not any(ix.index_type == "FTS" for ix in table.list_indices()):
+            return []
+        search = table.search(query, query_type="fts", fts_columns="text")
+        if where:
+            search = search.where(where, prefilter=True)
+        try:
+            rows = search.limit(k).to_list()
+        except (ValueError, RuntimeError, OSError) as exc:  # a query the index cannot parse
+            raise StoreError(f"{self.path}: full-text search for {query!r} failed: {exc}") from exc
+        return [(Segment.from_row(r), float(r["_score"])) for r in rows]
+

@@ -1,0 +1,115 @@
+"""Adaptive retrieval after AdaVideoRAG: route each query to naive, hybrid or graph retrieval,
+and escalate to the next level when the evidence comes back weak.
+
+``auto`` asks the router (:mod:`vrag.retrievers.router`); a forced mode runs that level only.
+Global questions ("summarize...") get coverage across the video instead of top-k. When graph
+retrieval links no entity or finds nothing, the hybrid hits are returned and the result says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vrag.backends import Lazy, get_backend
+from vrag.config import Config
+from vrag.errors import ConfigError
+from vrag.schema import Hit
+from vrag.store import Store
+
+from .router import LEVELS, Route
+
+__all__ = ["AdaptiveRetriever", "Retrieval", "MODES", "weak_evidence"]
+
+MODES = ("auto",) + LEVELS
+#: Below this best cosine similarity (MiniLM question vs. record), text evidence counts as weak ...
+MIN_SIMILARITY = 0.35
+#: ... unless at least this fraction of the query's content words appear in a hit.
+MIN_WORDS = 0.5
+
+
+@dataclass
+class Retrieval:
+    """What a search found and how: the level used, the router's decision, each level tried."""
+
+    hits: list[Hit]
+    route: str
+    confidence: float
+    escalated: bool
+    global_: bool
+    routing: dict[str, Any]
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    weak: bool = False
+
+
+def weak_evidence(level: str, hits: list[Hit], global_: bool = False) -> str:
+    """Why ``hits`` are too weak to answer from ("" when they are fine)."""
+    if not hits:
+        return "nothing found"
+    if global_ and level == "hybrid":
+        return ""  # coverage of a video is its content, whatever the words of "summarize it"
+    if level == "graph" and max(h.signals.get("graph", 0.0) for h in hits) > 0 and any(
+            "graph: path" in h.why for h in hits):
+        return ""  # a path between two entities of the question is strong evidence on its own
+    best_sim = max(h.signals.get("similarity", 0.0) for h in hits)
+    best_words = max(h.signals.get("words", 0.0) for h in hits)
+    best_image = max(h.signals.get("image", 0.0) for h in hits)
+    if best_sim >= MIN_SIMILARITY or best_words >= MIN_WORDS or best_image >= 0.3:
+        return ""
+    return f"best similarity {best_sim:.2f} < {MIN_SIMILARITY}" + (
+        f", at most {best_words:.0%} of the query words" if level != "naive" else "")
+
+
+class AdaptiveRetriever:
+    def __init__(self, store: Store, cfg: Config, embedder: Any):
+        self.store = store
+        self.cfg = cfg
+        self.embedder = embedder
+        self.router = Lazy(self._make_router)
+
+    def _make_router(self) -> Any:
+        """The shipped router runs on the packaged MiniLM, whatever embedder the store uses."""
+        from .router import Router
+
+        minilm = get_backend("text_embed", self.cfg, "minilm")
+        return Router(minilm.embed, model_id=minilm.model_id)
+
+    def search(self, query: str, k: int = 10, mode: str = "auto", filters: dict[str, Any] | None = None) -> Retrieval:
+        if mode not in MODES:
+            raise ConfigError(f"search mode {mode!r}: valid: {', '.join(MODES)}")
+        if mode == "auto":
+            route = self.router.get().classify(query)
+        else:
+            route = Route(mode, False, 1.0, {mode: 1.0}, f"forced: --mode {mode}")
+        routing = {"mode": mode, **route.to_dict()}
+        level, steps, escalated = route.level, [], False
+        tried: dict[str, list[Hit]] = {}
+        while True:
+            hits = self._run(level, query, k, filters, route.global_)
+            tried[level] = hits
+            weak = weak_evidence(level, hits, route.global_)
+            steps.append({"level": level, "hits": len(hits), "weak": weak})
+            if not weak or mode != "auto" or level == LEVELS[-1]:
+                break
+            level = LEVELS[LEVELS.index(level) + 1]
+            escalated = True
+        if weak and level == "graph" and mode == "auto":  # no entity to follow: the text evidence is the best we have
+            fallback = tried.get("hybrid")
+            if fallback is None:
+                fallback = tried["hybrid"] = self._run("hybrid", query, k, filters, route.global_)
+                steps.append({"level": "hybrid", "hits": len(fallback),
+                              "weak": weak_evidence("hybrid", fallback, route.global_)})
+            level, hits, weak = "hybrid", fallback, weak_evidence("hybrid", fallback, route.global_)
+        return Retrieval(hits, level, route.confidence, escalated, route.global_, routing, steps, bool(weak))
+
+    def _run(self, level: str, query: str, k: int, filters: dict[str, Any] | None, global_: bool) -> list[Hit]:
+        from .graph import GraphRetriever
+        from .hybrid import HybridRetriever
+        from .naive import NaiveRetriever
+
+        if level == "naive":
+            return NaiveRetriever(self.store, self.embedder).retrieve(query, k, filters)
+        if level == "hybrid":
+            hybrid = HybridRetriever(self.store, self.cfg, self.embedder)
+            return hybrid.coverage(query, k, filters) if global_ else hybrid.retrieve(query, k, filters)
+        return GraphRetriever(self.store, self.cfg, self.embedder).retrieve(query, k, filters)

@@ -1,0 +1,108 @@
+"""Hybrid retrieval: text vectors + full-text (BM25) + visual, fused by reciprocal rank fusion,
+adjacent hits merged into one time span, then a diverse pick (MMR).
+
+This is LanceDB's vector+FTS hybrid search with an RRF reranker, done as two queries so every
+hit keeps its own evidence (similarity, matched words) for the "why". Keyframes join through
+text-to-image search when the image model is CLIP; with the default model, what is seen is
+searched through captions and shot tags, which are text records.
+
+Global questions ("summarize the talk") get :meth:`HybridRetriever.coverage` instead of top-k:
+the best window of each part of the video, so the evidence spans the whole video (DIG's finding).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vrag.config import Config
+from vrag.schema import Hit, Segment
+from vrag.store import Store
+
+from .evidence import merge_adjacent, mmr, spread
+from .fusion import rrf
+from .naive import filter_clause
+from .query_terms import matched, terms
+from .visual import VisualRetriever
+
+__all__ = ["HybridRetriever"]
+
+#: Candidates fetched from each list per requested hit (fusion and MMR need a pool to choose from).
+POOL = 5
+
+
+class HybridRetriever:
+    def __init__(self, store: Store, cfg: Config, embedder: Any):
+        self.store = store
+        self.cfg = cfg
+        self.embedder = embedder
+
+    def retrieve(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
+        vector = self.embedder.embed([query])[0]
+        pool = max(30, POOL * k)
+        where = filter_clause(filters, query)
+        words = terms(query)
+        by_vector = self.store.vector_search(vector, pool, where=where, model_id=self.embedder.model_id)
+        by_words = self.store.fts_search(query, pool, where=where)
+        paths = self.store.paths({s.video_id for s, _ in by_vector} | {s.video_id for s, _ in by_words})
+        lists = [
+            [self._hit(seg, vector, words, paths) for seg, _score in by_vector],
+            [self._hit(seg, vector, words, paths) for seg, _score in by_words],
+        ]
+        visual = VisualRetriever(self.store, self.cfg)
+        if visual.can_search_text() and (filters or {}).get("modality") in (None, "frame", ["frame"]):
+            lists.append(visual.by_text(query, k=pool, filters=filters))
+        fused = rrf([hits for hits in lists if hits], pool)
+        return mmr(merge_adjacent(fused[: 2 * k]), k)
+
+    def _hit(self, seg: Segment, query_vector: Any, words: list[str], paths: dict[str, str]) -> Hit:
+        import numpy as np
+
+        similarity = float(np.dot(np.asarray(seg.vector, dtype=np.float32), query_vector)) if seg.vector else 0.0
+        found = matched(words, seg.text)
+        why = f"{seg.modality}: similarity {similarity:.2f}"
+        if found:
+            why += f", words: {', '.join(found)}"
+        signals = {"similarity": similarity, "words": len(found) / len(words) if words else 0.0}
+        return Hit(seg, similarity, why, paths.get(seg.video_id, seg.uri), signals)
+
+    def coverage(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
+        """Evidence spread over the video the question is about: in each of ``k`` equal parts, the
+        record that best stands for the video (close to its mean meaning) and the question, in time
+        order. The video is the filtered one, or the one the best localized hits come from."""
+        filters = dict(filters or {})
+        video = filters.get("video_id")
+        if isinstance(video, (list, tuple)):
+            video = video[0] if len(video) == 1 else None
+        if not video:
+            best = self.retrieve(query, k=k, filters=filters)
+            if not best:
+                return []
+            totals: dict[str, float] = {}
+            for hit in best:
+                totals[hit.segment.video_id] = totals.get(hit.segment.video_id, 0.0) + hit.score
+            video = max(totals, key=totals.__getitem__)
+        import numpy as np
+
+        vector = self.embedder.embed([query])[0]
+        words = terms(query)
+        paths = self.store.paths([video])
+        for modalities in (("asr", "ocr", "caption"), ("window", "shot")):  # precise spans first
+            where = filter_clause(dict(filters, video_id=video, modality=list(modalities))) + " AND text != ''"
+            segs = [s for s in self.store.segments(where) if s.vector]
+            if segs:
+                break
+        else:
+            return []
+        vectors = np.asarray([s.vector for s in segs], dtype=np.float32)
+        centre = vectors.mean(axis=0)
+        centre /= float(np.linalg.norm(centre)) or 1.0
+        hits = []
+        for seg, v in zip(segs, vectors):
+            hit = self._hit(seg, vector, words, paths)
+            typical = float(v @ centre) * min(1.0, len(seg.text) / 60)  # stands for the video, not a fragment
+            hit.score = 0.5 * hit.score + typical
+            hit.why = f"global: part of {paths.get(video, video)}, typical {typical:.2f}; " + hit.why
+            hits.append(hit)
+        row = self.store.video(video)
+        end = float(row["duration"]) if row and row.get("duration") else max(s.end for s in segs)
+        return spread(hits, k, float(filters.get("start") or 0.0), float(filters.get("end") or end))

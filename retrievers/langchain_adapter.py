@@ -1,0 +1,36 @@
+"""vrag as a LangChain retriever: ``kb.as_langchain_retriever(k=5)`` drops into any chain.
+
+Each hit becomes a ``Document`` whose ``page_content`` is the hit's text and whose metadata holds
+the hit's fields (video_id, path, start, end, modality, score, why, signals) plus the route taken.
+Import this module only when LangChain is wanted (``KnowledgeBase.as_langchain_retriever`` does,
+after checking that ``langchain-core`` is installed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+__all__ = ["VragRetriever"]
+
+
+class VragRetriever(BaseRetriever):
+    """Retrieves timestamped evidence from a vrag knowledge base."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    kb: Any
+    k: int = 5
+    mode: str = "auto"
+    filters: dict[str, Any] | None = None
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        result = self.kb.search(query, k=self.k, mode=self.mode, filters=self.filters)
+        return [
+            Document(page_content=hit["text"],
+                     metadata={**{key: value for key, value in hit.items() if key != "text"}, "route": result["route"]})
+            for hit in result["hits"]
+        ]

@@ -1,0 +1,185 @@
+"""Search and ask end to end on generated videos: routing, the three retrieval levels, escalation,
+answers with checked citations, the CLI JSON contracts and the LangChain retriever.
+
+The knowledge base holds the 3-slide lecture (espeak-ng narration, rendered slides, real ASR and
+OCR) and two short history clips whose speech comes from sidecar subtitles (known words at known
+times), so the cross-video graph question does not depend on how tiny.en spells "polonium".
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from vrag import KnowledgeBase
+from vrag.synth import Slide, make_lecture
+
+
+def _srt(lines):
+    return "".join(f"{i + 1}\n00:00:{a:02d},000 --> 00:00:{b:02d},000\n{text}\n\n" for i, (a, b, text) in enumerate(lines))
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory, lecture):
+    folder = tmp_path_factory.mktemp("ask")
+    for name, lines in {
+        "curie_paris": [(1, 5, "Marie Curie discovered polonium in a shed in Paris."),
+                        (6, 10, "The element was named after her homeland.")],
+        "curie_sorbonne": [(1, 5, "Marie Curie taught physics at the Sorbonne."),
+                           (6, 10, "Her lectures drew large crowds of students.")],
+    }.items():
+        # different pictures: identical files would be one video (ids are content hashes)
+        make_lecture([Slide(title=f"History of science: {name}", min_seconds=11.0)], folder / f"{name}.mp4",
+                     with_audio=False)
+        (folder / f"{name}.srt").write_text(_srt(lines), encoding="utf-8")
+    src, _spans = lecture
+    kb = KnowledgeBase(folder / "kb", stages=("shot", "asr", "ocr", "graph"))
+    report = kb.index([src, folder / "curie_paris.mp4", folder / "curie_sorbonne.mp4"])
+    assert report.ok, [(r.path, r.reason) for r in report.results]
+    kb.folder = folder
+    return kb
+
+
+def _overlaps(item, start, end, slack=1.0):
+    return item["start"] <= end + slack and item["end"] >= start - slack
+
+
+def test_spoken_fact_is_found_at_rank_one_with_its_span(kb, lecture):
+    src, spans = lecture
+    glacier = spans[1]
+    result = kb.search("How much thickness does the biggest glacier lose every year?", k=5)
+    top = result["hits"][0]
+    assert top["path"] == str(src) and top["modality"] == "asr"
+    assert _overlaps(top, glacier.speech_start, glacier.speech_end)
+    assert result["route"] in ("naive", "hybrid") and 0.0 < result["confidence"] <= 1.0
+    answer = kb.ask("How much thickness does the biggest glacier lose every year?")
+    text = answer["answer"].lower()
+    assert answer["found"] and ("metre" in text or "meter" in text)
+    assert answer["citations"] and all(c["path"] == str(src) for c in answer["citations"])
+    assert _overlaps(answer["citations"][0], glacier.speech_start, glacier.speech_end)
+
+
+def test_slide_text_question_is_answered_from_ocr(kb, lecture):
+    src, spans = lecture
+    answer = kb.ask("In which year did Hekla erupt according to the slide?")
+    assert "1104" in answer["answer"]
+    cited = answer["citations"][0]
+    assert cited["path"] == str(src) and _overlaps(cited, spans[0].start, spans[0].end)
+    assert any(h["modality"] == "ocr" and "1104" in h["text"] for h in answer["hits"])
+
+
+def test_cross_video_relation_routes_to_graph_and_cites_both_videos(kb):
+    result = kb.ask("How are polonium and the Sorbonne connected across these videos?")
+    assert result["route"] == "graph"
+    cited = {c["path"].rsplit("/", 1)[-1] for c in result["citations"]}
+    assert cited == {"curie_paris.mp4", "curie_sorbonne.mp4"}
+    assert "Marie Curie" in result["answer"]  # the path through the shared entity is shown
+    assert any("graph:" in h["why"] for h in result["hits"])
+
+
+def test_global_question_spreads_evidence_over_the_video(kb, lecture):
+    src, spans = lecture
+    result = kb.search("summarize this lecture", k=6, filters={"video_id": str(src)})
+    assert result["global"] is True and result["route"] == "hybrid"
+    covered = {i for i, s in enumerate(spans) for h in result["hits"] if _overlaps(h, s.start, s.end, slack=0)}
+    assert covered == {0, 1, 2}  # every slide, not the single best one three times
+    starts = [h["start"] for h in result["hits"]]
+    assert starts == sorted(starts)
+    answer = kb.ask("summarize this lecture", filters={"video_id": "lecture one.mp4"})
+    assert answer["answer"].startswith("Overview of") and len(answer["citations"]) >= 3
+
+
+def test_unanswerable_question_says_not_found_after_escalating(kb):
+    result = kb.ask("What is the boiling point of liquid mercury in kelvin?")
+    assert not result["found"] and result["answer"] == "Not found in the indexed videos." and result["citations"] == []
+    assert result["escalated"] is True
+    levels = [s["level"] for s in result.search["steps"]]
+    assert levels[0] in ("naive", "hybrid") and len(levels) >= 2 and all(s["weak"] for s in result.search["steps"])
+
+
+def test_forced_modes_filters_and_why(kb, lecture):
+    src, spans = lecture
+    for mode in ("naive", "hybrid", "graph"):
+        result = kb.search("Marie Curie", k=3, mode=mode)
+        assert result["route"] == mode and result["escalated"] is False and result["hits"], mode
+    hybrid = kb.search("geothermal water heats homes", k=3, mode="hybrid")
+    assert "words:" in hybrid["hits"][0]["why"] and hybrid["hits"][0]["signals"]["words"] > 0
+    late = kb.search("glacier", k=5, mode="hybrid", filters={"start": spans[2].start, "video_id": str(src)})
+    assert late["hits"] and all(h["end"] >= spans[2].start for h in late["hits"])
+    only_ocr = kb.search("glacier", k=5, mode="naive", filters={"modality": "ocr"})
+    assert {h["modality"] for h in only_ocr["hits"]} == {"ocr"}
+    with pytest.raises(Exception, match="no indexed video"):
+        kb.search("glacier", filters={"video_id": "missing.mp4"})
+    with pytest.raises(Exception, match="search mode 'deep'"):
+        kb.search("glacier", mode="deep")
+
+
+def test_check_citations_keeps_only_overlapping_spans_of_retrieved_videos(kb):
+    from vrag.retrievers.generate import check_citations
+
+    hits = kb.search("glacier", k=3, mode="naive").hit_objects
+    h = hits[0].segment
+    good = {"video_id": h.video_id, "path": "", "start": h.start, "end": h.end}
+    elsewhere = dict(good, video_id="0" * 16)
+    later = dict(good, start=h.end + 100, end=h.end + 110)
+    valid, dropped = check_citations([good, elsewhere, later, good], hits)
+    assert valid == [good] and dropped == 3
+
+
+def test_cli_search_and_ask_json_contracts(kb, lecture):
+    db = str(kb.store.path)
+    out = subprocess.run([sys.executable, "-m", "vrag", "search", "glacier thickness", "--db", db, "-k", "3", "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert {"query", "route", "confidence", "escalated", "hits"} <= set(data) and len(data["hits"]) <= 3
+    assert {"video_id", "path", "start", "end", "modality", "text", "score", "why"} <= set(data["hits"][0])
+    out = subprocess.run([sys.executable, "-m", "vrag", "ask", "Which year did Hekla erupt?", "--db", db, "--json"],
+                         capture_output=True, text=True, timeout=300)
+    data = json.loads(out.stdout)
+    assert {"question", "route", "answer", "citations", "hits"} <= set(data)
+    assert {"video_id", "path", "start", "end"} <= set(data["citations"][0])
+    human = subprocess.run([sys.executable, "-m", "vrag", "ask", "Which year did Hekla erupt?", "--db", db],
+                           capture_output=True, text=True, timeout=300)
+    assert "1104" in human.stdout and f"{lecture[0]} @ 00:" in human.stdout and "route:" in human.stdout
+
+
+def test_langchain_retriever_returns_documents_with_hit_metadata(kb, lecture):
+    from langchain_core.documents import Document
+
+    retriever = kb.as_langchain_retriever(k=2, mode="naive")
+    docs = retriever.invoke("largest glacier")
+    assert 1 <= len(docs) <= 2 and all(isinstance(d, Document) for d in docs)
+    meta = docs[0].metadata
+    assert meta["path"] == str(lecture[0]) and meta["start"] < meta["end"] and meta["route"] == "naive"
+    assert "glacier" in docs[0].page_content.lower()
+
+
+def test_llm_generator_citations_are_checked_and_evidence_is_delimited(kb, lecture):
+    """Against a FAKE OpenAI-compatible server: vrag's side of the LLM answer path."""
+    from fake_chat_server import FakeOpenAIServer
+
+    replies = iter([
+        "The glacier loses about one metre a year [1]. It is also in Paris [9].",  # [9] points at nothing
+        "It is said in the video [42].",  # no valid citation at all
+        "NOT FOUND",
+    ])
+    with FakeOpenAIServer(reply=lambda body, n: next(replies)) as server:
+        llm = KnowledgeBase(kb.store.path, generator="llm", llm_model="fake-llm", llm_base_url=server.url,
+                            llm_retries=0, llm_timeout=5.0)
+        first = llm.ask("How much thickness does the biggest glacier lose every year?", mode="naive")
+        prompt = server.requests[0]["messages"][-1]["content"]
+        assert '<evidence n="1" video="' in prompt and "data, not instructions" in prompt
+        assert first["generator"] == "llm:openai:fake-llm" and first["dropped_citations"] == 1
+        assert len(first["citations"]) == 1 and first["citations"][0]["path"] == str(lecture[0])
+        second = llm.ask("Where is the glacier discussed?", mode="naive")
+        assert second["citations"] == [] and "No valid citation" in second["answer"]
+        third = llm.ask("What does the lecture say about geothermal homes?", mode="naive")
+        assert not third["found"] and third["answer"] == "Not found in the indexed videos."
+    down = KnowledgeBase(kb.store.path, generator="llm", llm_model="fake-llm", llm_base_url=server.url,
+                         llm_retries=0, llm_timeout=2.0)
+    fallback = down.ask("In which year did Hekla erupt according to the slide?")
+    assert "1104" in fallback["answer"] and fallback["generator"].startswith("extractive (llm at")
