@@ -17,6 +17,7 @@ demo: setup
 	$(VRAG) index data/sample --db data/kb
 	$(VRAG) status --db data/kb
 	$(VRAG) search "what temperature is a light roast finished at" --db data/kb -k 3
+	$(VRAG) ask "who was the first woman to pilot the Space Shuttle?" --db data/kb
 
 test: setup
 	$(PY) -m pytest -m "not slow and not scale and not ui" -q
@@ -27,8 +28,17 @@ test-slow: setup
 test-all: setup
 	$(PY) -m pytest -q
 
+# Where the benchmarks keep their knowledge bases (the 1M-segment one takes a while to build, so it is kept).
+BENCH_DB ?= /tmp/vrag-bench
+EVAL_DIR ?= ../shared/eval
+
 bench: setup
-	$(PY) -m vrag.bench --out BENCHMARKS.md --long 30 --eval ../shared/eval/media
+	$(PY) -m vrag.bench --out BENCHMARKS.md --long 30 --eval $(EVAL_DIR)/media
+	$(PY) -m vrag.bench_graph --segments 100000 --videos 200 --out BENCHMARKS.md
+	$(PY) -m vrag.retrievers.router_train --bench BENCHMARKS.md
+	$(VRAG) index $(EVAL_DIR)/media $(EVAL_DIR)/audio --db $(BENCH_DB)/eval -q
+	$(PY) -m vrag.bench_qa --db $(BENCH_DB)/eval --questions tests/eval_questions.jsonl --out BENCHMARKS.md
+	$(PY) -m vrag.bench_query --sizes 10000,1000000 --out BENCHMARKS.md --keep $(BENCH_DB)/query
 
 setup: system $(VENV)/.installed
 

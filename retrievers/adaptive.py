@@ -72,7 +72,12 @@ class AdaptiveRetriever:
         from .router import Router
 
         minilm = get_backend("text_embed", self.cfg, "minilm")
-        return Router(minilm.embed, model_id=minilm.model_id)
+        learned = Router(minilm.embed, model_id=minilm.model_id)
+        if self.cfg.router == "llm":
+            from .router_llm import LLMRouter
+
+            return LLMRouter(self.cfg, fallback=learned)
+        return learned
 
     def search(self, query: str, k: int = 10, mode: str = "auto", filters: dict[str, Any] | None = None) -> Retrieval:
         if mode not in MODES:

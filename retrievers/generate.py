@@ -91,15 +91,15 @@ class ExtractiveGenerator:
             if on_path:  # a connection: quote each hit on the path (its best piece), they are the chain
                 for n in on_path[:QUOTES]:
                     best_piece = next((i for i in order if pieces[i][1] == n), None)
-                    if best_piece is not None and pieces[best_piece][0].lower() not in seen:
+                    if best_piece is not None and not _repeats(pieces[best_piece][0], seen):
                         chosen.append(best_piece)
-                        seen.add(pieces[best_piece][0].lower())
+                        seen.add(_plain(pieces[best_piece][0]))
             for i in order:
                 if chosen and (scores[i] < max(MIN_RELEVANCE, scores[order[0]] - 0.12) or len(chosen) >= QUOTES):
                     break
-                if pieces[i][0].lower() not in seen and i not in chosen:
+                if not _repeats(pieces[i][0], seen) and i not in chosen:
                     chosen.append(i)
-                    seen.add(pieces[i][0].lower())
+                    seen.add(_plain(pieces[i][0]))
             text = "\n".join(f"“{pieces[i][0]}” — {span(hits[pieces[i][1]].path, pieces[i][2], pieces[i][3])}"
                              for i in chosen)
             paths = [h.why.split("graph: path ", 1)[1].rsplit(" (", 1)[0] for h in hits if "graph: path " in h.why]
@@ -123,10 +123,21 @@ class ExtractiveGenerator:
         # the same words in several records (speech repeated in a caption): keep the tightest span
         tightest: dict[str, tuple[str, int, float, float]] = {}
         for piece in out:
-            key = piece[0].lower()
+            key = _plain(piece[0])
             if key not in tightest or piece[3] - piece[2] < tightest[key][3] - tightest[key][2]:
                 tightest[key] = piece
-        return [p for p in out if tightest[p[0].lower()] is p]
+        return [p for p in out if tightest[_plain(p[0])] is p]
+
+
+def _plain(text: str) -> str:
+    """Words only, lowercased: the same sentence quoted with other punctuation is the same."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _repeats(text: str, seen: set[str]) -> bool:
+    """Already quoted, or inside (or around) a quote already chosen."""
+    plain = _plain(text)
+    return any(plain in other or other in plain for other in seen)
 
 
 def _split(text: str, screen: bool) -> list[str]:

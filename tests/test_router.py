@@ -122,3 +122,25 @@ def test_malformed_weights_are_a_config_error(embedder, tmp_path):
     path.write_text(json.dumps(header), encoding="utf-8")
     with pytest.raises(ConfigError, match="malformed"):
         Router(embedder.embed, model_id=embedder.model_id, weights=path).classify("who won")
+
+
+def test_llm_router_against_a_fake_server_and_its_fallback():
+    """Plumbing of router=llm against a FAKE OpenAI-compatible server (no real model ships offline)."""
+    from fake_chat_server import FakeOpenAIServer
+
+    from vrag.backends.text_embed import text_embedder
+    from vrag.retrievers.router_llm import LLMRouter
+
+    replies = iter(['Sure! {"level": "graph", "global": false}', '{"level": "naive", "global": true}', "I think naive."])
+    cfg = Config.load().replace(router="llm", llm_model="fake-llm", llm_retries=0, llm_timeout=5.0)
+    embedder = text_embedder(cfg)
+    learned = Router(embedder.embed, model_id=embedder.model_id)
+    with FakeOpenAIServer(reply=lambda body, n: next(replies)) as server:
+        router = LLMRouter(cfg.replace(llm_base_url=server.url), fallback=learned)
+        first = router.classify("what links the mayor and the harbour project?")
+        assert (first.level, first.global_, first.confidence) == ("graph", False, 1.0)
+        assert "<question>what links the mayor" in server.requests[0]["messages"][-1]["content"]
+        second = router.classify("summarize the meeting")
+        assert (second.level, second.global_) == ("hybrid", True)  # a global question is never naive
+        third = router.classify("what year was the bridge finished?")
+        assert "llm router at" in third.reason and third.level == learned.classify("what year was the bridge finished?").level

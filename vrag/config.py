@@ -160,13 +160,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Entities of one type whose names embed at least this close (cosine) and are spelled alike merge; 1 = off.",
     ),
     Setting(
+        "router",
+        "learned",
+        "Query routing for --mode auto: learned (offline classifier shipped with vrag) or llm (a chat model at "
+        "llm_base_url; falls back to learned when it fails).",
+        ("learned", "llm"),
+    ),
+    Setting(
         "generator",
         "extractive",
         "Answers for `vrag ask`: extractive (offline: the best supporting sentences, quoted with their time span) "
         "or llm (a chat model at llm_base_url writes the answer from the retrieved evidence; cited spans are checked).",
         ("extractive", "llm"),
     ),
-    Setting("llm_provider", "openai", "Chat model for graph_extractor=llm and generator=llm: openai (any OpenAI-compatible server) or ollama.",
+    Setting("llm_provider", "openai", "Chat model for graph_extractor, generator or router = llm: openai (any OpenAI-compatible server) or ollama.",
             ("openai", "ollama")),
     Setting("llm_model", "", "Chat model name the server knows (e.g. llama3.1, qwen2.5)."),
     Setting("llm_base_url", "", "Chat model server URL (e.g. http://localhost:11434 for Ollama, http://localhost:8000/v1)."),

@@ -27,6 +27,11 @@ SEGMENTS = "segments"
 #: keyframe records with image vectors (a different vector space, so a different table)
 FRAMES = "frames"
 VIDEOS = "videos"
+#: Tables this big get an approximate vector index (IVF-PQ) and scalar indexes; below, exact search.
+ANN_MIN_ROWS = 100_000
+#: IVF partitions probed per query, and how many times k candidates are re-ranked with full vectors.
+ANN_NPROBES = 24
+ANN_REFINE = 8
 _MODEL_KEY = b"vrag.model"
 _DIM_KEY = b"vrag.dim"
 _KIND = {SEGMENTS: "text", FRAMES: "image"}
@@ -317,17 +322,41 @@ class Store:
         shutil.rmtree(self.path / "thumbs" / video_id, ignore_errors=True)
 
     def finish_writes(self) -> None:
-        """After a batch of writes: bring the full-text index up to date and compact."""
+        """After a batch of writes: bring the indexes up to date and compact.
+
+        Text records always get a full-text index. Tables of :data:`ANN_MIN_ROWS` rows or more also
+        get an approximate vector index (IVF-PQ, cosine) and scalar indexes on the filter columns;
+        smaller tables are searched exactly, which is faster there. ``optimize`` folds new rows
+        into existing indexes.
+        """
         from lancedb.index import FTS
 
         table = self._open(SEGMENTS)
         if table is not None:
             if not any(ix.index_type == "FTS" for ix in table.list_indices()):
                 table.create_index("text", config=FTS(), replace=True)
+            self._scale_indexes(table, ("segment_id", "video_id", "modality"))
             table.optimize()
         frames = self._open(FRAMES)
         if frames is not None:
+            self._scale_indexes(frames, ("segment_id", "video_id"))
             frames.optimize()
+
+    @staticmethod
+    def _scale_indexes(table: Any, filter_columns: tuple[str, ...]) -> None:
+        rows = table.count_rows()
+        if rows < ANN_MIN_ROWS:
+            return
+        indexed = {col for ix in table.list_indices() for col in ix.columns}
+        if "vector" not in indexed:
+            dim = table.schema.field("vector").type.list_size
+            table.create_index(
+                metric="cosine", index_type="IVF_PQ", vector_column_name="vector",
+                num_partitions=max(16, int(rows ** 0.5)), num_sub_vectors=dim // 8 if dim % 8 == 0 else dim // 4,
+            )
+        for column in filter_columns:
+            if column not in indexed:
+                table.create_scalar_index(column, index_type="BITMAP" if column == "modality" else "BTREE")
 
     def vector_search(
         self,
@@ -345,13 +374,10 @@ class Store:
             self.check_model(table_name, model_id)
         clause = "text != ''" if table_name == SEGMENTS else "true"
         clause += f" AND ({where})" if where else ""
-        rows = (
-            table.search(list(vector))
-            .distance_type("cosine")
-            .where(clause, prefilter=True)
-            .limit(k)
-            .to_list()
-        )
+        search = table.search(list(vector)).distance_type("cosine").where(clause, prefilter=True).limit(k)
+        if table.count_rows() >= ANN_MIN_ROWS:  # an IVF-PQ index may exist: probe wider, re-rank exactly
+            search = search.nprobes(ANN_NPROBES).refine_factor(ANN_REFINE)
+        rows = search.to_list()
         return [(Segment.from_row(r), 1.0 - float(r["_distance"])) for r in rows]
 
     def fts_search(self, query: str, k: int, where: str | None = None) -> list[tuple[Segment, float]]:
