@@ -13,7 +13,7 @@ from typing import Any
 
 from vrag.backends import Lazy, get_backend
 from vrag.config import Config
-from vrag.errors import ConfigError
+from vrag.errors import ConfigError, MissingDependencyError
 from vrag.schema import Hit
 from vrag.store import Store
 
@@ -90,9 +90,14 @@ class AdaptiveRetriever:
         level, steps, escalated = route.level, [], False
         tried: dict[str, list[Hit]] = {}
         while True:
-            hits = self._run(level, query, k, filters, route.global_)
+            try:
+                hits = self._run(level, query, k, filters, route.global_)
+                weak = weak_evidence(level, hits, route.global_)
+            except MissingDependencyError as exc:  # e.g. graph retrieval without spaCy: routed past it
+                if mode != "auto":
+                    raise
+                hits, weak = [], f"unavailable: {exc}"
             tried[level] = hits
-            weak = weak_evidence(level, hits, route.global_)
             steps.append({"level": level, "hits": len(hits), "weak": weak})
             if not weak or mode != "auto" or level == LEVELS[-1]:
                 break

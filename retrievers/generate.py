@@ -28,6 +28,8 @@ MIN_RELEVANCE = 0.3
 WEAK_MARGIN = 0.1
 #: Added to a piece's score for the fraction of the question's content words it contains.
 WORD_BONUS = 0.3
+#: A piece shorter than this ("SUNSCREEN", a slide title) names a topic rather than answering.
+SHORT, SHORT_PENALTY = 16, 0.1
 #: Above this score a piece answers even if the question names something it does not.
 SURE = 0.6
 #: Hits read for an answer, and quotes shown (more for an overview).
@@ -68,7 +70,7 @@ class ExtractiveGenerator:
         vectors = np.asarray(self.embedder.embed([question] + [p[0] for p in pieces]), dtype=np.float32)
         words = terms(question)
         scores = [float(v @ vectors[0]) + WORD_BONUS * (len(matched(words, p[0])) / len(words) if words else 0.0)
-                  for p, v in zip(pieces, vectors[1:])]
+                  - (SHORT_PENALTY if len(p[0]) < SHORT else 0.0) for p, v in zip(pieces, vectors[1:])]
         floor = MIN_RELEVANCE + (WEAK_MARGIN if weak else 0.0)  # weak retrieval: a piece must do better
         if not overview and (max(scores) < floor or (
                 max(scores) < SURE and _missing_focus(question, [p[0] for p in pieces]))):
