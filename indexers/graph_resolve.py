@@ -114,16 +114,19 @@ def resolve(mentions: Iterable[Mention], relations: Iterable[Relation] = (),
 
 
 def _surnames(mentions: list[Mention], uf: _Union, video_of: dict[str, str]) -> None:
-    full = [m for m in mentions if m.type == "PERSON" and " " in m.key]
+    by_part: dict[str, list[tuple[Mention, set[str]]]] = {}  # first or last name -> (full name, its videos)
+    for m in mentions:
+        if m.type == "PERSON" and " " in m.key:
+            words = m.key.split()
+            videos = {video_of.get(s, s) for s in m.segments}
+            for part in {words[0], words[-1]}:
+                by_part.setdefault(part, []).append((m, videos))
     for lone in (m for m in mentions if " " not in m.key and (m.type == "PERSON" or (m.scope and m.type == "CONCEPT"))):
         videos = {video_of.get(s, s) for s in lone.segments}
-        candidates = {  # "Plassman" or "Brenda" for "Brenda Plassman"
-            m.key for m in full
-            if lone.key in (m.key.split()[0], m.key.split()[-1]) and videos & {video_of.get(s, s) for s in m.segments}
-        }
+        # "Plassman" or "Brenda" for "Brenda Plassman", in the same video
+        candidates = {m.key: m for m, seen in by_part.get(lone.key, ()) if videos & seen}
         if len(candidates) == 1:  # two people with this surname: leave it apart rather than guess
-            target = next(m for m in full if m.key in candidates)
-            uf.union(target.node, lone.node)
+            uf.union(next(iter(candidates.values())).node, lone.node)
 
 
 def _entity(members: list[Mention]) -> Entity:

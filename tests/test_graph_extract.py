@@ -150,3 +150,14 @@ def test_near_duplicates_merge_by_embedding_and_spelling_only():
     assert len(merge_similar(entities, embed(["Paris", "Paris"]), 0.9)[0]) == 2
     entities, _ = resolve([Mention("colour", "CONCEPT", "colour", {"s1"}), Mention("color", "CONCEPT", "color", {"s2"})])
     assert len(merge_similar(entities, embed(["colour", "color"]), 1.0)[0]) == 2
+
+
+def test_acronym_long_form_is_the_run_of_words_that_spells_it():
+    from vrag.indexers.graph_extract import acronym_long_form
+
+    assert acronym_long_form("we used distilled neural network", "DNN") == "distilled neural network"
+    assert acronym_long_form("the Department of Defense", "DoD") == "Department of Defense"
+    assert acronym_long_form("patients with non-small-cell lung cancer", "NSCLC") == "non-small-cell lung cancer"
+    assert acronym_long_form("see the appendix", "TBI") == ""  # brackets, not a definition
+    mentions, relations = extract([("s", "Huang found that contrastive embedding (CE) helps.")])
+    assert [(r.source, r.target) for r in relations if r.type == "alias_of"] == [("ce", "contrastive embedding")]

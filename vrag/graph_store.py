@@ -100,7 +100,7 @@ def rebuild_graph(store: Store, embed: Any, similarity: float = 0.9, model_id: s
         else:
             relations.append((row["video_id"], Relation(row["key"], row["target"], row["type"], row["weight"], segs)))
     entities, index = resolve(_merge_same(mentions), [r for _v, r in relations], video_of)
-    vectors = embed([e.name for e in entities]) if entities else []
+    vectors = _name_vectors(store, [e.name for e in entities], embed, model_id)
     entities, vectors, remap = merge_similar(entities, vectors, similarity)
     spans = _spans(store, set(video_of.values()))
     ids_of: dict[str, list[tuple[str, str]]] = {}  # key -> [(scope, entity_id)]
@@ -152,6 +152,31 @@ def rebuild_graph(store: Store, embed: Any, similarity: float = 0.9, model_id: s
     return len(ent_rows), len(rel_rows)
 
 
+def _name_vectors(store: Store, names: list[str], embed: Any, model_id: str) -> Any:
+    """Vectors of entity names: reused from the current graph when it was built with the same
+    embedder (most names survive a rebuild), embedded for the rest."""
+    import numpy as np
+
+    known: dict[str, Any] = {}
+    entities = store._open(ENTITIES)
+    if entities is not None and model_id and _built_with(entities, model_id):
+        data = entities.to_arrow().select(["name", "vector"])
+        known = dict(zip(data.column("name").to_pylist(), data.column("vector").to_numpy(zero_copy_only=False)))
+    missing = sorted({n for n in names if n not in known})
+    if missing:
+        known.update(zip(missing, embed(missing)))
+    return np.asarray([known[n] for n in names], dtype=np.float32) if names else np.zeros((0, 1), np.float32)
+
+
+def _built_with(entities: Any, model_id: str) -> bool:
+    """True when the stored entity vectors come from the embedder ``model_id``."""
+    stored = (entities.schema.metadata or {}).get(_RECIPE_KEY)
+    try:
+        return stored is not None and json.loads(stored.decode()).get("embedder") == model_id
+    except ValueError:
+        return False
+
+
 def _scope(row: dict[str, Any], name_parts: set[tuple[str, str]]) -> str:
     """A lone "Curie" means whichever Curie its video talks about, so it stays per video: a one-word
     PERSON, or a capitalised one-word concept (the tagger missed the name) that is part of a full
@@ -177,9 +202,17 @@ def _merge_same(mentions: list[Any]) -> list[Any]:
 
 def _description(name: str, prov: list[tuple[str, str, float, float, str]]) -> str:
     """Where the entity is first named: the earliest sentence or screen line that contains its name."""
-    pieces = [p for row in prov for p in re.split(r"\n|(?<=[.!?])\s+", row[4]) if p.strip()]
+    if not prov:
+        return ""
+    low = name.lower()
     named = re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.I)
-    best = next((p for p in pieces if named.search(p)), pieces[0] if pieces else "")
+    best = ""
+    for row in prov:  # in time order; stop at the first piece that names it
+        if low in row[4].lower():
+            best = next((p for p in re.split(r"\n|(?<=[.!?])\s+", row[4]) if named.search(p)), "")
+            if best:
+                break
+    best = best or next((p for p in re.split(r"\n|(?<=[.!?])\s+", prov[0][4]) if p.strip()), "")
     best = " ".join(best.split())
     return best if len(best) <= 240 else best[:239].rsplit(" ", 1)[0] + "…"
 
