@@ -10,7 +10,7 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 export HF_HUB_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test test-slow test-all bench setup system clean
+.PHONY: demo test test-slow test-all test-ui bench setup system clean
 
 demo: setup
 	$(PY) data/make_sample.py
@@ -27,6 +27,12 @@ test-slow: setup
 
 test-all: setup
 	$(PY) -m pytest -q
+
+# The real-browser UI test: Debian's chromium + chromedriver driven by selenium (no browser download).
+test-ui: setup
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null)
+	$(PY) -m pytest -m ui -q -s
 
 # Where the benchmarks keep their knowledge bases (the 1M-segment one takes a while to build, so it is kept).
 BENCH_DB ?= /tmp/vrag-bench

@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["graphml", "json"], default="graphml")
 
     sub.add_parser("config", parents=[common], help="show every setting, its value and where it came from")
+    from .cli_ui import add_parser as add_ui_parser
+
+    add_ui_parser(sub, common)
     return p
 
 
@@ -275,6 +278,12 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from .cli_ui import run
+
+    return run(args)
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     cfg = _config(args)
     width = max(len(s.name) for s in SETTINGS)
@@ -293,6 +302,7 @@ _COMMANDS = {
     "graph": _cmd_graph,
     "ask": _cmd_ask,
     "config": _cmd_config,
+    "ui": _cmd_ui,
 }
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,87 @@
+"""The vrag Streamlit app: ``vrag ui`` runs it (or ``streamlit run ui/app.py -- --db DIR``).
+
+The knowledge base comes from ``--db DIR`` after ``--``, else ``VRAG_DB`` / ``vrag.toml`` / the default,
+like every other vrag command; ``--config FILE`` and ``--set NAME=VALUE`` work as in the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+import streamlit as st
+
+from vrag.config import SETTINGS, Config
+from vrag.errors import VragError
+from vrag.kb import KnowledgeBase
+from vrag.ui.jobs import JobBoard
+from vrag.ui.pages import KEEP, Context, graph_page, index_page, search_page, job_progress, show_error
+
+PAGES = {"Search": search_page, "Graph": graph_page, "Index": index_page}
+
+
+def _args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="vrag ui", add_help=False, allow_abbrev=False)
+    p.add_argument("--db")
+    p.add_argument("--config")
+    p.add_argument("--set", dest="sets", action="append", default=[])
+    return p.parse_known_args(argv)[0]
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides: dict[str, Any] = {}
+    for item in args.sets:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise VragError(f"--set {item!r}: expected NAME=VALUE")
+        overrides[name.strip()] = value
+    if args.db:
+        overrides["db"] = args.db
+    return Config.load(args.config, **overrides)
+
+
+@st.cache_resource(show_spinner="Opening the knowledge base…")
+def knowledge_base(settings: str, _config: Config) -> KnowledgeBase:
+    """One KnowledgeBase per process and settings (the JSON of every setting is the cache key):
+    models load once and are shared by every session."""
+    return KnowledgeBase(config=_config)
+
+
+@st.cache_resource
+def job_board(db: str) -> JobBoard:
+    """The index jobs of one knowledge base, shared by every browser tab."""
+    return JobBoard()
+
+
+def main() -> None:
+    st.set_page_config(page_title="vrag", page_icon=":material/movie:", layout="wide")
+    try:
+        cfg = _config(_args(sys.argv[1:]))
+        settings = json.dumps({s.name: cfg[s.name] for s in SETTINGS}, sort_keys=True, default=str)
+        kb = knowledge_base(os.path.abspath(str(cfg.db)) + settings, cfg)
+    except VragError as exc:
+        st.title("vrag")
+        show_error(exc)
+        st.stop()
+    board = job_board(str(kb.store.path.resolve()))
+    for key in KEEP:  # keep the query, mode and filters when the user visits another page and comes back
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    st.sidebar.title(":material/movie: vrag")
+    st.sidebar.caption(f"knowledge base: `{kb.store.path}`")
+    page = st.sidebar.radio("Page", list(PAGES), key="page", horizontal=True, label_visibility="collapsed")
+    if page != "Index":
+        job_progress(board, sidebar=True)
+    try:
+        ctx = Context.load(kb, board)
+    except VragError as exc:
+        show_error(exc)
+        st.stop()
+    PAGES[page](ctx)
+
+
+if __name__ == "__main__":
+    main()
