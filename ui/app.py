@@ -17,8 +17,11 @@ import streamlit as st
 from vrag.config import SETTINGS, Config
 from vrag.errors import VragError
 from vrag.kb import KnowledgeBase
+from vrag.ui.graph_page import graph_page
+from vrag.ui.index_page import index_page
 from vrag.ui.jobs import JobBoard
-from vrag.ui.pages import KEEP, Context, graph_page, index_page, search_page, job_progress, show_error
+from vrag.ui.search_page import search_page
+from vrag.ui.widgets import KEEP, Context, job_progress, show_error
 
 PAGES = {"Search": search_page, "Graph": graph_page, "Index": index_page}
 
