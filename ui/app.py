@@ -10,10 +10,10 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
 
 import streamlit as st
 
+from vrag.cli import config_from_args
 from vrag.config import SETTINGS, Config
 from vrag.errors import VragError
 from vrag.kb import KnowledgeBase
@@ -34,18 +34,6 @@ def _args(argv: list[str]) -> argparse.Namespace:
     return p.parse_known_args(argv)[0]
 
 
-def _config(args: argparse.Namespace) -> Config:
-    overrides: dict[str, Any] = {}
-    for item in args.sets:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise VragError(f"--set {item!r}: expected NAME=VALUE")
-        overrides[name.strip()] = value
-    if args.db:
-        overrides["db"] = args.db
-    return Config.load(args.config, **overrides)
-
-
 @st.cache_resource(show_spinner="Opening the knowledge base…")
 def knowledge_base(settings: str, _config: Config) -> KnowledgeBase:
     """One KnowledgeBase per process and settings (the JSON of every setting is the cache key):
@@ -62,7 +50,7 @@ def job_board(db: str) -> JobBoard:
 def main() -> None:
     st.set_page_config(page_title="vrag", page_icon=":material/movie:", layout="wide")
     try:
-        cfg = _config(_args(sys.argv[1:]))
+        cfg = config_from_args(_args(sys.argv[1:]))
         settings = json.dumps({s.name: cfg[s.name] for s in SETTINGS}, sort_keys=True, default=str)
         kb = knowledge_base(os.path.abspath(str(cfg.db)) + settings, cfg)
     except VragError as exc:

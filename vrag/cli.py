@@ -92,7 +92,9 @@ def _version() -> str:
     return __version__
 
 
-def _config(args: argparse.Namespace) -> Config:
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The settings for a command: ``--config``, ``--db``, ``--set NAME=VALUE`` (and ``--only``,
+    ``--force-asr`` where the command has them) over vrag.toml, VRAG_* and the defaults."""
     overrides: dict[str, Any] = {}
     for item in args.sets:
         name, sep, value = item.partition("=")
@@ -137,7 +139,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from .cli_progress import IndexProgress, print_summary
     from .kb import KnowledgeBase
 
-    kb = KnowledgeBase(config=_config(args))
+    kb = KnowledgeBase(config=config_from_args(args))
     with IndexProgress(enabled=not (args.quiet or args.json)) as bar:
         report = kb.index(args.paths, progress=bar.update, prune=args.prune)
     if args.json:
@@ -150,7 +152,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 def _cmd_status(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
-    kb = KnowledgeBase(config=_config(args))
+    kb = KnowledgeBase(config=config_from_args(args))
     status = kb.status()
     if args.json:
         print(json.dumps(status, indent=2))
@@ -164,7 +166,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_remove(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
-    kb = KnowledgeBase(config=_config(args))
+    kb = KnowledgeBase(config=config_from_args(args))
     results = kb.remove(args.paths)
     kb.store.finish_writes()
     for r in results:
@@ -193,7 +195,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_search(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
-    kb = KnowledgeBase(config=_config(args))
+    kb = KnowledgeBase(config=config_from_args(args))
     if not args.query and not args.image:
         raise VragError("give a query, or --image FILE")
     result = kb.search(args.query, k=args.k, mode=args.mode, image=args.image, filters=_filters(args))
@@ -224,7 +226,7 @@ def _route_line(result: dict[str, Any]) -> str:
 def _cmd_ask(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
-    kb = KnowledgeBase(config=_config(args))
+    kb = KnowledgeBase(config=config_from_args(args))
     result = kb.ask(args.question, k=args.k, mode=args.mode, filters=_filters(args))
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -241,7 +243,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 def _cmd_reembed(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
-    kb = KnowledgeBase(config=_config(args))
+    kb = KnowledgeBase(config=config_from_args(args))
     done = kb.reembed(force=args.force)
     if not done:
         print(f"{kb.store.path}: vectors already match the configured models; nothing to do (--force to redo)")
@@ -253,7 +255,7 @@ def _cmd_reembed(args: argparse.Namespace) -> int:
 def _cmd_graph(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
-    kb = KnowledgeBase(config=_config(args))
+    kb = KnowledgeBase(config=config_from_args(args))
     if args.graph_command == "export":
         from .graph_store import export_graph
 
@@ -285,7 +287,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    cfg = _config(args)
+    cfg = config_from_args(args)
     width = max(len(s.name) for s in SETTINGS)
     for s in SETTINGS:
         value = ",".join(cfg[s.name]) if isinstance(cfg[s.name], tuple) else cfg[s.name]
