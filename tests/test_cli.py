@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from vrag.synth import Slide, make_lecture
 
 
@@ -51,3 +53,15 @@ def test_config_lists_every_setting_with_its_source(tmp_path):
     assert "[vrag.toml; env VRAG_OCR_INTERVAL]" in lines["ocr_interval"] and "3.0" in lines["ocr_interval"]
     assert "[argument; env VRAG_THREADS]" in lines["threads"]
     assert "[default; env VRAG_DB]" in lines["db"]
+
+
+def test_bad_time_filter_and_unconfigured_llm_say_what_is_wrong(tmp_path):
+    from vrag.backends.chat import ChatEndpoint
+    from vrag.config import Config
+    from vrag.errors import ConfigError
+
+    out = _vrag("search", "anything", "--from", "1:xx", "--db", str(tmp_path / "kb"))
+    assert out.returncode == 1
+    assert out.stderr.strip() == "vrag: error: --from: not a time: '1:xx' (use seconds, mm:ss or h:mm:ss)"
+    with pytest.raises(ConfigError, match=r"generator 'llm' needs llm_model \(and llm_base_url for a local server\)"):
+        ChatEndpoint.from_config(Config.load().replace(generator="llm"), "llm", "generator 'llm'")
