@@ -36,6 +36,8 @@ PATH, MENTION, HOP = 2.0, 1.0, 0.5
 CO_OCCURS = 0.4
 #: Neighbours expanded per node (strongest edges first), to bound the work on hub entities.
 FANOUT = 25
+#: Entities a query may link at most (best link score first, then the most mentioned).
+MAX_SEEDS = 8
 _WORD = re.compile(r"[^\W_][\w'&-]*")
 _INDEX: dict[str, tuple[int, dict[str, list[str]]]] = {}
 _INDEX_LOCK = threading.Lock()
@@ -72,14 +74,16 @@ def link_entities(store: Store, query: str, embed: Any) -> dict[str, float]:
         return {}
     linked: dict[str, float] = {}
     mentions, _ = extract([("query", query)])
+    tokens = _WORD.findall(query.lower())
+    covered: set[int] = set()  # query words already inside a linked name
     unlinked = []
     for m in mentions:
         for ident in index.get(m.key, []):
             linked[ident] = 1.0
         if m.key not in index:
             unlinked.append(m.name)
-    tokens = _WORD.findall(query.lower())
-    covered: set[int] = set()
+        else:
+            covered |= _span_of(_WORD.findall(m.name.lower()), tokens)
     for n in (4, 3, 2, 1):  # word n-grams, longest first, not inside a longer match nor edged by stop words
         for i in range(len(tokens) - n + 1):
             gram = tokens[i : i + n]
@@ -98,7 +102,20 @@ def link_entities(store: Store, query: str, embed: Any) -> dict[str, float]:
                 score = 1.0 - float(row["_distance"])
                 if score >= LINK_MIN:
                     linked[row["entity_id"]] = max(linked.get(row["entity_id"], 0.0), score)
+    if len(linked) > MAX_SEEDS:  # a lone surname links one scoped entity per video: keep the best known
+        graph = to_networkx(store)
+        size = lambda e: len(graph.nodes[e]["provenance"]) if e in graph else 0  # noqa: E731
+        linked = dict(sorted(linked.items(), key=lambda kv: (-kv[1], -size(kv[0])))[:MAX_SEEDS])
     return linked
+
+
+def _span_of(words: list[str], tokens: list[str]) -> set[int]:
+    """Token positions of the first occurrence of ``words`` in ``tokens`` (empty if absent)."""
+    n = len(words)
+    for i in range(len(tokens) - n + 1):
+        if n and tokens[i : i + n] == words:
+            return set(range(i, i + n))
+    return set()
 
 
 class GraphRetriever:
@@ -177,13 +194,20 @@ def _edges(graph: Any, u: str, v: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _neighbours(graph: Any, node: str) -> list[tuple[str, str, dict[str, Any], float]]:
-    """(other node, relation, edge data, factor), strongest first; edge data gets ``_out``."""
-    out = []
-    for _, other, kind, data in graph.out_edges(node, keys=True, data=True):
-        out.append((other, kind, dict(data, _out=True), _factor(kind, data)))
-    for other, _, kind, data in graph.in_edges(node, keys=True, data=True):
-        out.append((other, kind, dict(data, _out=False), _factor(kind, data)))
-    return sorted(out, key=lambda item: -item[3])
+    """The node's :data:`FANOUT` strongest edges as (other node, relation, edge data, factor),
+    strongest first; edge data gets ``_out``. Computed once per node and kept on the graph, which
+    is cached read-only per table version (a hub can have thousands of edges)."""
+    import heapq
+
+    cache = graph.graph.setdefault("_top_neighbours", {})
+    top = cache.get(node)
+    if top is None:
+        out = [(other, kind, dict(data, _out=True), _factor(kind, data))
+               for _, other, kind, data in graph.out_edges(node, keys=True, data=True)]
+        out += [(other, kind, dict(data, _out=False), _factor(kind, data))
+                for other, _, kind, data in graph.in_edges(node, keys=True, data=True)]
+        top = cache[node] = heapq.nlargest(FANOUT, out, key=lambda item: item[3])
+    return top
 
 
 def _factor(kind: str, data: dict[str, Any]) -> float:
@@ -194,15 +218,13 @@ def _factor(kind: str, data: dict[str, Any]) -> float:
 
 
 def _paths(graph: Any, a: str, b: str) -> list[list[str]]:
-    """Shortest paths of at most two hops between ``a`` and ``b`` (either direction)."""
-    import networkx as nx
-
-    undirected = graph.to_undirected(as_view=True)
-    try:
-        paths = list(nx.all_shortest_paths(undirected, a, b))
-    except nx.NetworkXNoPath:
-        return []
-    return [p for p in paths if len(p) <= 3][:10]
+    """Shortest paths of at most two hops between ``a`` and ``b`` (edges in either direction):
+    the direct edge if there is one, else up to 10 paths through a common neighbour."""
+    around = lambda n: set(graph.successors(n)) | set(graph.predecessors(n))  # noqa: E731
+    near = around(a)
+    if b in near:
+        return [[a, b]]
+    return [[a, c, b] for c in sorted(near & around(b))][:10]
 
 
 def _describe(graph: Any, path: list[str], name: Any) -> str:

@@ -62,3 +62,27 @@ def test_paths_with_quotes_round_trip(tmp_path):
     assert got["counts"] == {"asr": 1} and got["path"] == "it's here.mp4"
     store.delete_video("X")
     assert store.videos() == []
+
+
+def test_ann_search_post_filters_and_falls_back_for_selective_filters(tmp_path, monkeypatch):
+    """At ANN size (lowered here to 3,000 rows) the store builds IVF-PQ and filters after the search;
+    a filter that leaves fewer than k of the over-fetched candidates falls back to prefiltering."""
+    from vrag import store as store_mod
+
+    monkeypatch.setattr(store_mod, "ANN_MIN_ROWS", 3000)
+    rng = np.random.default_rng(0)
+    dim = 32
+    store = Store(tmp_path / "kb")
+    for v in range(30):
+        vecs = rng.normal(size=(100, dim)).astype(np.float32)
+        segs = [Segment(f"V{v}", "asr", i, i + 1.0, f"video {v} line {i}" if i % 10 else "", "test@1",
+                        vector=list(vecs[i])) for i in range(100)]
+        store.replace_segments(f"V{v}", segs, "m", dim)
+    store.finish_writes()
+    indexes = {ix.index_type for ix in store.db.open_table("segments").list_indices()}
+    assert {"IvfPq", "FTS", "BTree", "Bitmap"} <= indexes, indexes
+    probe = store.segments("video_id = 'V7'")[13]
+    hits = store.vector_search(probe.vector, 10)
+    assert len(hits) == 10 and hits[0][0].segment_id == probe.segment_id and all(s.text for s, _ in hits)
+    only = store.vector_search(probe.vector, 10, where="video_id = 'V21'")  # far from the probe: prefiltered
+    assert len(only) == 10 and {s.video_id for s, _ in only} == {"V21"} and all(s.text for s, _ in only)

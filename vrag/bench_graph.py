@@ -422,7 +422,8 @@ def _child(n: int, videos: int, seed: int, profile: str | None, repeat: int = 1)
 
     from vrag.backends.text_embed import text_embedder
     from vrag.config import Config
-    from vrag.graph_store import MENTIONS, rebuild_graph, replace_extraction
+    from vrag.graph_build import rebuild_graph
+    from vrag.graph_store import MENTIONS, replace_extraction
     from vrag.indexers.graph_extract import extract
     from vrag.store import Store
 

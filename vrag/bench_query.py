@@ -12,8 +12,7 @@ Text comes from the seeded generator of :mod:`vrag.bench_graph` (people, organis
 and domain concepts with acronyms, each video with its own Zipf-skewed cast). The generator's
 draws are recorded, so each segment's entities are known without running spaCy: the graph is
 built from synthetic extraction rows (mentions, co-occurrence and typed verb relations) through
-``replace_extraction`` and ``rebuild_graph`` as the pipeline does (above ``--graph-max`` segments
-with :func:`rebuild_graph_lean`, the same resolution in bounded memory). Vectors: the real MiniLM on
+``replace_extraction`` and ``graph_build.rebuild_graph`` as the pipeline does. Vectors: the real MiniLM on
 every text up to ``--embed-max`` segments (default 20,000); above that, every sentence's vector is
 composed from MiniLM vectors of its parts (its template with the names blanked out, and each name
 or concept it contains), which the small run validates against the real vectors.
@@ -51,9 +50,6 @@ EMBED_MAX = 20_000
 #: Weight of a sentence's template vector against each of its entity vectors in a composed vector
 #: (chosen on the 10k set: it maximises the mean cosine with the real MiniLM vectors).
 TEMPLATE_WEIGHT = 0.5
-#: Up to this many segments the graph is built by ``graph_store.rebuild_graph``; above, by the
-#: bounded-memory equivalent :func:`rebuild_graph_lean` (rebuild_graph needs ~24 GB at 1M).
-GRAPH_MAX = 200_000
 #: Latency targets at 1M segments, p50, ms (issue 5).
 TARGETS = {"naive": 100.0, "hybrid": 250.0, "graph": 500.0}
 ROUTES = ("naive", "hybrid", "graph", "auto")
@@ -483,186 +479,20 @@ def _index(db: Path, info: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
-class _VideoOf:
-    """segment number -> video id, with the ``dict.get`` that ``resolve`` uses."""
-
-    def __init__(self, videos: list[str]):
-        self.videos = videos
-
-    def get(self, seg: int, default: Any = None) -> Any:
-        return self.videos[seg] if isinstance(seg, int) and 0 <= seg < len(self.videos) else default
-
-
-def rebuild_graph_lean(store: Any, embed: Any, similarity: float = 0.9, model_id: str = "",
-                       chunk: int = 50_000) -> tuple[int, int]:
-    """What ``graph_store.rebuild_graph`` does, in bounded memory: the same ``resolve`` and
-    ``merge_similar``, the same ``entities``/``relations`` rows and recipe, but segment ids are
-    numbered (in id order, so sorting numbers sorts ids), extraction rows are read a batch at a time
-    (relations only after entities are resolved), and the tables are written in chunks.
-
-    ``rebuild_graph`` keeps every extraction row as a dict and every segment id as its own string
-    (~2.4 GB at 100k segments, linear in the corpus), which does not fit at 1M segments on a 24 GB
-    machine; this version takes ~0.9 GB at 100k and ~6.3 GB at 1M. Used by the benchmark above
-    ``--graph-max`` segments; a candidate for ``graph_store`` itself.
-    """
-    import sys as _sys
-
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from vrag import graph_store
-    from vrag.graph_store import (ENTITIES, MENTIONS, RELATIONS, _RECIPE_KEY, _description, _merge_same, _recipe,
-                                  _scope)
-    from vrag.indexers.graph_extract import Mention, Relation
-    from vrag.indexers.graph_resolve import merge_similar, resolve
-    from vrag.store import SEGMENTS
-
-    segs = store._open(SEGMENTS).search().select(["segment_id", "video_id", "start", "end", "text"]).limit(None)
-    segs = segs.to_arrow()
-    segs = segs.take(pc.sort_indices(segs, [("segment_id", "ascending")]))
-    sids = segs.column("segment_id").to_pylist()
-    number = {s: i for i, s in enumerate(sids)}
-    vids = [_sys.intern(v) for v in segs.column("video_id").to_pylist()]
-    starts = segs.column("start").to_pylist()
-    ends = segs.column("end").to_pylist()
-    texts = segs.column("text")
-    del segs
-
-    def span(i: int) -> tuple[str, str, float, float]:
-        return (sids[i], vids[i], starts[i], ends[i])
-
-    table = store._open(MENTIONS)
-    data = table.to_arrow() if table is not None else pa.table({})
-    is_mention = pc.equal(data.column("kind"), "mention") if data.num_rows else None
-    mention_rows = data.filter(is_mention) if data.num_rows else data
-    name_parts: set[tuple[str, str]] = set()
-    for batch in mention_rows.to_batches(max_chunksize=chunk):
-        for row in batch.select(["video_id", "key", "type"]).to_pylist():
-            if row["type"] == "PERSON" and " " in row["key"]:
-                name_parts |= {(row["video_id"], row["key"].split()[0]), (row["video_id"], row["key"].split()[-1])}
-    mentions = []
-    for batch in mention_rows.to_batches(max_chunksize=chunk):
-        for row in batch.to_pylist():
-            ids = {number[s] for s in json.loads(row["segments"]) if s in number}
-            mentions.append(Mention(row["name"], row["type"], row["key"], ids, _scope(row, name_parts)))
-    del mention_rows
-    relation_rows = data.filter(pc.invert(is_mention)) if data.num_rows else data
-    del data
-    aliases = [Relation(r["key"], r["target"], r["type"], r["weight"],
-                       {number[s] for s in json.loads(r["segments"]) if s in number})
-               for r in relation_rows.filter(pc.equal(relation_rows.column("type"), "alias_of")).to_pylist()
-               ] if relation_rows.num_rows else []
-    video_of = _VideoOf(vids)
-    entities, index = resolve(_merge_same(mentions), aliases, video_of)
-    del mentions
-    if hasattr(graph_store, "_name_vectors"):  # as rebuild_graph: reuse the current graph's name vectors
-        vectors = graph_store._name_vectors(store, [e.name for e in entities], embed, model_id)
-    else:
-        vectors = embed([e.name for e in entities]) if entities else np.zeros((0, 384), np.float32)
-    entities, vectors, remap = merge_similar(entities, vectors, similarity)
-    ids_of: dict[str, list[tuple[str, str]]] = {}
-    for (key, _type, scope), ident in index.items():
-        ids_of.setdefault(key, []).append((scope, remap.get(ident, ident)))
-    del index
-
-    dim = int(vectors.shape[1]) if len(vectors) else 384
-    ent_schema = pa.schema([
-        pa.field("entity_id", pa.string()), pa.field("name", pa.string()), pa.field("type", pa.string()),
-        pa.field("aliases", pa.string()), pa.field("description", pa.string()),
-        pa.field("vector", pa.list_(pa.float32(), dim)),
-        pa.field("videos", pa.string()), pa.field("provenance", pa.string()),
-    ], metadata={_RECIPE_KEY: _recipe(similarity, model_id).encode()})
-    rel_schema = pa.schema([
-        pa.field("source", pa.string()), pa.field("target", pa.string()), pa.field("type", pa.string()),
-        pa.field("weight", pa.float64()), pa.field("provenance", pa.string()),
-    ])
-
-    def write(name: str, schema: Any, rows: Any) -> int:
-        """Replace table ``name`` with ``rows`` (an iterator of dicts), ``chunk`` rows at a time."""
-        total, first, buf = 0, True, []
-
-        def flush() -> None:
-            nonlocal first
-            part = pa.Table.from_pylist(buf, schema=schema)
-            with store._lock:
-                if first:
-                    store.db.create_table(name, part, mode="overwrite" if name in store._tables() else "create")
-                else:
-                    store._open(name).add(part)
-            first = False
-            buf.clear()
-
-        for row in rows:
-            buf.append(row)
-            total += 1
-            if len(buf) >= chunk:
-                flush()
-        if buf or first:
-            flush()
-        return total
-
-    def entity_rows() -> Any:
-        for entity, vector in zip(entities, vectors):
-            order = sorted(entity.segments, key=lambda i: (vids[i], starts[i]))
-            prov = [(sids[i], vids[i], starts[i], ends[i], texts[i].as_py()) for i in order]
-            yield {
-                "entity_id": entity.entity_id, "name": entity.name, "type": entity.type,
-                "aliases": json.dumps(sorted(entity.aliases)), "description": _description(entity.name, prov),
-                "vector": vector, "videos": json.dumps(sorted({p[1] for p in prov})),
-                "provenance": json.dumps([{"segment_id": p[0], "video_id": p[1], "start": p[2], "end": p[3]}
-                                          for p in prov]),
-            }
-
-    n_entities = write(ENTITIES, ent_schema, entity_rows())
-    entities, vectors = [], vectors[:0]
-
-    rel_acc: dict[tuple[str, str, str], list[Any]] = {}
-    for batch in relation_rows.to_batches(max_chunksize=chunk):
-        for r in batch.to_pylist():
-            video = r["video_id"]
-            sources = {i for scope, i in ids_of.get(r["key"], ()) if scope in ("", video)}
-            targets = {i for scope, i in ids_of.get(r["target"], ()) if scope in ("", video)}
-            if not sources or not targets:
-                continue
-            ids = {number[s] for s in json.loads(r["segments"]) if s in number}
-            kind = _sys.intern(r["type"])
-            for src in sources:
-                for tgt in targets:
-                    if src == tgt:
-                        continue
-                    acc = rel_acc.get((src, tgt, kind))
-                    if acc is None:
-                        acc = rel_acc[(src, tgt, kind)] = [0.0, set()]
-                    acc[0] += r["weight"]
-                    acc[1] |= ids
-    del relation_rows
-
-    def relation_rows_out() -> Any:
-        for (s, t, kind), (weight, ids) in rel_acc.items():
-            yield {"source": s, "target": t, "type": kind, "weight": weight,
-                   "provenance": json.dumps([dict(zip(("segment_id", "video_id", "start", "end"), span(i)))
-                                             for i in sorted(ids)])}
-
-    n_relations = write(RELATIONS, rel_schema, relation_rows_out())
-    return n_entities, n_relations
-
-
-def _graph(db: Path, graph_max: int, threads: int) -> dict[str, Any]:
+def _graph(db: Path, threads: int) -> dict[str, Any]:
     """In a fresh process (its peak memory is its own): resolve the stored extraction into the graph."""
     import resource
 
     from vrag.backends.text_embed import text_embedder
     from vrag.bench_graph import _Clock
     from vrag.config import Config
-    from vrag.graph_store import rebuild_graph
-    from vrag.store import SEGMENTS, Store
+    from vrag.graph_build import rebuild_graph
+    from vrag.store import Store
 
     cfg = Config.load(threads=threads)
     emb = text_embedder(cfg)
     emb.embed(["warm up"])
     store = Store(db)
-    n = store._open(SEGMENTS).count_rows()
     embedded = {"s": 0.0, "n": 0}
 
     def embed(texts: Any) -> Any:
@@ -673,11 +503,10 @@ def _graph(db: Path, graph_max: int, threads: int) -> dict[str, Any]:
             embedded["s"] += time.perf_counter() - t0
             embedded["n"] += len(texts)
 
-    build = rebuild_graph if n <= graph_max else rebuild_graph_lean
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with _Clock() as clock:
-        entities, relations = build(store, embed, float(cfg.graph_merge_similarity), emb.model_id)
-    return {**clock.to_json(), "how": build.__name__, "embed": embedded["s"], "names": embedded["n"],
+        entities, relations = rebuild_graph(store, embed, float(cfg.graph_merge_similarity), emb.model_id)
+    return {**clock.to_json(), "how": "graph_build.rebuild_graph", "embed": embedded["s"], "names": embedded["n"],
             "entities": entities, "relations": relations, "rss_before_mb": rss0,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -1048,13 +877,8 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
         "\"P studied C\", \"O funded C\"), and `co_occurs` for every pair of names in one extraction record (a speech "
         f"segment, or one slide line); then the graph is resolved with MiniLM for entity names "
         f"({big_build['video_mentions']:,} mention rows and {big_build['video_relations']:,} relation rows at "
-        f"{big_build['segments']:,} segments). Up to {GRAPH_MAX:,} segments by `graph_store.rebuild_graph`; above "
-        "by `vrag.bench_query.rebuild_graph_lean`, the same resolution (`resolve`, `merge_similar`) and the same "
-        "rows in bounded memory: `rebuild_graph` holds every extraction row as a dict and every segment id as its "
-        "own string (2.4 GB above the loaded model at 100k segments, growing linearly: ~24 GB at 1M), which does "
-        "not fit this 24 GB machine; the lean version took 0.9 GB at 100k. Checked at 100k segments: identical "
-        "entities and relations (ids, names, types, aliases, vectors, provenance, weights; 2 descriptions of "
-        "10,077 differed, from `rebuild_graph`'s own tie order between segments of equal start).",
+        f"{big_build['segments']:,} segments), by `vrag.graph_build.rebuild_graph` (columnar, bounded memory: "
+        f"{big_build['graph'].get('peak_rss_mb', 0) / 1024:.1f} GB peak RSS for this build)."
     ]
     if small_build is not None:
         c = small_build["composed_vs_real"]
@@ -1110,9 +934,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=60.0,
                    help="stop a single query after this many seconds and report it as stopped (default 60)")
     p.add_argument("--threads", type=int, help="override the `threads` setting (torch threads of MiniLM) when measuring")
-    p.add_argument("--graph-max", type=int, default=GRAPH_MAX,
-                   help=f"build the graph with graph_store.rebuild_graph up to this many segments, above with the "
-                        f"bounded-memory equivalent rebuild_graph_lean (default {GRAPH_MAX})")
     p.add_argument("--build-threads", type=int, default=1,
                    help="torch threads for MiniLM while building (default 1: on a shared 2-core machine two threads "
                         "stall whenever another process holds a core)")
@@ -1131,7 +952,7 @@ def main(argv: list[str] | None = None) -> int:
         partial.unlink()
         return 0
     if args.child_graph:
-        print(json.dumps(_graph(args.db, args.graph_max, args.build_threads)))
+        print(json.dumps(_graph(args.db, args.build_threads)))
         return 0
     if args.child_measure:
         profile = [r for r in args.profile.split(",") if r]
@@ -1151,10 +972,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"building {n:,} segments in {db} ...", file=sys.stderr, flush=True)
                 build = _child(["--child-build", str(n), "--db", str(db), "--seed", str(args.seed),
                                 "--embed-max", str(args.embed_max), "--build-threads", str(args.build_threads)])
-                print(f"[build {n}] graph ({'rebuild_graph' if n <= args.graph_max else 'rebuild_graph_lean'}) ...",
-                      file=sys.stderr, flush=True)
-                graph = _child(["--child-graph", "--db", str(db), "--graph-max", str(args.graph_max),
-                                "--build-threads", str(args.build_threads)])
+                print(f"[build {n}] graph ...", file=sys.stderr, flush=True)
+                graph = _child(["--child-graph", "--db", str(db), "--build-threads", str(args.build_threads)])
                 build.update(graph=graph, rebuild_graph_s=graph["wall"], entity_names_embed_s=graph["embed"],
                              entities=graph["entities"], relations=graph["relations"])
                 print(f"[build {n}] finish_writes (indexes) ...", file=sys.stderr, flush=True)

@@ -151,7 +151,7 @@ class Indexer:
         return report
 
     def rebuild_graph(self) -> None:
-        from vrag.graph_store import rebuild_graph
+        from vrag.graph_build import rebuild_graph
 
         rebuild_graph(self.store, self.embedder.embed, float(self.cfg.graph_merge_similarity), self.embedder.model_id)
         self.graph_changed = False

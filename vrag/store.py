@@ -30,8 +30,10 @@ VIDEOS = "videos"
 #: Tables this big get an approximate vector index (IVF-PQ) and scalar indexes; below, exact search.
 ANN_MIN_ROWS = 100_000
 #: IVF partitions probed per query, and how many times k candidates are re-ranked with full vectors.
-ANN_NPROBES = 24
+ANN_NPROBES = 48
 ANN_REFINE = 8
+#: At ANN size, candidates fetched per wanted hit before the filter is applied (post-filtering).
+ANN_OVERFETCH = 4
 _MODEL_KEY = b"vrag.model"
 _DIM_KEY = b"vrag.dim"
 _KIND = {SEGMENTS: "text", FRAMES: "image"}
@@ -374,10 +376,22 @@ class Store:
             self.check_model(table_name, model_id)
         clause = "text != ''" if table_name == SEGMENTS else "true"
         clause += f" AND ({where})" if where else ""
-        search = table.search(list(vector)).distance_type("cosine").where(clause, prefilter=True).limit(k)
-        if table.count_rows() >= ANN_MIN_ROWS:  # an IVF-PQ index may exist: probe wider, re-rank exactly
-            search = search.nprobes(ANN_NPROBES).refine_factor(ANN_REFINE)
-        rows = search.to_list()
+        vector = list(vector)
+        rows: list[dict] | None = None
+        big = table.count_rows() >= ANN_MIN_ROWS
+        if big:
+            # An IVF-PQ index may exist. Prefiltering would evaluate the clause over every row
+            # (a full column scan per query), so search first and filter the over-fetched
+            # candidates; only a selective filter that leaves fewer than k falls back to it.
+            search = table.search(vector).distance_type("cosine").nprobes(ANN_NPROBES).refine_factor(ANN_REFINE)
+            rows = search.where(clause, prefilter=False).limit(ANN_OVERFETCH * k).to_list()[:k]
+            if len(rows) < k:
+                rows = None
+        if rows is None:
+            search = table.search(vector).distance_type("cosine").where(clause, prefilter=True).limit(k)
+            if big:
+                search = search.nprobes(ANN_NPROBES).refine_factor(ANN_REFINE)
+            rows = search.to_list()
         return [(Segment.from_row(r), 1.0 - float(r["_distance"])) for r in rows]
 
     def fts_search(self, query: str, k: int, where: str | None = None) -> list[tuple[Segment, float]]:
