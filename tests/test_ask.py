@@ -15,32 +15,11 @@ import sys
 import pytest
 
 from vrag import KnowledgeBase
-from vrag.synth import Slide, make_lecture
-
-
-def _srt(lines):
-    return "".join(f"{i + 1}\n00:00:{a:02d},000 --> 00:00:{b:02d},000\n{text}\n\n" for i, (a, b, text) in enumerate(lines))
 
 
 @pytest.fixture(scope="module")
-def kb(tmp_path_factory, lecture):
-    folder = tmp_path_factory.mktemp("ask")
-    for name, lines in {
-        "curie_paris": [(1, 5, "Marie Curie discovered polonium in a shed in Paris."),
-                        (6, 10, "The element was named after her homeland.")],
-        "curie_sorbonne": [(1, 5, "Marie Curie taught physics at the Sorbonne."),
-                           (6, 10, "Her lectures drew large crowds of students.")],
-    }.items():
-        # different pictures: identical files would be one video (ids are content hashes)
-        make_lecture([Slide(title=f"History of science: {name}", min_seconds=11.0)], folder / f"{name}.mp4",
-                     with_audio=False)
-        (folder / f"{name}.srt").write_text(_srt(lines), encoding="utf-8")
-    src, _spans = lecture
-    kb = KnowledgeBase(folder / "kb", stages=("shot", "asr", "ocr", "graph"))
-    report = kb.index([src, folder / "curie_paris.mp4", folder / "curie_sorbonne.mp4"])
-    assert report.ok, [(r.path, r.reason) for r in report.results]
-    kb.folder = folder
-    return kb
+def kb(qa_kb):
+    return qa_kb
 
 
 def _overlaps(item, start, end, slack=1.0):

@@ -74,8 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["graphml", "json"], default="graphml")
 
     sub.add_parser("config", parents=[common], help="show every setting, its value and where it came from")
+    from .cli_eval import add_parser as add_eval_parser
     from .cli_ui import add_parser as add_ui_parser
 
+    add_eval_parser(sub, common)
     add_ui_parser(sub, common)
     return p
 
@@ -280,6 +282,12 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .cli_eval import run
+
+    return run(args)
+
+
 def _cmd_ui(args: argparse.Namespace) -> int:
     from .cli_ui import run
 
@@ -304,6 +312,7 @@ _COMMANDS = {
     "graph": _cmd_graph,
     "ask": _cmd_ask,
     "config": _cmd_config,
+    "eval": _cmd_eval,
     "ui": _cmd_ui,
 }
 
