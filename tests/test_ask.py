@@ -108,6 +108,26 @@ def test_check_citations_keeps_only_overlapping_spans_of_retrieved_videos(kb):
     assert valid == [good] and dropped == 3
 
 
+def test_extractive_answer_keeps_the_antecedent_and_abstains_on_prices():
+    from vrag.backends.text_embed import text_embedder
+    from vrag.config import Config
+    from vrag.retrievers.generate import NOT_FOUND, ExtractiveGenerator
+    from vrag.schema import Hit, Segment
+
+    gen = ExtractiveGenerator(text_embedder(Config.load()))
+    seg = Segment("v1", "asr", 28.0, 40.0, "This photograph shows Eileen Collins. In 1995, she became the first woman "
+                  "to pilot the Space Shuttle, and in 1999 the first woman to command it.", "test@1")
+    ad = Segment("v2", "asr", 0.0, 6.0, "Everyone loves the way Skin Authority sunscreen feels when it goes on.",
+                 "test@1")
+    hits = [Hit(seg, 0.8, "asr", "talk.mp4"), Hit(ad, 0.5, "asr", "ad.mp4")]
+    answer = gen.answer("Who was the first woman to pilot the Space Shuttle?", hits)
+    assert answer.found and "Eileen Collins. In 1995, she became" in answer.text  # "she" alone does not answer
+    price = gen.answer("How much does the Skin Authority sunscreen cost?", hits[1:])
+    assert not price.found and price.text == NOT_FOUND and not price.citations
+    priced = Segment("v2", "ocr", 6.0, 9.0, "Skin Authority sunscreen: now $24.99", "test@1")
+    assert gen.answer("How much does the Skin Authority sunscreen cost?", [Hit(priced, 0.6, "ocr", "ad.mp4")]).found
+
+
 def test_cli_search_and_ask_json_contracts(kb, lecture):
     db = str(kb.store.path)
     out = subprocess.run([sys.executable, "-m", "vrag", "search", "glacier thickness", "--db", db, "-k", "3", "--json"],

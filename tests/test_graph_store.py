@@ -109,6 +109,34 @@ def test_changed_merge_setting_rebuilds_the_graph_without_reindexing(tmp_path):
     assert merged["description"]  # the sentence that first names it
 
 
+def test_run_killed_between_extraction_and_graph_build_is_rebuilt_next_run(tmp_path, monkeypatch):
+    """The graph records the extraction state it was built from; a run that wrote a video's
+    extraction but died before rebuilding (simulated: the rebuild raises) is caught up next run."""
+    from vrag import pipeline
+
+    one = _talk(tmp_path, "one", [(1, 4, "Marie Curie worked in Paris.")])
+    two = _talk(tmp_path, "two", [(2, 6, "Ada Lovelace wrote the first program.")])
+    db = tmp_path / "kb"
+    kb = KnowledgeBase(db, stages=("asr", "graph"))
+    assert kb.index([one]).ok
+
+    def killed(self):
+        raise KeyboardInterrupt  # stands for the kill: the extraction of "two" is written, the graph is not
+    monkeypatch.setattr(pipeline.Indexer, "rebuild_graph", killed)
+    try:
+        KnowledgeBase(db, stages=("asr", "graph")).index([two])
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.undo()
+    kb = KnowledgeBase(db, stages=("asr", "graph"))
+    assert kb.graph_entity("Ada Lovelace") is None  # the graph is behind its extractions
+    report = kb.index([one, two])
+    assert [r.status for r in report.results] == ["unchanged", "unchanged"]
+    ada = kb.graph_entity("Ada Lovelace")
+    assert ada is not None and {a["path"] for a in ada["appearances"]} == {str(two)}
+    assert [r.status for r in kb.index([one, two]).results] == ["unchanged", "unchanged"]
+
+
 def test_networkx_graph_is_cached_until_the_index_changes(tmp_path):
     from vrag.graph_store import to_networkx
 

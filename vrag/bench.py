@@ -84,8 +84,9 @@ def _eval_report(rows: list[dict[str, Any]], folder: str, command: str) -> str:
     return "\n".join(lines)
 
 
-def _child(video: str, db: str) -> dict[str, Any]:
-    """Run in a fresh process: load models, index ``video`` into ``db``, report."""
+def _child(video: str, db: str, stages: str = "") -> dict[str, Any]:
+    """Run in a fresh process: load models, index ``video`` into ``db`` (only ``stages`` when
+    given, e.g. "asr" for the speech-only baseline), report."""
     import resource
 
     from vrag import KnowledgeBase
@@ -94,17 +95,19 @@ def _child(video: str, db: str) -> dict[str, Any]:
     from vrag.media.audio import AudioChunks
     from vrag.media.frames import FrameStream
 
-    kb = KnowledgeBase(db)
+    kb = KnowledgeBase(db, stages=tuple(stages.split(","))) if stages else KnowledgeBase(db)
     started = time.perf_counter()
     text_embedder(kb.config).embed(["warm up"])
     get_backend("asr", kb.config).load()
-    get_backend("ocr", kb.config).load()
-    get_backend("image_embed", kb.config).load()
-    get_backend("audio_events", kb.config).load()
+    if not stages:
+        get_backend("ocr", kb.config).load()
+        get_backend("image_embed", kb.config).load()
+        get_backend("audio_events", kb.config).load()
     load = time.perf_counter() - started
     report = kb.index([video])
     (result,) = report.results
     rss_index = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    db_bytes = sum(f.stat().st_size for f in Path(db).rglob("*") if f.is_file())
     started = time.perf_counter()
     frames = sum(1 for _ in FrameStream(video, fps=1e9))
     decode_video = time.perf_counter() - started
@@ -120,6 +123,7 @@ def _child(video: str, db: str) -> dict[str, Any]:
         "counts": result.counts,
         "model_load": load,
         "peak_rss_mb": rss_index,
+        "db_bytes": db_bytes,
         "decode_video": decode_video,
         "frames": frames,
         "decode_audio": decode_audio,
@@ -127,9 +131,10 @@ def _child(video: str, db: str) -> dict[str, Any]:
     }
 
 
-def _run_child(video: Path, db: Path, flag: str = "--child") -> Any:
+def _run_child(video: Path, db: Path, flag: str = "--child", stages: str = "") -> Any:
     out = subprocess.run(
-        [sys.executable, "-m", "vrag.bench", flag, str(video), "--db", str(db)],
+        [sys.executable, "-m", "vrag.bench", flag, str(video), "--db", str(db)]
+        + (["--child-stages", stages] if stages else []),
         capture_output=True, text=True, check=False,
         env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error"),
     )
@@ -168,7 +173,8 @@ def _x(duration: float, seconds: float) -> str:
     return f"{duration / seconds:.0f}x" if seconds > 0.005 else "n/a"
 
 
-def _report(video: Path, minutes: float, long: dict, short: dict, longer: dict | None, rerun: float, command: str) -> str:
+def _report(video: Path, minutes: float, long: dict, short: dict, longer: dict | None, rerun: float, command: str,
+            asr_only: dict) -> str:
     d = long["duration"]
     t = long["timings"]
     rows = [
@@ -203,6 +209,16 @@ def _report(video: Path, minutes: float, long: dict, short: dict, longer: dict |
         )
         + ". Frames are streamed and audio is decoded in ~10-minute chunks, so memory is bounded by "
         "the chunk, not by the video's length.",
+        f"- Baseline, speech only (`vrag index --only asr`: decode audio, Whisper, embed, write) on the same "
+        f"video: {asr_only['seconds']:.1f} s ({_x(d, asr_only['seconds'])} real time); the whole pipeline takes "
+        f"{total / max(asr_only['seconds'], 1e-9):.1f}x as long for {sum(long['counts'].values())} records "
+        f"instead of {sum(asr_only['counts'].values())} (screen text, keyframes, shots, audio events, captions, "
+        "graph, multi-scale units).",
+        "- Knowledge-base size on disk per hour of video (the directory as `vrag index` leaves it, thumbnails "
+        "included): " + ", ".join(
+            f"{r['db_bytes'] / 2**20 / (r['duration'] / 3600):.0f} MB/h from the {r['duration'] / 60:.0f} min lecture "
+            f"({r['db_bytes'] / 2**20:.1f} MB)" for r in (short, long, longer) if r is not None)
+        + f"; speech only: {asr_only['db_bytes'] / 2**20 / (d / 3600):.0f} MB/h.",
         f"- Re-running `vrag index` on the unchanged file (whole command, new process): {rerun:.1f} s.",
         "- What limits it: "
         + ", ".join(f"{stage} {t[stage] / total:.0%}" for stage in sorted(t, key=lambda k: -t[k])[:4] if stage in _STAGES)
@@ -232,10 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval", metavar="DIR", help="also index this folder of real recordings (e.g. ../shared/eval/media)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-folder", help=argparse.SUPPRESS)
+    p.add_argument("--child-stages", help=argparse.SUPPRESS)
+    p.add_argument("--no-plot", action="store_true", help="do not write docs/benchmarks/index_stages.png")
     p.add_argument("--db", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        print(json.dumps(_child(args.child, args.db)))
+        print(json.dumps(_child(args.child, args.db, args.child_stages or "")))
         return 0
     if args.child_folder:
         print(json.dumps(_child_folder(args.child_folder, args.db)))
@@ -262,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, "-m", "vrag", "index", str(video), "--db", str(Path(tmp) / "kb"), "-q"],
                        check=True, capture_output=True)
         rerun = time.perf_counter() - started
+        print("indexing the same video with speech recognition only (baseline) ...", file=sys.stderr)
+        asr_only = _run_child(video, Path(tmp) / "kb-asr", stages="asr")
         short = _run_child(clip, Path(tmp) / "kb-clip")
         longer = None
         if longer_video is not None:
@@ -275,7 +295,15 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"skipping --eval {args.eval}: not a folder", file=sys.stderr)
     command = "make bench" if os.environ.get("MAKELEVEL") else "python -m vrag.bench " + " ".join(argv or sys.argv[1:])
-    section = _report(video, args.minutes, long, short, longer, rerun, command.strip())
+    section = _report(video, args.minutes, long, short, longer, rerun, command.strip(), asr_only)
+    if not args.no_plot:
+        from vrag.bench_plots import PLOTS, stages_plot
+
+        runs = {f"{r['duration'] / 60:.0f} min lecture": r["timings"] for r in (short, long, longer) if r is not None}
+        runs[f"{long['duration'] / 60:.0f} min, speech only"] = asr_only["timings"]
+        plot = stages_plot(runs, _STAGES, PLOTS / "index_stages.png",
+                           "Indexing time per stage (generated lectures, 2 CPU cores)")
+        section = section.replace(_END, f"\n![Indexing time per stage]({plot.as_posix()})\n{_END}")
     print(section)
     if eval_rows is not None:
         eval_section = _eval_report(eval_rows, str(args.eval), command.strip())

@@ -937,6 +937,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--build-threads", type=int, default=1,
                    help="torch threads for MiniLM while building (default 1: on a shared 2-core machine two threads "
                         "stall whenever another process holds a core)")
+    p.add_argument("--no-plot", action="store_true", help="do not write docs/benchmarks/query_latency.png")
     p.add_argument("--child-build", type=int, help=argparse.SUPPRESS)
     p.add_argument("--child-graph", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--child-index", action="store_true", help=argparse.SUPPRESS)
@@ -998,6 +999,15 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     command = "python -m vrag.bench_query " + " ".join(argv if argv is not None else sys.argv[1:])
     section = _report(results, command.strip())
+    if not args.no_plot and results:
+        from vrag.bench_plots import PLOTS, latency_plot
+
+        plot = latency_plot([b["segments"] for b, _m in results],
+                            {route: [(m["latency_ms"][route]["p50"], m["latency_ms"][route]["p95"]) for _b, m in results]
+                             for route in ROUTES if route != "auto"},
+                            TARGETS, PLOTS / "query_latency.png",
+                            "retrieve(query, k=10) per route; dotted: p50 targets at 1M")
+        section = section.replace(_END, f"\n![Query latency against corpus size]({plot.as_posix()})\n{_END}")
     print(section)
     if args.out:
         from vrag.bench import _write

@@ -89,6 +89,8 @@ def print_report(summary: dict[str, Any], rows: list[dict[str, Any]], out: Any =
       + f"  MRR {_fmt(summary['file_mrr'])}")
     w("  recall (file + time span):  " + "  ".join(f"@{c} {_fmt(v)}" for c, v in summary["span_recall"].items())
       + f"  MRR {_fmt(summary['mrr'])}  mean IoU {_fmt(summary['mean_iou'])}")
+    w("  grounding (IoU >= t):       " + "  ".join(f"@{c} IoU>={t} {_fmt(v)}" for t, by in summary["iou_recall"].items()
+                                               for c, v in by.items()))
     w(f"  answer accuracy {_fmt(summary['answer_accuracy'])}   citation precision {_fmt(summary['citation_precision'])}"
       f"   unanswerable said not found {_fmt(summary['unanswerable_ok'])}"
       f"   answerable wrongly not found {summary['false_not_found']}")

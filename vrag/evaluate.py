@@ -35,6 +35,8 @@ LEVELS = ("naive", "hybrid", "graph")
 NOT_FOUND = "not found"
 #: Cut-offs reported for recall@k (file, and file + time span).
 CUTOFFS = (1, 5, 10)
+#: Temporal IoU a hit needs for the grounding recall (R@k, IoU >= t) over questions with a span.
+IOU_THRESHOLDS = (0.3, 0.5)
 _FIELDS = {"question", "file", "span", "answer_any", "level", "id", "kind", "also", "answer_all"}
 _MEDIA_NAME = re.compile(
     r"[^\s\"'“”()\[\]]+\.(?:mp4|m4v|mkv|webm|mov|avi|mpg|mpeg|ts|flac|mp3|wav|m4a|aac|ogg|oga|opus|wma)\b", re.I
@@ -185,14 +187,18 @@ def _holds_answer(hit: dict[str, Any], q: dict[str, Any]) -> bool:
 
 
 def run_eval(kb: Any, questions: Iterable[dict[str, Any]], k: int = 10, tolerance: float = 0.0,
-             mode: str = "auto", progress: Callable[[int, dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Search and ask every question; one result row per question (the per-question JSON)."""
+             mode: str = "auto", progress: Callable[[int, dict[str, Any]], None] | None = None,
+             filters: dict[str, Any] | None = None, answer: bool = True) -> list[dict[str, Any]]:
+    """Search and ask every question; one result row per question (the per-question JSON).
+
+    ``filters`` go to every search (e.g. ``{"modality": ["window"]}`` for a fixed-window baseline);
+    ``answer=False`` skips ``ask`` (retrieval metrics only; answer fields are then None)."""
     rows = []
     for i, q in enumerate(questions):
         t0 = time.perf_counter()
-        found = kb.search(q["question"], k=k, mode=mode)
+        found = kb.search(q["question"], k=k, mode=mode, filters=filters)
         t1 = time.perf_counter()
-        asked = kb.ask(q["question"], mode=mode)
+        asked = kb.ask(q["question"], mode=mode, filters=filters) if answer else {}
         t2 = time.perf_counter()
         hits = list(found["hits"])[:k]
         citations = list(asked.get("citations") or [])
@@ -210,15 +216,17 @@ def run_eval(kb: Any, questions: Iterable[dict[str, Any]], k: int = 10, toleranc
             "file_rank": file_rank if answerable else None,
             "rank": rank if answerable else None,
             "iou": (overlaps[rank - 1] if rank else 0.0) if answerable and q["spans"] else None,
+            "ious": [round(v, 4) for v in overlaps] if answerable and q["spans"] else None,
             "evidence": any(v > 0 and _holds_answer(h, q) for h, v in zip(hits[:5], overlaps[:5]))
             if answerable and (q["answer_any"] or q["answer_all"]) else None,
-            "answer_ok": _answer_ok(asked.get("answer", ""), citations, q),
+            "answer_ok": _answer_ok(asked.get("answer", ""), citations, q) if answer else None,
             "said_not_found": NOT_FOUND in (asked.get("answer") or "").lower(),
             "citations": len(citations), "right_citations": right_cites if answerable else 0,
             "answer": asked.get("answer", ""),
             "cited": [{key: c.get(key) for key in ("path", "start", "end")} for c in citations],
             "hits": [{key: h.get(key) for key in ("path", "start", "end", "modality", "score", "text")} for h in hits],
-            "search_ms": (t1 - t0) * 1000, "ask_ms": (t2 - t1) * 1000, "ask_route": asked.get("route"),
+            "search_ms": (t1 - t0) * 1000, "ask_ms": (t2 - t1) * 1000 if answer else None,
+            "ask_route": asked.get("route"),
         }
         rows.append(row)
         if progress is not None:
@@ -251,6 +259,8 @@ def _block(rows: list[dict[str, Any]], k: int) -> dict[str, Any]:
         "mrr": _mean(1.0 / r["rank"] if r["rank"] else 0.0 for r in answerable),
         "file_mrr": _mean(1.0 / r["file_rank"] if r["file_rank"] else 0.0 for r in answerable),
         "mean_iou": _mean(r["iou"] for r in spans),
+        "iou_recall": {f"{t}": {str(c): _mean(any(v >= t for v in r["ious"][:c]) for r in spans) for c in cut if c <= 5}
+                       for t in IOU_THRESHOLDS},
         "evidence_at_5": _mean(r["evidence"] for r in answerable),
         "answer_accuracy": _mean(r["answer_ok"] for r in rows),
         "citation_precision": (sum(r["right_citations"] for r in cited) / sum(r["citations"] for r in cited)
@@ -284,8 +294,8 @@ def summarise(rows: list[dict[str, Any]], k: int = 10) -> dict[str, Any]:
             route: {"questions": len(rs),
                     "search_p50": _quantile([r["search_ms"] for r in rs], 0.5),
                     "search_p95": _quantile([r["search_ms"] for r in rs], 0.95),
-                    "ask_p50": _quantile([r["ask_ms"] for r in rs], 0.5),
-                    "ask_p95": _quantile([r["ask_ms"] for r in rs], 0.95)}
+                    "ask_p50": _quantile([r["ask_ms"] for r in rs if r["ask_ms"] is not None], 0.5),
+                    "ask_p95": _quantile([r["ask_ms"] for r in rs if r["ask_ms"] is not None], 0.95)}
             for route, rs in sorted(by_route.items())
         },
         "kinds": {kind: _block([r for r in rows if r["kind"] == kind], k) for kind in kinds},

@@ -5,8 +5,9 @@ numbers sorts ids) and kept column-wise, extraction rows are read a batch at a t
 only after entities are resolved), and each table is streamed to LanceDB as record batches in
 one commit. About 0.9 GB peak at 100k segments and 6.3 GB at 1M (BENCHMARKS.md).
 
-``relations`` is written before ``entities``: the entities table carries the build recipe, so a
-build cut short leaves the old recipe (or none) and :func:`vrag.graph_store.needs_rebuild` asks
+``relations`` is written before ``entities``: the entities table carries the build recipe and the
+version of ``mentions`` it was built from, so a build cut short, or a run killed between writing
+an extraction and rebuilding, leaves them stale and :func:`vrag.graph_store.needs_rebuild` asks
 for the build again.
 """
 
@@ -17,7 +18,7 @@ import re
 import sys
 from typing import Any, Iterable, Iterator
 
-from .graph_store import ENTITIES, MENTIONS, RELATIONS, _RECIPE_KEY, _recipe
+from .graph_store import _RECIPE_KEY, _SOURCE_KEY, ENTITIES, MENTIONS, RELATIONS, _recipe
 from .store import SEGMENTS, Store
 
 __all__ = ["rebuild_graph"]
@@ -83,8 +84,9 @@ def rebuild_graph(store: Store, embed: Any, similarity: float = 0.9, model_id: s
     from vrag.indexers.graph_extract import Mention, Relation
     from vrag.indexers.graph_resolve import merge_similar, resolve
 
-    segs = _Segments(store)
     table = store._open(MENTIONS)
+    source = str(table.version) if table is not None else ""  # before reading: later writes mean rebuild again
+    segs = _Segments(store)
     data = table.to_arrow() if table is not None else None
     if data is None or data.num_rows == 0:
         mention_rows = relation_rows = pa.table({"video_id": pa.array([], pa.string())})
@@ -153,7 +155,7 @@ def rebuild_graph(store: Store, embed: Any, similarity: float = 0.9, model_id: s
         pa.field("aliases", pa.string()), pa.field("description", pa.string()),
         pa.field("vector", pa.list_(pa.float32(), dim)),
         pa.field("videos", pa.string()), pa.field("provenance", pa.string()),
-    ], metadata={_RECIPE_KEY: _recipe(similarity, model_id).encode()})
+    ], metadata={_RECIPE_KEY: _recipe(similarity, model_id).encode(), _SOURCE_KEY: source.encode()})
     rel_schema = pa.schema([
         pa.field("source", pa.string()), pa.field("target", pa.string()), pa.field("type", pa.string()),
         pa.field("weight", pa.float64()), pa.field("provenance", pa.string()),

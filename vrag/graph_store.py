@@ -64,13 +64,24 @@ def _recipe(similarity: float, model_id: str) -> str:
     return json.dumps({"version": VERSION, "similarity": similarity, "embedder": model_id}, sort_keys=True)
 
 
+#: The ``mentions`` table version a graph was built from: a run killed between writing a video's
+#: extraction and rebuilding the graph leaves them different, and the next run rebuilds.
+_SOURCE_KEY = b"vrag.graph_source"
+
+
 def needs_rebuild(store: Store, similarity: float, model_id: str) -> bool:
-    """True when extractions exist but the graph was built from other settings (or not at all)."""
-    if store._open(MENTIONS) is None:
+    """True when extractions exist but the graph was built from other settings, from an older
+    state of the extractions (an interrupted run), or not at all."""
+    mentions = store._open(MENTIONS)
+    if mentions is None:
         return False
     entities = store._open(ENTITIES)
-    stored = (entities.schema.metadata or {}).get(_RECIPE_KEY) if entities is not None else None
-    return stored is None or stored.decode() != _recipe(similarity, model_id)
+    meta = (entities.schema.metadata or {}) if entities is not None else {}
+    stored = meta.get(_RECIPE_KEY)
+    if stored is None or stored.decode() != _recipe(similarity, model_id):
+        return True
+    source = meta.get(_SOURCE_KEY)
+    return source is not None and source.decode() != str(mentions.version)
 
 
 def find_entity(store: Store, name: str) -> dict[str, Any] | None:

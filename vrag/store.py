@@ -349,16 +349,18 @@ class Store:
         rows = table.count_rows()
         if rows < ANN_MIN_ROWS:
             return
+        from lancedb.index import Bitmap, BTree, IvfPq
+
         indexed = {col for ix in table.list_indices() for col in ix.columns}
         if "vector" not in indexed:
             dim = table.schema.field("vector").type.list_size
-            table.create_index(
-                metric="cosine", index_type="IVF_PQ", vector_column_name="vector",
-                num_partitions=max(16, int(rows ** 0.5)), num_sub_vectors=dim // 8 if dim % 8 == 0 else dim // 4,
-            )
+            table.create_index("vector", config=IvfPq(
+                distance_type="cosine", num_partitions=max(16, int(rows ** 0.5)),
+                num_sub_vectors=dim // 8 if dim % 8 == 0 else dim // 4,
+            ))
         for column in filter_columns:
             if column not in indexed:
-                table.create_scalar_index(column, index_type="BITMAP" if column == "modality" else "BTREE")
+                table.create_index(column, config=Bitmap() if column == "modality" else BTree())
 
     def vector_search(
         self,
