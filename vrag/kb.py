@@ -67,12 +67,21 @@ class KnowledgeBase:
         prune: bool = False,
     ) -> IndexReport:
         """Index media files and folders (recursively). Unchanged files are skipped."""
+        from .index_lock import write_lock
+
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        return Indexer(self.store, self.config, progress).run(paths, prune=prune)
+        with write_lock(self.store.path, "index"):
+            return Indexer(self.store, self.config, progress).run(paths, prune=prune)
 
     def remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[FileResult]:
         """Delete the records of the videos at ``paths`` (files, or folders = everything inside)."""
+        from .index_lock import write_lock
+
+        with write_lock(self.store.path, "remove"):
+            return self._remove(paths)
+
+    def _remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[FileResult]:
         out = []
         targets = [os.path.abspath(os.fspath(p)) for p in paths]
         rows = self.store.videos()
@@ -107,6 +116,12 @@ class KnowledgeBase:
         Text records are re-embedded from their text; keyframes from their stored thumbnails.
         Returns ``{table: records re-embedded}``.
         """
+        from .index_lock import write_lock
+
+        with write_lock(self.store.path, "reembed"):
+            return self._reembed(progress, force)
+
+    def _reembed(self, progress: Callable[[int, int], None] | None, force: bool) -> dict[str, int]:
         import json
 
         from vrag.backends import get_backend
