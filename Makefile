@@ -1,4 +1,4 @@
-# vrag: `make demo` builds the sample video, indexes it and runs a query; `make test` runs the tests.
+# vrag: `make demo` builds the sample video, indexes it, runs a query and measures it with `vrag eval`; `make test` runs the tests.
 # Both set everything up first: system tools (ffmpeg, espeak-ng), a venv, CPU torch, vrag with its models.
 
 VENV   ?= .venv
@@ -10,7 +10,7 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 export HF_HUB_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test test-slow test-all test-ui bench setup system clean
+.PHONY: demo test test-slow test-all test-ui test-ray bench setup system clean
 
 demo: setup
 	$(PY) data/make_sample.py
@@ -18,9 +18,10 @@ demo: setup
 	$(VRAG) status --db data/kb
 	$(VRAG) search "what temperature is a light roast finished at" --db data/kb -k 3
 	$(VRAG) ask "who was the first woman to pilot the Space Shuttle?" --db data/kb
+	$(VRAG) eval data/sample_qa.jsonl --db data/kb -q
 
 test: setup
-	$(PY) -m pytest -m "not slow and not scale and not ui" -q
+	$(PY) -m pytest -m "not slow and not scale and not ui and not ray" -q
 
 test-slow: setup
 	$(PY) -m pytest -m "slow" -q
@@ -34,6 +35,11 @@ test-ui: setup
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null)
 	$(PY) -m pytest -m ui -q -s
 
+# Distributed indexing on a local Ray (2 CPUs): installs the ray extra first.
+test-ray: setup
+	$(PY) -m pip install -q -e '.[ray]'
+	$(PY) -m pytest -m ray -q
+
 # Where the benchmarks keep their knowledge bases (the 1M-segment one takes a while to build, so it is kept).
 BENCH_DB ?= /tmp/vrag-bench
 EVAL_DIR ?= ../shared/eval
@@ -45,6 +51,8 @@ bench: setup
 	$(VRAG) index $(EVAL_DIR)/media $(EVAL_DIR)/audio --db $(BENCH_DB)/eval -q
 	$(PY) -m vrag.bench_qa --db $(BENCH_DB)/eval --out BENCHMARKS.md
 	$(PY) -m vrag.bench_query --sizes 10000,100000,1000000 --out BENCHMARKS.md --keep $(BENCH_DB)/query
+	$(PY) -m pip install -q -e '.[ray]'
+	$(PY) -m vrag.bench_ray --out BENCHMARKS.md
 
 setup: system $(VENV)/.installed
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -39,6 +40,21 @@ def find_sidecar(media: str | Path) -> Path | None:
     return tagged[0][1] if tagged else None
 
 
+def _decode_subtitles(raw: bytes) -> str:
+    """Subtitle bytes as text: a byte-order mark wins, then UTF-8 (a few bad bytes become U+FFFD),
+    else Windows-1252 (Latin-1 plus the curly quotes and dashes of Windows editors)."""
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            return raw.decode(encoding, errors="replace")
+    text = raw.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if bad > sum(ord(ch) > 127 for ch in text) - bad:  # more undecodable bytes than characters: not UTF-8
+        return raw.decode("cp1252", errors="replace")
+    return text
+
+
 class SpeechIndexer:
     name = "asr"
     version = "1"
@@ -57,24 +73,27 @@ class SpeechIndexer:
     def _subtitles(self, video: VideoRef, sidecar: Path, ctx: IndexContext) -> Iterator[Segment]:
         pysubs2 = require("pysubs2", "Reading subtitle files", "all")
         try:
-            subs = pysubs2.load(str(sidecar), encoding="utf-8")
-        except UnicodeDecodeError:
-            subs = pysubs2.load(str(sidecar), encoding="latin-1")
+            subs = pysubs2.SSAFile.from_string(_decode_subtitles(sidecar.read_bytes()))
         except Exception as exc:
-            raise MediaError(sidecar, f"cannot read subtitle file: {exc}") from exc
+            detail = "not in a subtitle format" if type(exc).__name__ == "FormatAutodetectionError" else exc
+            raise MediaError(sidecar, f"cannot read subtitle file: {' '.join(str(detail).split())}") from exc
         producer = f"subtitles:{sidecar.suffix.lstrip('.')}@{self.name}-{self.version}"
         ctx.producers["asr"] = producer
-        for event in subs:
-            if event.is_comment:
-                continue
+        # cues in time order; negative times start at 0 and a cue that ends before it starts is turned round
+        cues = sorted(
+            ((max(0.0, min(e.start, e.end) / 1000.0), max(0.0, max(e.start, e.end) / 1000.0), e)
+             for e in subs if not e.is_comment),
+            key=lambda cue: cue[:2],
+        )
+        for start, end, event in cues:
             text = " ".join(event.plaintext.split())
             if not text:
                 continue
             yield Segment(
                 video_id=video.video_id,
                 modality="asr",
-                start=event.start / 1000.0,
-                end=event.end / 1000.0,
+                start=start,
+                end=end,
                 text=text,
                 producer=producer,
                 uri=video.uri,

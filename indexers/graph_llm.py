@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from html import escape, unescape
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -55,7 +56,7 @@ class LLMGraphExtractor:
         cache = ReplyCache(Path(cache_dir) / "llm_graph.json")
         batches = [list(records[i : i + BATCH]) for i in range(0, len(records), BATCH)]
         prompts = [PROMPT.format(segments="\n".join(
-            f'<segment n="{n}">{text}</segment>' for n, (_seg, text) in enumerate(batch, 1)
+            f'<segment n="{n}">{escape(text, quote=False)}</segment>' for n, (_seg, text) in enumerate(batch, 1)
         )) for batch in batches]
         keys = [hashlib.blake2b((p + self.producer).encode(), digest_size=16).hexdigest() for p in prompts]
         todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
@@ -106,7 +107,7 @@ def _parse(reply: str, batch: list[tuple[str, str]]
         raise ValueError("reply is not a JSON object")
     entities, names = [], set()
     for item in _items(data.get("entities")):
-        name = " ".join(str(item.get("name", "")).split())
+        name = " ".join(unescape(str(item.get("name", ""))).split())  # the segments were sent escaped
         kind = str(item.get("type", "CONCEPT")).upper().replace(" ", "_")
         kind = kind if kind in TYPES else "CONCEPT"
         for n in _numbers(item.get("segments"), len(batch)):
@@ -116,7 +117,7 @@ def _parse(reply: str, batch: list[tuple[str, str]]
                 names.add(name.lower())
     relations = []
     for item in _items(data.get("relations")):
-        source, target = (" ".join(str(item.get(k, "")).split()) for k in ("source", "target"))
+        source, target = (" ".join(unescape(str(item.get(k, ""))).split()) for k in ("source", "target"))
         verb = " ".join(re.sub(r"[^\w\s-]", " ", str(item.get("type", ""))).lower().split())[:40]
         numbers = _numbers([item.get("segment")], len(batch))
         if verb and numbers and source.lower() in names and target.lower() in names:

@@ -12,6 +12,7 @@ video and overlap its time span, or it is dropped before the answer is shown.
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import Any
 
 from vrag.schema import Answer, Hit
@@ -256,9 +257,10 @@ class LLMGenerator:
 
         if weak or not hits:
             return Answer(NOT_FOUND, [], found=False, generator=self.name)
+        # escaped, so indexed text (or a file name) cannot close the delimiter and talk as the prompt
         evidence = "\n".join(
-            f'<evidence n="{n}" video="{h.path}" start="{mmss(h.segment.start)}" end="{mmss(h.segment.end)}">'
-            f"{h.segment.text}</evidence>"
+            f'<evidence n="{n}" video="{escape(h.path)}" start="{mmss(h.segment.start)}" end="{mmss(h.segment.end)}">'
+            f"{escape(h.segment.text, quote=False)}</evidence>"
             for n, h in enumerate(hits, 1)
         )
         try:

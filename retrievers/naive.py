@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
-from vrag.schema import Hit
+from vrag.errors import VragError
+from vrag.schema import MODALITIES, Hit
 from vrag.store import Store, sql_quote
 
 __all__ = ["NaiveRetriever", "filter_clause", "default_modalities"]
@@ -27,19 +29,46 @@ def filter_clause(filters: dict[str, Any] | None, query: str = "") -> str:
     """Lance SQL for ``{"video_id": ..., "modality": [...], "start": s, "end": e}``."""
     filters = dict(filters or {})
     parts = []
-    modalities = filters.get("modality") or default_modalities(query)
-    if isinstance(modalities, str):
-        modalities = [modalities]
+    modalities = _names(filters.get("modality") or default_modalities(query), "modality")
+    bad = [m for m in modalities if m not in MODALITIES]
+    if bad:
+        raise VragError(f"modality filter {bad[0]!r}: valid: {', '.join(MODALITIES)}")
     parts.append("modality IN (" + ", ".join(sql_quote(m) for m in modalities) + ")")
     if filters.get("video_id"):
-        ids = filters["video_id"]
-        ids = [ids] if isinstance(ids, str) else list(ids)
+        ids = _names(filters["video_id"], "video")
         parts.append("video_id IN (" + ", ".join(sql_quote(i) for i in ids) + ")")
-    if filters.get("start") is not None:
-        parts.append(f"`end` >= {float(filters['start'])}")
-    if filters.get("end") is not None:
-        parts.append(f"start <= {float(filters['end'])}")
+    start = _seconds(filters.get("start"), "start")
+    end = _seconds(filters.get("end"), "end")
+    if start is not None and end is not None and start > end:
+        raise VragError(f"time filter: start {start:g} s is after end {end:g} s")
+    if start is not None:
+        parts.append(f"`end` >= {start!r}")
+    if end is not None:
+        parts.append(f"start <= {end!r}")
     return " AND ".join(parts)
+
+
+def _names(value: Any, what: str) -> list[str]:
+    """One name or a list of names, as a list; anything else is a :class:`VragError`."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple, set, frozenset)) or not all(isinstance(n, str) for n in names):
+        raise VragError(f"{what} filter {value!r}: expected a name or a list of names")
+    return list(names)
+
+
+def _seconds(value: Any, what: str) -> float | None:
+    """A finite number of seconds (or None): NaN, infinities and non-numbers never reach the SQL."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise VragError(f"{what} filter {value!r}: not a number of seconds") from None
+    if not math.isfinite(seconds):
+        raise VragError(f"{what} filter {value!r}: not a finite number of seconds")
+    return seconds
 
 
 class NaiveRetriever:

@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     ix.add_argument("--prune", action="store_true", help="also remove indexed files under PATH that no longer exist")
     ix.add_argument("--only", metavar="STAGES", help="comma list of stages to run: " + ",".join(_stages()))
     ix.add_argument("--force-asr", action="store_true", help="run speech recognition even when subtitles exist")
+    ix.add_argument("--engine", choices=["local", "ray"], help="run the indexers here (local, default) or on a "
+                    "Ray cluster (ray; needs `pip install 'vrag[ray]'`)")
+    ix.add_argument("--address", metavar="auto|ray://HOST:PORT",
+                    help="with --engine ray: the cluster to join (default: start a local one)")
+    ix.add_argument("--workers", type=int, metavar="N", help="with --engine ray: indexing actors (default 2)")
+    ix.add_argument("--gpus", type=float, metavar="N", help="with --engine ray: GPUs shared by the actors")
     ix.add_argument("--json", action="store_true", help="print the summary as JSON")
     ix.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
@@ -109,6 +115,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
         overrides["stages"] = args.only
     if getattr(args, "force_asr", False):
         overrides["use_subtitles"] = False
+    for flag, setting in (("engine", "engine"), ("address", "ray_address"), ("workers", "ray_workers"),
+                          ("gpus", "ray_gpus")):
+        if getattr(args, flag, None) is not None:
+            overrides[setting] = getattr(args, flag)
     return Config.load(args.config, **overrides)
 
 

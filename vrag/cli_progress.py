@@ -50,7 +50,15 @@ class IndexProgress:
         label = _STAGE_LABEL.get(event.stage, event.stage)
         total = event.total or 1.0
         done = event.done if event.total else (1.0 if event.stage == "done" else 0.0)
-        p.update(self._stage, description=f"{name}: {label}", total=total, completed=min(done, total))
+        p.update(self._stage, description=f"{_literal(name)}: {label}", total=total, completed=min(done, total))
+
+
+def _literal(text: str) -> str:
+    """A file name or message shown as it is: brackets are not rich markup ("talk [eng].mp4",
+    "[/].mp4") and control characters (a newline in a file name) are shown escaped, on one line."""
+    from rich.markup import escape
+
+    return escape("".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text))
 
 
 def print_summary(report: IndexReport) -> None:
@@ -65,9 +73,9 @@ def print_summary(report: IndexReport) -> None:
     for r in report.results:
         records = sum(r.counts.values()) if r.counts else 0
         table.add_row(
-            f"[{style.get(r.status, '')}]{r.status}[/]", r.path,
+            f"[{style.get(r.status, '')}]{r.status}[/]", _literal(r.path),
             f"{r.duration:.1f}s" if r.duration else "", str(records) if records else "",
-            f"{r.seconds:.1f}s" if r.seconds >= 0.05 else "", r.reason,
+            f"{r.seconds:.1f}s" if r.seconds >= 0.05 else "", _literal(r.reason),
         )
     console.print(table)
     counts = {s: len(report.by_status(s)) for s in ("indexed", "unchanged", "partial", "failed", "removed")}
@@ -89,10 +97,10 @@ def print_status(status: dict[str, Any]) -> None:
     table.add_column("records", overflow="fold", ratio=4)
     for v in status["videos"]:
         records = " · ".join(f"{m} {n}" for m, n in sorted(v["counts"].items()))
-        table.add_row(v["path"], f"{v['duration']:.1f}s", v["status"], records)
+        table.add_row(_literal(v["path"]), f"{v['duration']:.1f}s", v["status"], records)
     console.print(table)
     for v in status["videos"]:
         for err in v["errors"]:
-            console.print(f"[red]{v['path']}[/]: {err}")
+            console.print(f"[red]{_literal(v['path'])}[/]: {_literal(err)}")
         for note in v.get("warnings", []):
-            console.print(f"[yellow]{v['path']}[/]: {note}")
+            console.print(f"[yellow]{_literal(v['path'])}[/]: {_literal(note)}")

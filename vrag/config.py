@@ -88,6 +88,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db", "data/kb", "Knowledge-base directory (a LanceDB database)."),
     Setting("device", "cpu", "Where models run: cpu, cuda (GPU) or auto.", ("cpu", "cuda", "auto")),
     Setting("threads", 2, "CPU threads per model."),
+    Setting("engine", "local", "Where `vrag index` runs the indexers: local (this process) or ray (a Ray "
+            "cluster, `pip install 'vrag[ray]'`).", ("local", "ray")),
+    Setting("ray_address", "", "Ray cluster to join with engine=ray: '' starts a local one, 'auto' joins the "
+            "running cluster, or ray://HOST:10001."),
+    Setting("ray_workers", 2, "Indexing actors with engine=ray (each loads the models once)."),
+    Setting("ray_gpus", 0.0, "GPUs shared by the indexing actors with engine=ray (0: CPU only; models then run "
+            "on cuda)."),
     Setting("stages", STAGES, "Indexing stages to run (comma list).", STAGES),
     Setting(
         "text_embedder",

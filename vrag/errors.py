@@ -16,6 +16,7 @@ __all__ = [
     "UnsupportedMediaError",
     "StoreError",
     "ModelMismatchError",
+    "StoreWriteError",
     "DiscoveryError",
 ]
 
@@ -65,3 +66,8 @@ class StoreError(VragError):
 
 class ModelMismatchError(StoreError):
     """The store was built with another model than the one configured."""
+
+
+class StoreWriteError(StoreError):
+    """The knowledge base cannot be written at all (disk full, read-only, deleted): the run stops;
+    what was committed before stays."""

@@ -191,7 +191,7 @@ def _write(store: Store, name: str, schema: Any, rows: Iterator[dict[str, Any]])
         yield pa.RecordBatch.from_pylist(buf, schema=schema)
 
     reader = pa.RecordBatchReader.from_batches(schema, batches())
-    with store._lock:
+    with store._lock, store.writing():
         mode = "overwrite" if name in store._tables() else "create"
         store.db.create_table(name, reader, schema=schema, mode=mode)
     return count

@@ -48,7 +48,7 @@ def replace_extraction(store: Store, video_id: str, mentions: Sequence[Any], rel
          "weight": float(r.weight), "segments": json.dumps(sorted(r.segments))}
         for r in relations
     ]
-    with store._lock:
+    with store._lock, store.writing():
         table = store._open(MENTIONS) or store.db.create_table(MENTIONS, schema=_mention_schema(), exist_ok=True)
         table.delete(f"video_id = {sql_quote(video_id)}")
         if rows:

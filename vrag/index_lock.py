@@ -67,7 +67,10 @@ def write_lock(db: str | os.PathLike[str], action: str = "index") -> Iterator[No
         try:
             yield
         finally:
-            os.ftruncate(fd, 0)
+            try:
+                os.ftruncate(fd, 0)  # the holder note goes; a failure here must not hide the block's error
+            except OSError:
+                pass
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)

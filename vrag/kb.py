@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -13,6 +14,14 @@ from .schema import Answer, Hit, Segment
 from .store import FRAMES, Store, sql_quote
 
 __all__ = ["KnowledgeBase", "SearchResult", "AskResult"]
+
+#: Longest query or question accepted (characters): the text embedders read ~256 tokens anyway, and
+#: entity linking over a pasted book would take minutes on a large graph.
+MAX_QUERY_CHARS = 10_000
+#: Most hits one search may ask for.
+MAX_K = 10_000
+#: The filters ``search``/``ask`` understand.
+FILTER_KEYS = ("video_id", "modality", "start", "end")
 
 
 class SearchResult(dict):
@@ -66,12 +75,22 @@ class KnowledgeBase:
         progress: Callable[[ProgressEvent], None] | None = None,
         prune: bool = False,
     ) -> IndexReport:
-        """Index media files and folders (recursively). Unchanged files are skipped."""
+        """Index media files and folders (recursively). Unchanged files are skipped.
+
+        With the setting ``engine="ray"`` the indexers run on a Ray cluster (``ray_address``,
+        ``ray_workers``, ``ray_gpus``) and write into this knowledge base; see :mod:`vrag.engine_ray`.
+        """
         from .index_lock import write_lock
 
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         with write_lock(self.store.path, "index"):
+            if self.config.engine == "ray":
+                from .engine_ray import index_with_ray
+
+                c = self.config
+                return index_with_ray(self.store, c, paths, c.ray_address or None, int(c.ray_workers),
+                                      float(c.ray_gpus), progress, prune)
             return Indexer(self.store, self.config, progress).run(paths, prune=prune)
 
     def remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[FileResult]:
@@ -206,10 +225,10 @@ class KnowledgeBase:
         """
         from vrag.retrievers import VisualRetriever, rrf
 
+        _check_text(query, "query")
         if not query.strip() and image is None:
             raise VragError("empty query: give a text query or an image")
-        if k < 1:
-            raise VragError(f"k={k}: ask for at least one hit")
+        _check_k(k)
         if not self.store.exists():
             raise VragError(f"{self.store.path}: no knowledge base here yet; run `vrag index PATH --db {self.store.path}` first")
         filters = self._resolve_filters(filters)
@@ -228,10 +247,16 @@ class KnowledgeBase:
 
     def _resolve_filters(self, filters: dict[str, Any] | None) -> dict[str, Any] | None:
         """``video_id`` entries may be video ids, indexed paths or file names: make them ids."""
+        _check_filters(filters)
+        unknown = sorted(str(key) for key in (filters or {}) if key not in FILTER_KEYS)
+        if unknown:
+            raise VragError(f"unknown filter {unknown[0]!r}: valid: {', '.join(FILTER_KEYS)}")
         if not filters or not filters.get("video_id"):
             return filters
         wanted = filters["video_id"]
-        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        wanted = [wanted] if isinstance(wanted, str) else wanted
+        if not isinstance(wanted, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in wanted):
+            raise VragError(f"video filter {filters['video_id']!r}: expected a video id, path or file name (or a list)")
         rows = self.store.videos()
         ids = []
         for value in wanted:
@@ -251,6 +276,7 @@ class KnowledgeBase:
         from vrag.backends.text_embed import text_embedder
         from vrag.retrievers.generate import ExtractiveGenerator, LLMGenerator
 
+        _check_text(question, "question")
         if not question.strip():
             raise VragError("empty question")
         result = self.search(question, k=k, mode=mode, filters=filters)
@@ -265,6 +291,29 @@ class KnowledgeBase:
         from .registry import require
 
         require("langchain_core", "The LangChain retriever", "llm")
+        _check_k(k)  # here, not as a pydantic ValidationError (which would also take k="5")
+        _check_filters(filters)
         from vrag.retrievers.langchain_adapter import VragRetriever
 
         return VragRetriever(kb=self, k=k, mode=mode, filters=filters)
+
+
+def _check_text(text: Any, what: str) -> None:
+    if not isinstance(text, str):
+        raise VragError(f"the {what} must be text, not {type(text).__name__}")
+    if len(text) > MAX_QUERY_CHARS:
+        raise VragError(f"the {what} is {len(text)} characters long; at most {MAX_QUERY_CHARS} are accepted")
+
+
+def _check_k(k: Any) -> None:
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise VragError(f"k={k!r}: the number of hits must be a whole number")
+    if k < 1:
+        raise VragError(f"k={k}: ask for at least one hit")
+    if k > MAX_K:
+        raise VragError(f"k={k}: at most {MAX_K} hits per search")
+
+
+def _check_filters(filters: Any) -> None:
+    if filters is not None and not isinstance(filters, dict):
+        raise VragError(f"filters must be a dict like {{'video_id': ..., 'modality': ...}}, not {type(filters).__name__}")

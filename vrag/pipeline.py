@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 from .backends.text_embed import text_embedder
 from .config import Config
 from .discover import Found, discover
-from .errors import ConfigError, MediaError, MissingDependencyError, ModelMismatchError, VragError
+from .errors import ConfigError, MediaError, MissingDependencyError, ModelMismatchError, StoreWriteError, VragError
 from .media.frames import FrameStream
 from .media.probe import content_hash, probe
 from .schema import Segment, VideoRef
@@ -27,8 +27,11 @@ __all__ = ["ProgressEvent", "FileResult", "IndexReport", "Indexer"]
 
 log = logging.getLogger("vrag.pipeline")
 
+#: Why a file's records were not written: it changed between the first look and the write.
+_CHANGED = "file changed while it was being indexed; nothing was written (index it again)"
+
 #: Errors that are about the setup, not one file: they stop the whole run.
-_FATAL = (ConfigError, MissingDependencyError, ModelMismatchError)
+_FATAL = (ConfigError, MissingDependencyError, ModelMismatchError, StoreWriteError)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Indexer:
         self._known: dict[str, dict[str, Any]] = {}
         self._by_path: dict[str, list[str]] = {}
         self.graph_changed = False
+        self.seen: set[str] = set()
 
     def _remember(self, row: dict[str, Any]) -> None:
         old = self._known.get(row["video_id"])
@@ -102,11 +106,8 @@ class Indexer:
     # -- batch ------------------------------------------------------------------------
     def run(self, paths: Iterable[str | os.PathLike[str]], prune: bool = False) -> IndexReport:
         paths = [os.fspath(p) for p in paths]
-        self.store.check_text_model(self.embedder.model_id)
-        if "frame" in self.cfg.stages:
-            from vrag.backends import get_backend
-
-            self.store.check_model(FRAMES, get_backend("image_embed", self.cfg).model_id)
+        self._check_models()
+        self.store.pin_home()
         files, skipped = discover(paths)
         report = IndexReport([FileResult(s.path, "failed", s.reason) for s in skipped])
         # one read of the videos table per run: re-runs over big folders do no query per file
@@ -115,31 +116,14 @@ class Indexer:
             self._remember(row)
         wrote = False
         for i, found in enumerate(files):
-            emit = lambda stage, done=0.0, total=0.0, _f=found, _i=i: self.progress(  # noqa: E731
-                ProgressEvent(_f.path, _i, len(files), stage, done, total)
-            )
-            emit("start")
-            started = time.monotonic()
-            try:
-                result = self._index_one(found, emit)
-            except _FATAL:
-                raise
-            except VragError as exc:
-                result = FileResult(found.path, "failed", _one_line(exc, found.path))
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except Exception as exc:  # a bug or an unexpected library error: report, go on
-                log.exception("unexpected error while indexing %s", found.path)
-                result = FileResult(found.path, "failed", f"internal error: {type(exc).__name__}: {exc}")
-            result.seconds = time.monotonic() - started
+            result = self.index_file(found, i, len(files))
             wrote = wrote or result.status in ("indexed", "partial")
             report.results.append(result)
-            emit("done")
         if prune:
             for removed in self.prune(paths, {f.abs_path for f in files}):
                 report.results.append(removed)
                 wrote = True
-        if wrote:
+        if wrote or self.store.indexes_behind():  # also when a killed run never got to it
             self.store.finish_writes()
         if self.graph_changed or (prune and any(r.status == "removed" for r in report.results)):
             self.rebuild_graph()
@@ -149,6 +133,60 @@ class Indexer:
             if needs_rebuild(self.store, float(self.cfg.graph_merge_similarity), self.embedder.model_id):
                 self.rebuild_graph()  # merge settings or embedder changed since the last build
         return report
+
+    def _check_models(self) -> None:
+        """Stored vectors must come from the configured models (else: `vrag reembed`)."""
+        self.store.check_text_model(self.embedder.model_id)
+        if "frame" in self.cfg.stages:
+            from vrag.backends import get_backend
+
+            self.store.check_model(FRAMES, get_backend("image_embed", self.cfg).model_id)
+
+    def index_file(self, found: Found, index: int = 0, count: int = 1, plan_only: bool = False) -> FileResult:
+        """Index one discovered file (or, with ``plan_only``, only decide whether it needs it: an
+        "unchanged" result, or status "todo"). Errors become a "failed" result naming the reason."""
+        emit = lambda stage, done=0.0, total=0.0: self.progress(  # noqa: E731
+            ProgressEvent(found.path, index, count, stage, done, total)
+        )
+        emit("start")
+        started = time.monotonic()
+        try:
+            result = self._index_one(found, emit, plan_only)
+        except _FATAL:
+            raise
+        except VragError as exc:
+            result = FileResult(found.path, "failed", _one_line(exc, found.path))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # a bug or an unexpected library error: report, go on
+            fault = self.store.write_fault(exc)  # e.g. no space left for a keyframe thumbnail
+            if fault is not None:
+                raise fault from exc
+            log.exception("unexpected error while indexing %s", found.path)
+            result = FileResult(found.path, "failed", f"internal error: {type(exc).__name__}: {exc}")
+        result.seconds = time.monotonic() - started
+        if result.status != "todo":
+            emit("done")
+        return result
+
+    def plan_run(self, paths: list[str]) -> tuple[IndexReport, list[Found]]:
+        """For a distributed run: the report so far (files that cannot be read, unchanged files) and
+        the files that need indexing; ``self.seen`` holds every discovered file's absolute path."""
+        self._check_models()
+        files, skipped = discover(paths)
+        report = IndexReport([FileResult(s.path, "failed", s.reason) for s in skipped])
+        self._known, self._by_path = {}, {}
+        for row in self.store.videos():
+            self._remember(row)
+        self.seen = {f.abs_path for f in files}
+        todo = []
+        for i, found in enumerate(files):
+            result = self.index_file(found, i, len(files), plan_only=True)
+            if result.status == "todo":
+                todo.append(found)
+            else:
+                report.results.append(result)
+        return report, todo
 
     def rebuild_graph(self) -> None:
         from vrag.graph_build import rebuild_graph
@@ -169,7 +207,7 @@ class Indexer:
         return out
 
     # -- one file ---------------------------------------------------------------------
-    def _index_one(self, found: Found, emit: Callable[..., None]) -> FileResult:
+    def _index_one(self, found: Found, emit: Callable[..., None], plan_only: bool = False) -> FileResult:
         from vrag.indexers.asr import find_sidecar
 
         try:
@@ -198,6 +236,11 @@ class Indexer:
         done = stages.parse_recipe(same["recipe"]) if same is not None else {}
         need = stages.todo(want, done)
         if same is not None and not need and same["status"] == "indexed":
+            for row in previous:  # an older version of this file whose removal a killed run never did
+                if row["video_id"] != video_id:
+                    self.store.delete_video(row["video_id"])
+                    self._forget(row["video_id"])
+                    self.graph_changed = True
             if same["abs_path"] != found.abs_path:
                 if os.path.exists(same["abs_path"]):
                     return FileResult(found.path, "unchanged", f"same content as {same['path']}", video_id)
@@ -207,10 +250,14 @@ class Indexer:
                 self.store.upsert_video(same)
                 self._remember(same)
             return FileResult(found.path, "unchanged", "", video_id, same["duration"], counts=same["counts"])
+        if plan_only:
+            return FileResult(found.path, "todo", "", video_id)
         emit("probe")
         started = time.perf_counter()
         try:
             video = probe(found.abs_path, given=found.path, video_id=video_id)
+            if (video.size, video.mtime_ns) != (st.st_size, st.st_mtime_ns):  # rewritten while it was hashed
+                raise MediaError(found.path, _CHANGED)
         except MediaError as exc:
             if not any(r["status"] in ("indexed", "partial") for r in previous):
                 self._record_failure(found, st, video_id, _one_line(exc, found.path))
@@ -286,6 +333,7 @@ class Indexer:
                 ctx.fail(ix.name, str(exc))
                 crashed.add(ix.modality)
                 new = [seg for seg in new if seg.modality != ix.modality]
+        self._abandon_if_changed(video, before, row)  # every read of the file is done: did it change?
         # a stage that reported a problem (e.g. the file ends early) keeps what it found but is
         # not marked done, so the next run tries it again
         failed = crashed | {st for e in ctx.errors for st in stages.owner(e)}
@@ -338,6 +386,25 @@ class Indexer:
             video.path, status, "; ".join(ctx.errors or ctx.warnings), video.video_id, video.duration,
             counts=counts, timings=timings,
         )
+
+    def _abandon_if_changed(self, video: VideoRef, before: dict[str, Any] | None, row: dict[str, Any]) -> None:
+        """If the file was replaced or rewritten while it was read, this run's records may mix two
+        contents under the old content's id: write none of them; what was indexed before stays."""
+        try:
+            st = os.stat(video.abs_path)
+            if (st.st_size, st.st_mtime_ns) == (video.size, video.mtime_ns):
+                return
+        except OSError:
+            pass
+        if before is not None:
+            self.store.upsert_video(before)  # back to how it was; its records were not touched
+        elif any(self._known[v]["status"] in ("indexed", "partial") for v in self._by_path.get(video.abs_path, ())):
+            self.store.delete_video(video.video_id)  # the path keeps its earlier records
+        else:
+            failed = dict(row, status="failed", errors=[_CHANGED])
+            self.store.upsert_video(failed)
+            self._remember(failed)
+        raise MediaError(video.path, _CHANGED)
 
     def _captions(self, video: VideoRef, ctx: Any, new: list[Segment], ran: list[str]) -> list[Segment]:
         from vrag.backends import get_backend

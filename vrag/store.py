@@ -9,14 +9,18 @@ metadata; opening it with another model raises :class:`ModelMismatchError`.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 import shutil
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
-from .errors import ModelMismatchError, StoreError
+from .errors import ModelMismatchError, StoreError, StoreWriteError, VragError
 from .registry import require
 from .schema import Segment
 
@@ -64,6 +68,11 @@ _VIDEO_FIELDS: tuple[tuple[str, str], ...] = (
 
 _JSON_FIELDS = ("streams", "errors", "warnings", "recipe", "producers", "counts")
 _JSON_LISTS = ("streams", "errors", "warnings")
+#: LanceDB reports file-system errors as text: "... No space left on device (os error 28) ..."
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+#: Errors that mean nothing can be written to the knowledge base (they stop an index run).
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+_NO_ACCESS = {errno.EACCES, errno.EPERM}
 
 
 def sql_quote(value: str) -> str:
@@ -78,6 +87,7 @@ class Store:
         self.path = Path(path)
         self._db: Any = None
         self._lock = threading.RLock()
+        self._home: tuple[int, int] | None = None  # (device, inode) of the directory a run writes to
 
     # -- connection -------------------------------------------------------------------
     @property
@@ -95,13 +105,83 @@ class Store:
     def exists(self) -> bool:
         return self.path.is_dir() and VIDEOS in self._tables()
 
+    # -- write safety -----------------------------------------------------------------
+    def pin_home(self) -> None:
+        """At the start of a run: remember which directory the knowledge base is, so a run whose
+        directory is deleted (or replaced) under it stops instead of silently starting a new one."""
+        self.db  # noqa: B018  (creates the directory)
+        try:
+            st = os.stat(self.path)
+            self._home = (st.st_dev, st.st_ino)
+        except OSError:
+            self._home = None
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around every write: the directory must still be the one the run started with, and a disk
+        that is full, read-only or not writable becomes one :class:`StoreWriteError` naming the
+        knowledge base (the run stops; every earlier commit stays)."""
+        if self._home is not None:
+            try:
+                st = os.stat(self.path)
+                moved = (st.st_dev, st.st_ino) != self._home
+            except OSError:
+                moved = True
+            if moved:
+                raise StoreWriteError(f"{self.path}: the knowledge-base directory was deleted or replaced while "
+                                      "vrag was writing to it; run the same command again to rebuild it")
+        try:
+            yield
+        except VragError:
+            raise
+        except Exception as exc:
+            fault = self.write_fault(exc)
+            if fault is None:
+                raise
+            raise fault from exc
+
+    def write_fault(self, exc: BaseException) -> StoreWriteError | None:
+        """A :class:`StoreWriteError` if ``exc`` says the disk is full or read-only, or the knowledge
+        base may not be written (LanceDB errors carry "(os error N)"); else None."""
+        code = exc.errno if isinstance(exc, OSError) else None
+        if code is None:
+            found = _OS_ERROR.search(str(exc))
+            code = int(found.group(1)) if found else None
+        if code is None:
+            return None
+        filename = getattr(exc, "filename", None)
+        ours = not isinstance(exc, OSError) or code not in _NO_ACCESS or (
+            filename is not None and (os.path.abspath(filename) + os.sep).startswith(os.path.abspath(self.path) + os.sep))
+        if code in _NO_SPACE or (code in _NO_ACCESS and ours):
+            return StoreWriteError(f"{self.path}: cannot write to the knowledge base: {os.strerror(code)}; "
+                                   "what was indexed before is kept: fix that and run the same command again")
+        return None
+
+    def indexes_behind(self) -> bool:
+        """True when the text records lack their full-text index or have rows outside it: a run
+        stopped (killed, disk full) between its writes and :meth:`finish_writes`."""
+        table = self._open(SEGMENTS)
+        if table is None or table.count_rows() == 0:
+            return False
+        fts = [ix for ix in table.list_indices() if ix.index_type == "FTS"]
+        return not fts or any(table.index_stats(ix.name).num_unindexed_rows for ix in fts)
+
     def _tables(self) -> list[str]:
         if self._db is None and not self.path.is_dir():
             return []
         return list(self.db.list_tables().tables)
 
     def _open(self, name: str) -> Any | None:
-        return self.db.open_table(name) if name in self._tables() else None
+        if name not in self._tables():
+            return None
+        try:
+            return self.db.open_table(name)
+        except ValueError as exc:
+            # listed but never committed: its creation was cut short (killed, disk full); the next
+            # create_table makes it, so until then it does not exist
+            if "not found" in str(exc):
+                return None
+            raise
 
     # -- schema -----------------------------------------------------------------------
     @staticmethod
@@ -189,8 +269,9 @@ class Store:
         import pyarrow as pa
 
         batch = pa.Table.from_pylist([full], schema=self._video_schema())
-        table = self._videos()
-        table.merge_insert("video_id").when_matched_update_all().when_not_matched_insert_all().execute(batch)
+        with self.writing():
+            table = self._videos()
+            table.merge_insert("video_id").when_matched_update_all().when_not_matched_insert_all().execute(batch)
 
     def videos(self, where: str | None = None) -> list[dict[str, Any]]:
         """Video rows (JSON fields decoded), ordered by path."""
@@ -252,18 +333,19 @@ class Store:
             if not modalities:
                 return 0
             scope += " AND modality IN (" + ", ".join(sql_quote(m) for m in modalities) + ")"
-        table = self._vectors(table_name, model_id, dim)
-        if not rows:
-            table.delete(scope)
-            return 0
-        data = pa.Table.from_pylist(rows, schema=schema)
-        (
-            table.merge_insert("segment_id")
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .when_not_matched_by_source_delete(scope)
-            .execute(data)
-        )
+        data = pa.Table.from_pylist(rows, schema=schema) if rows else None
+        with self.writing():
+            table = self._vectors(table_name, model_id, dim)
+            if data is None:
+                table.delete(scope)
+                return 0
+            (
+                table.merge_insert("segment_id")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .when_not_matched_by_source_delete(scope)
+                .execute(data)
+            )
         return len(rows)
 
     def reembed(
@@ -301,10 +383,30 @@ class Store:
         data = data.set_column(
             data.schema.get_field_index("vector"), schema.field("vector"), pa.FixedSizeListArray.from_arrays(flat, dim)
         )
-        with self._lock:
+        with self._lock, self.writing():
             self.db.create_table(table_name, data.cast(schema), mode="overwrite")
         self.finish_writes()
         return len(inputs)
+
+    def import_rows(self, table_name: str, video_id: str, rows: Any) -> None:
+        """Make ``rows`` (an Arrow table in this store's schema, e.g. from another store: a
+        distributed worker's scratch knowledge base) the records of ``video_id`` in ``table_name``,
+        in one commit; the table is created with the rows' schema (and model metadata) if new."""
+        import pyarrow.compute as pc
+
+        rows = rows.filter(pc.equal(rows.column("video_id"), video_id))
+        scope = f"video_id = {sql_quote(video_id)}"
+        with self._lock, self.writing():
+            table = self._open(table_name)
+            if table is None:
+                self.db.create_table(table_name, rows)
+            elif "segment_id" in rows.column_names:
+                (table.merge_insert("segment_id").when_matched_update_all().when_not_matched_insert_all()
+                 .when_not_matched_by_source_delete(scope).execute(rows))
+            else:
+                table.delete(scope)
+                if rows.num_rows:
+                    table.add(rows)
 
     def segments(self, where: str | None = None, limit: int | None = None, table_name: str = SEGMENTS) -> list[Segment]:
         table = self._open(table_name)
@@ -316,11 +418,12 @@ class Store:
         return [Segment.from_row(r) for r in query.to_list()]
 
     def delete_video(self, video_id: str) -> None:
-        """Remove a video from every table."""
-        for name in (SEGMENTS, FRAMES, "mentions", VIDEOS):
-            table = self._open(name)
-            if table is not None:
-                table.delete(f"video_id = {sql_quote(video_id)}")
+        """Remove a video from every table (its ``videos`` row last, so an interrupted removal is redone)."""
+        with self.writing():
+            for name in (SEGMENTS, FRAMES, "mentions", VIDEOS):
+                table = self._open(name)
+                if table is not None:
+                    table.delete(f"video_id = {sql_quote(video_id)}")
         shutil.rmtree(self.path / "thumbs" / video_id, ignore_errors=True)
 
     def finish_writes(self) -> None:
@@ -333,16 +436,17 @@ class Store:
         """
         from lancedb.index import FTS
 
-        table = self._open(SEGMENTS)
-        if table is not None:
-            if not any(ix.index_type == "FTS" for ix in table.list_indices()):
-                table.create_index("text", config=FTS(), replace=True)
-            self._scale_indexes(table, ("segment_id", "video_id", "modality"))
-            table.optimize()
-        frames = self._open(FRAMES)
-        if frames is not None:
-            self._scale_indexes(frames, ("segment_id", "video_id"))
-            frames.optimize()
+        with self.writing():
+            table = self._open(SEGMENTS)
+            if table is not None:
+                if not any(ix.index_type == "FTS" for ix in table.list_indices()):
+                    table.create_index("text", config=FTS(), replace=True)
+                self._scale_indexes(table, ("segment_id", "video_id", "modality"))
+                table.optimize()
+            frames = self._open(FRAMES)
+            if frames is not None:
+                self._scale_indexes(frames, ("segment_id", "video_id"))
+                frames.optimize()
 
     @staticmethod
     def _scale_indexes(table: Any, filter_columns: tuple[str, ...]) -> None:

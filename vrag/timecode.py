@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 __all__ = ["mmss", "span", "parse"]
 
 
@@ -31,4 +33,6 @@ def parse(text: str) -> float:
         seconds = seconds * 60 + v
     if seconds < 0:
         raise ValueError(f"not a time: {text!r} (negative)")
+    if not math.isfinite(seconds):  # "nan", "inf": float() takes them, a time filter cannot
+        raise ValueError(f"not a time: {text!r} (use seconds, mm:ss or h:mm:ss)")
     return seconds

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from html import escape
 from pathlib import Path
 from typing import Sequence
 
@@ -72,9 +73,9 @@ class VLMCaptioner:
             if not thumb.is_file():
                 continue
             image = thumb.read_bytes()
-            prompt = PROMPT.format(
-                speech=_gist(_overlapping(speech, kf.start, kf.end)) or "(none)",
-                screen=_screen(_overlapping(screen, kf.start, kf.end)) or "(none)",
+            prompt = PROMPT.format(  # escaped: text from the video cannot close its delimiter
+                speech=escape(_gist(_overlapping(speech, kf.start, kf.end)) or "(none)", quote=False),
+                screen=escape(_screen(_overlapping(screen, kf.start, kf.end)) or "(none)", quote=False),
             )
             key = hashlib.blake2b(image + prompt.encode() + self.producer.encode(), digest_size=16).hexdigest()
             jobs.append((kf, key, prompt, image))

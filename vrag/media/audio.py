@@ -10,13 +10,29 @@ from typing import Any, Iterator
 from ..errors import MediaError
 from ..registry import require
 
-__all__ = ["AudioChunks", "SAMPLE_RATE"]
+__all__ = ["AudioChunks", "SAMPLE_RATE", "default_audio_stream"]
 
 SAMPLE_RATE = 16000
 
 
+def default_audio_stream(container: Any) -> Any:
+    """The audio stream a player would play: the first one flagged *default*, else the first.
+
+    Files with several tracks (languages, commentary, a separate microphone track) often
+    carry music or silence first and mark the main track as the default.
+    """
+    streams = list(container.streams.audio)
+    try:
+        import av
+
+        flag = av.stream.Disposition.default
+        return next((s for s in streams if s.disposition & flag), streams[0])
+    except (AttributeError, TypeError):  # a PyAV without dispositions
+        return streams[0]
+
+
 class AudioChunks:
-    """Iterate ``(offset_seconds, samples)`` over the first audio stream of ``path``.
+    """Iterate ``(offset_seconds, samples)`` over the default audio stream of ``path``.
 
     Each chunk is about ``chunk_seconds`` long; the boundary is moved to the quietest
     quarter-second in the last ``search_seconds`` so words are not cut in half.
@@ -43,7 +59,7 @@ class AudioChunks:
         pending_len = 0
         offset: float | None = None
         try:
-            stream = container.streams.audio[0]
+            stream = default_audio_stream(container)
             resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
             for frame in self._frames(container, stream, resampler):
                 if offset is None:

@@ -24,6 +24,9 @@ class SampledFrame:
 
     t: float
     frame: Any  # av.VideoFrame
+    #: display rotation in degrees counter-clockwise (a phone video's rotation flag); ``rgb`` and
+    #: ``bgr`` (what models see) are turned upright, the change-detection views stay as stored
+    rotation: int = 0
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def small_bgr(self) -> Any:
@@ -54,9 +57,14 @@ class SampledFrame:
         return self._cache["thumb"]
 
     def rgb(self, width: int) -> Any:
-        """The frame as RGB, ``width`` pixels wide (aspect kept)."""
-        h = max(2, round(width * self.frame.height / max(1, self.frame.width) / 2) * 2)
-        return self.frame.reformat(width=width, height=h, format="rgb24").to_ndarray()
+        """The frame as RGB, ``width`` pixels wide (aspect kept), upright."""
+        w, h = self.frame.width, self.frame.height
+        turned = self._quarter_turns() % 2 == 1
+        if turned:
+            w, h = h, w  # the upright picture's size
+        height = max(2, round(width * h / max(1, w) / 2) * 2)
+        size = (height, width) if turned else (width, height)  # as stored
+        return self._upright(self.frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray())
 
     def bgr(self, max_side: int) -> tuple[Any, float]:
         """Full frame as BGR, downscaled so the long side is at most ``max_side``; returns (image, scale)."""
@@ -68,7 +76,16 @@ class SampledFrame:
             ).to_ndarray()
         else:
             img = self.frame.to_ndarray(format="bgr24")
-        return img, scale
+        return self._upright(img), scale
+
+    def _quarter_turns(self) -> int:
+        return round((self.rotation or 0) / 90) % 4
+
+    def _upright(self, img: Any) -> Any:
+        import numpy as np
+
+        k = self._quarter_turns()
+        return np.ascontiguousarray(np.rot90(img, k)) if k else img
 
 
 _PLANAR = {"yuv420p", "yuvj420p"}
@@ -151,7 +168,7 @@ class FrameStream:
                     if next_t is not None and t + 1e-6 < next_t:
                         continue
                     next_t = t + step
-                    yield SampledFrame(t, frame)
+                    yield SampledFrame(t, frame, int(getattr(frame, "rotation", 0) or 0))
             except av.error.FFmpegError as exc:
                 self.error = f"video decoding stopped at {self.last_time:.1f}s: {exc}"
         finally:

@@ -93,6 +93,8 @@ def _describe(container: Any, p: Path, st: os.stat_result, given: str | None, vi
         )
         raise UnsupportedMediaError(p, reason)
     duration = _duration(container, [s for s in (video, audio) if s is not None])
+    if duration <= 0 and not _has_packet(container):
+        raise UnsupportedMediaError(p, "no audio or video data (stream headers but no packets)")
     if video is not None and audio is None and duration <= 0 and (video.frames or 0) <= 1:
         raise UnsupportedMediaError(p, "a still image, not a video")
     return VideoRef(
@@ -109,6 +111,16 @@ def _describe(container: Any, p: Path, st: os.stat_result, given: str | None, vi
         height=int(video.codec_context.height) if video is not None else 0,
         streams=streams,
     )
+
+
+def _has_packet(container: Any) -> bool:
+    """Whether the container holds any data at all (read only up to the first packet)."""
+    import av
+
+    try:
+        return any(packet.size for packet in container.demux())
+    except av.error.FFmpegError:
+        return True  # damaged data is still data: decoding reports how far it gets
 
 
 def _codec_name(stream: Any) -> str | None:

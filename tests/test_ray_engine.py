@@ -1,0 +1,73 @@
+"""`vrag index --engine ray` on a local Ray (2 CPUs) writes the same knowledge base as the local path.
+
+Marked ``ray`` (``make test-ray``): needs the ``ray`` extra, and starting Ray takes a while.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from vrag import KnowledgeBase
+from vrag.synth import Slide, make_lecture
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.ray
+
+STAGES = ("shot", "asr", "ocr", "frame", "graph")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clips")
+    for name, title, narration in [
+        ("curie", "Marie Curie in Paris", "Marie Curie discovered polonium in Paris in eighteen ninety eight."),
+        ("lovelace", "Ada Lovelace", "Ada Lovelace wrote the first program for the Analytical Engine."),
+        ("turing", "Alan Turing", "Alan Turing worked at Bletchley Park during the war."),
+    ]:
+        make_lecture([Slide(title=title, bullets=[f"About {name}"], narration=narration)], folder / f"{name}.mp4")
+    return folder
+
+
+def _snapshot(kb):
+    segs = kb.segments()
+    frames = kb.store.segments(table_name="frames")
+    entities = kb.store._open("entities").to_arrow().to_pylist()
+    relations = kb.store._open("relations").to_arrow().to_pylist()
+    return {
+        "segments": sorted((s.segment_id, s.modality, s.text) for s in segs),
+        "frames": sorted(s.segment_id for s in frames),
+        "videos": sorted((v["path"], v["video_id"], v["status"], json.dumps(v["counts"], sort_keys=True))
+                         for v in kb.status()["videos"]),
+        "entities": sorted((e["entity_id"], e["name"], e["type"], e["provenance"]) for e in entities),
+        "relations": sorted((r["source"], r["target"], r["type"], r["weight"]) for r in relations),
+        "thumbs": sorted(p.relative_to(kb.store.path).as_posix() for p in (kb.store.path / "thumbs").rglob("*.jpg")),
+    }
+
+
+def test_ray_engine_writes_what_the_local_path_writes(local_ray, clips, tmp_path):
+    local = KnowledgeBase(tmp_path / "local", stages=STAGES)
+    assert local.index([clips]).ok
+    distributed = KnowledgeBase(tmp_path / "ray", stages=STAGES, engine="ray", ray_workers=2)
+    report = distributed.index([clips])
+    assert report.ok and sorted(r.status for r in report.results) == ["indexed"] * 3
+    a, b = _snapshot(local), _snapshot(distributed)
+    assert a["segments"] and Counter(m for _i, m, _t in a["segments"])["asr"] >= 3
+    for key in a:
+        assert a[key] == b[key], key
+    assert distributed.store.text_model() == local.store.text_model()
+    hit = distributed.search("who discovered polonium", k=1)["hits"][0]
+    assert hit["path"].endswith("curie.mp4")
+
+    again = distributed.index([clips])  # nothing to do: skipped by the driver, no actor runs
+    assert [r.status for r in again.results] == ["unchanged"] * 3
+    assert _snapshot(distributed) == b
