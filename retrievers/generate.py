@@ -20,7 +20,7 @@ from vrag.timecode import mmss, span
 
 from .query_terms import matched, terms
 
-__all__ = ["ExtractiveGenerator", "LLMGenerator", "check_citations", "NOT_FOUND"]
+__all__ = ["ExtractiveGenerator", "LLMGenerator", "check_citations", "with_context", "NOT_FOUND"]
 
 NOT_FOUND = "Not found in the indexed videos."
 #: A quoted piece must score at least this (cosine to the question + a bonus for its words).
@@ -33,6 +33,8 @@ WORD_BONUS = 0.3
 SHORT, SHORT_PENALTY = 16, 0.1
 #: Above this score a piece answers even if the question names something it does not.
 SURE = 0.6
+#: A pronoun-led quote borrows the sentence before it from a record ending at most this many seconds earlier.
+ANTECEDENT_GAP = 2.0
 #: Hits read for an answer, and quotes shown (more for an overview).
 READ, QUOTES, OVERVIEW_QUOTES = 8, 3, 6
 _PIECES = re.compile(r"\n|(?<=[.!?])\s+(?=[A-Z0-9\"'])")
@@ -104,12 +106,14 @@ class ExtractiveGenerator:
                 if not _repeats(pieces[i][0], seen) and i not in chosen:
                     chosen.append(i)
                     seen.add(_plain(pieces[i][0]))
-            text = "\n".join(f"“{_with_antecedent(pieces, i, chosen)}” — "
-                             f"{span(hits[pieces[i][1]].path, pieces[i][2], pieces[i][3])}" for i in chosen)
+            quoted = {i: _with_antecedent(pieces, hits, i, chosen) for i in chosen}  # i -> (text, start)
+            text = "\n".join(f"“{quoted[i][0]}” — {span(hits[pieces[i][1]].path, quoted[i][1], pieces[i][3])}"
+                             for i in chosen)
             paths = [h.why.split("graph: path ", 1)[1].rsplit(" (", 1)[0] for h in hits if "graph: path " in h.why]
             if paths:
                 text = f"Connection: {paths[0]}\n{text}"
-        citations = [_citation(hits[pieces[i][1]], pieces[i][2], pieces[i][3]) for i in chosen]
+        starts = quoted if not overview else {i: (None, pieces[i][2]) for i in chosen}
+        citations = [_citation(hits[pieces[i][1]], starts[i][1], pieces[i][3]) for i in chosen]
         valid, dropped = check_citations(citations, hits)
         return Answer(text, valid, found=True, generator=self.name, dropped=dropped)
 
@@ -136,15 +140,49 @@ class ExtractiveGenerator:
 _PRONOUN_LED = re.compile(r"^\W*(?:\S+\s+){0,4}?(?:she|he|they|his|her|their|him|them)\b", re.I)
 
 
-def _with_antecedent(pieces: list[tuple[str, int, float, float]], i: int, chosen: list[int]) -> str:
-    """The piece, preceded by the sentence before it in the same record when it opens with a
-    pronoun ("In 1995, she became…" needs "This photograph shows Eileen Collins.")."""
-    text = pieces[i][0]
-    prev = pieces[i - 1] if i > 0 else None
-    if (prev is not None and i - 1 not in chosen and _PRONOUN_LED.match(text)
-            and prev[1:] == pieces[i][1:] and not prev[0].endswith((":", "?"))):
-        return f"{prev[0]} {text}"
-    return text
+def _with_antecedent(pieces: list[tuple[str, int, float, float]], hits: list[Hit], i: int,
+                     chosen: list[int]) -> tuple[str, float]:
+    """The piece (and where its quote starts), preceded by the sentence just before it when it opens
+    with a pronoun: "In 1995, she became…" needs "This photograph shows Eileen Collins.". That
+    sentence is the previous one of the same record, or the last of a retrieved record of the same
+    video and kind that ends at most :data:`ANTECEDENT_GAP` seconds before this one starts."""
+    text, hit, start, end = pieces[i]
+    if not _PRONOUN_LED.match(text):
+        return text, start
+    seg = hits[hit].segment
+    prev = pieces[i - 1] if i > 0 and pieces[i - 1][1:] == pieces[i][1:] else None
+    if prev is None:
+        before = [j for j, p in enumerate(pieces)
+                  if p[1] != hit and hits[p[1]].segment.video_id == seg.video_id
+                  and hits[p[1]].segment.modality == seg.modality and p[3] <= start + 0.25
+                  and start - p[3] <= ANTECEDENT_GAP and p[2] < start]
+        prev = pieces[max(before, key=lambda j: (pieces[j][3], j))] if before else None
+    if prev is None or pieces.index(prev) in chosen or prev[0].endswith((":", "?")):
+        return text, start
+    return f"{prev[0]} {text}", min(start, prev[2])
+
+
+def with_context(store: Any, hits: list[Hit]) -> list[Hit]:
+    """``hits`` plus, for each speech hit that opens with a pronoun, the speech record just before
+    it in the same video (not retrieved itself: it names who "she" is), so an answer can quote it.
+    Each extra hit (score 0) follows the hit it explains; it is evidence for :func:`check_citations` too."""
+    from vrag.store import sql_quote
+
+    out: list[Hit] = []
+    have = {h.segment.segment_id for h in hits}
+    for n, h in enumerate(hits):
+        out.append(h)
+        s = h.segment
+        if n >= READ or s.modality != "asr" or not _PRONOUN_LED.match(s.text or ""):
+            continue
+        where = (f"video_id = {sql_quote(s.video_id)} AND modality = 'asr' AND `end` <= {s.start + 0.25} "
+                 f"AND `end` >= {s.start - ANTECEDENT_GAP}")
+        before = [b for b in store.segments(where) if b.segment_id not in have and b.start < s.start]
+        if before:
+            prev = max(before, key=lambda b: b.end)
+            have.add(prev.segment_id)
+            out.append(Hit(prev, 0.0, "asr: the sentence before a quoted one (context)", h.path))
+    return out
 
 
 def _plain(text: str) -> str:
@@ -206,7 +244,7 @@ def _missing_focus(question: str, texts: list[str]) -> list[str]:
     return []
 
 
-_ASKS_PRICE = re.compile(r"\b(?:how much (?:\w+ ){0,6}(?:cost|costs|charge|pay)|price|prices|priced)\b", re.I)
+_ASKS_PRICE = re.compile(r"\b(?:how much (?:\w+ ){0,10}(?:cost|costs|charge|pay)|price|prices|priced)\b", re.I)
 _MONEY = re.compile(r"[$€£¥₹]\s?\d|\d\s?(?:dollars?|euros?|pounds?|cents?|usd|eur|gbp)\b|\b(?:free of charge|for free)\b"
                     r"|\b(?:price|cost)s?\b", re.I)
 

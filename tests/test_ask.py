@@ -124,8 +124,33 @@ def test_extractive_answer_keeps_the_antecedent_and_abstains_on_prices():
     assert answer.found and "Eileen Collins. In 1995, she became" in answer.text  # "she" alone does not answer
     price = gen.answer("How much does the Skin Authority sunscreen cost?", hits[1:])
     assert not price.found and price.text == NOT_FOUND and not price.citations
+    assert not gen.answer("How much does a big bottle of the Skin Authority sunscreen cost?", hits[1:]).found
     priced = Segment("v2", "ocr", 6.0, 9.0, "Skin Authority sunscreen: now $24.99", "test@1")
     assert gen.answer("How much does the Skin Authority sunscreen cost?", [Hit(priced, 0.6, "ocr", "ad.mp4")]).found
+
+
+def test_answer_borrows_the_sentence_before_a_pronoun_led_speech_record(tmp_path):
+    """Speech records are cut at sentence ends: the one that says "she" is retrieved, the one that
+    names her is not; `ask` reads it from the store and quotes both, citing the span of both."""
+    from vrag.backends.text_embed import text_embedder
+    from vrag.config import Config
+    from vrag.retrievers.generate import ExtractiveGenerator, with_context
+    from vrag.schema import Hit, Segment
+    from vrag.store import Store
+
+    store = Store(tmp_path / "kb")
+    named = Segment("v1", "asr", 28.6, 31.2, "This photograph shows Eileen Collins.", "test@1")
+    she = Segment("v1", "asr", 31.9, 40.2, "In 1995, she became the first woman to pilot the Space Shuttle.", "test@1")
+    other = Segment("v1", "asr", 10.0, 20.0, "Light roasts are finished at one hundred ninety six degrees.", "test@1")
+    store.replace_segments("v1", [named, she, other], "m", 4)
+    hits = [Hit(she, 0.8, "asr", "talk.mp4"), Hit(other, 0.2, "asr", "talk.mp4")]
+    evidence = with_context(store, hits)
+    assert [h.segment.segment_id for h in evidence] == [she.segment_id, named.segment_id, other.segment_id]
+    answer = ExtractiveGenerator(text_embedder(Config.load())).answer(
+        "Who was the first woman to pilot the Space Shuttle?", evidence)
+    assert answer.text.startswith("“This photograph shows Eileen Collins. In 1995, she became")
+    assert answer.citations[0]["start"] == 28.6 and answer.citations[0]["end"] == 40.2
+    assert with_context(store, [Hit(other, 0.5, "asr", "talk.mp4")]) == [Hit(other, 0.5, "asr", "talk.mp4")]
 
 
 def test_cli_search_and_ask_json_contracts(kb, lecture):

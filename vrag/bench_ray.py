@@ -76,11 +76,13 @@ def main(argv: list[str] | None = None) -> int:
              "each run a fresh knowledge base and a fresh process (model loading and Ray start-up included).", "",
              "| run | wall time | media s per wall s |", "|---|---|---|"]
     lines += [f"| {label} | {t:.1f} s | {media / t:.1f} |" for label, t in times.items()]
-    lines += ["", f"- 2 actors vs 1: {one / two:.2f}x faster on this 2-core machine. Actors on separate machines "
-              "do not share cores, so a cluster scales by about the 1-actor rate per machine "
-              f"({media / one:.1f} media s per wall s with one thread here; ~{media / one * 2:.0f} with both cores "
-              "of such a machine), minus the single writer, which spends well under 1% of indexing time on writes "
-              "(the `write` stage in the indexing table above).", END]
+    lines += ["", f"- 2 actors vs 1: {one / two:.2f}x faster on this 2-core machine (the two actors share its "
+              "cores and each loads the models; Ray start-up is in every ray row, and weighs heavily on "
+              f"{media:.0f} s of media). Actors on separate machines do not share cores, so a cluster should scale "
+              f"about linearly at the per-actor rate ({media / one:.1f} media s per wall s for one single-thread "
+              "actor here, start-up included), until the single writer saturates: writes are well under 1% of "
+              "indexing time (the `write` stage in the indexing table above). Not measured on a real multi-machine "
+              "cluster.", END]
     section = "\n".join(lines)
     print(section)
     if args.out:

@@ -108,6 +108,9 @@ def import_video(store: Any, row: dict[str, Any]) -> FileResult:
         return result  # failed before anything was recorded (e.g. the file vanished)
     video = videos[0]
     vid = video["video_id"]
+    earlier = store.videos_at(video["abs_path"])
+    if result.status == "failed" and any(o["status"] in ("indexed", "partial") for o in earlier):
+        return result  # as the local path: a file that fails now keeps what was indexed before
     for name in (SEGMENTS, FRAMES):
         if row[name]:
             store.import_rows(name, vid, _from_ipc(row[name]))
@@ -117,7 +120,7 @@ def import_video(store: Any, row: dict[str, Any]) -> FileResult:
         target = store.path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(bytes.fromhex(data))
-    for old in store.videos_at(video["abs_path"]):  # the file changed: its old records go only now
+    for old in earlier:  # the file changed: its old records go only now
         if old["video_id"] != vid:
             store.delete_video(old["video_id"])
     store.upsert_video(video)

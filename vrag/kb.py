@@ -274,7 +274,7 @@ class KnowledgeBase:
         an unanswerable question gets "Not found in the indexed videos." and no citations.
         """
         from vrag.backends.text_embed import text_embedder
-        from vrag.retrievers.generate import ExtractiveGenerator, LLMGenerator
+        from vrag.retrievers.generate import ExtractiveGenerator, LLMGenerator, with_context
 
         _check_text(question, "question")
         if not question.strip():
@@ -282,7 +282,8 @@ class KnowledgeBase:
         result = self.search(question, k=k, mode=mode, filters=filters)
         embedder = text_embedder(self.config)
         generator = LLMGenerator(self.config, embedder) if self.config.generator == "llm" else ExtractiveGenerator(embedder)
-        answer = generator.answer(question, result.hit_objects, overview=bool(result.get("global")),
+        evidence = with_context(self.store, result.hit_objects) if generator.name == "extractive" else result.hit_objects
+        answer = generator.answer(question, evidence, overview=bool(result.get("global")),
                                   weak=bool(result.get("weak")))
         return AskResult(question, result, answer)
 
