@@ -71,3 +71,26 @@ def test_ray_engine_writes_what_the_local_path_writes(local_ray, clips, tmp_path
     again = distributed.index([clips])  # nothing to do: skipped by the driver, no actor runs
     assert [r.status for r in again.results] == ["unchanged"] * 3
     assert _snapshot(distributed) == b
+
+
+def test_ray_engine_reports_a_bad_file_in_one_line_and_indexes_the_rest(local_ray, clips, tmp_path):
+    import shutil
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy2(clips / "curie.mp4", folder / "curie.mp4")
+    (folder / "broken.mp4").write_bytes(b"\x00not a video" * 100)
+    kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "asr", "ocr"), engine="ray", ray_workers=2)
+    results = {r.path.rsplit("/", 1)[-1]: r for r in kb.index([folder]).results}
+    assert results["curie.mp4"].status == "indexed"
+    assert results["broken.mp4"].status == "failed" and results["broken.mp4"].reason
+    assert "\n" not in results["broken.mp4"].reason
+    status = {v["path"].rsplit("/", 1)[-1]: v["status"] for v in kb.status()["videos"]}
+    assert status == {"curie.mp4": "indexed", "broken.mp4": "failed"}
+    again = {r.path.rsplit("/", 1)[-1]: r.status for r in kb.index([folder]).results}
+    assert again["curie.mp4"] == "unchanged"
+    before = {s.segment_id for s in kb.segments()}
+    (folder / "curie.mp4").write_bytes(b"\x00damaged now" * 100)  # an indexed file that no longer reads
+    damaged = {r.path.rsplit("/", 1)[-1]: r.status for r in kb.index([folder]).results}
+    assert damaged["curie.mp4"] == "failed"
+    assert {s.segment_id for s in kb.segments()} == before  # as the local path: what was indexed stays
