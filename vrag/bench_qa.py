@@ -39,12 +39,6 @@ def _f(value: Any) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def _quantile_all(summary: dict[str, Any]) -> float:
-    """Search p50 over every route, from the per-question latencies kept in ``summary``."""
-    values = sorted(summary["_search_ms"])
-    return values[len(values) // 2] if values else 0.0
-
-
 def _section(name: str, summary: dict[str, Any], rows: list[dict[str, Any]],
              baselines: list[tuple[str, dict[str, Any]]]) -> list[str]:
     k = summary["k"]
@@ -91,7 +85,7 @@ def _section(name: str, summary: dict[str, Any], rows: list[dict[str, Any]],
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
         for label, b in baselines:
             fr, sr = b["file_recall"], b["span_recall"]
-            p50 = _quantile_all(b)
+            p50 = b["search_p50_ms"] or 0.0
             lines.append(f"| {label} | {_f(fr.get('1'))} | {_f(fr.get('5'))} | {_f(sr.get('1'))} | "
                          f"{_f(sr.get('5'))} | {_f(b['mrr'])} | {_f(b['mean_iou'])} | "
                          f"{_f(b['iou_recall']['0.3'].get('1'))} | {_f(b['iou_recall']['0.5'].get('1'))} | "
@@ -157,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from vrag import KnowledgeBase
     from vrag.cli_eval import print_report
-    from vrag.evaluate import load_qa, run_eval, summarise
+    from vrag.evaluate import load_qa, quantile, run_eval, summarise
 
     argv = sys.argv[1:] if argv is None else argv
     command = "python -m vrag.bench_qa " + " ".join(shlex.quote(a) for a in argv)
@@ -178,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             b_rows = run_eval(kb, questions, k=args.k, tolerance=args.tolerance, mode=mode, filters=filters,
                               answer=False)
             b = summarise(b_rows, args.k)
-            b["_search_ms"] = [r["search_ms"] for r in b_rows]
+            b["search_p50_ms"] = quantile([r["search_ms"] for r in b_rows], 0.5)
             baselines.append((label, b))
             print(f"   baseline {label}: span recall@1 {_f(b['span_recall'].get('1'))} @5 "
                   f"{_f(b['span_recall'].get('5'))} mean IoU {_f(b['mean_iou'])} R@1 IoU>=0.5 "

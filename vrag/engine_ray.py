@@ -60,7 +60,6 @@ class VideoIndexActor:
         if device:
             values["device"] = device
         self.settings = values
-        self.scratch_root = Path(tempfile.mkdtemp(prefix="vrag-ray-"))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {k: [] for k in ("path", "result", "segments", "frames", "mentions", "video",
@@ -75,7 +74,7 @@ class VideoIndexActor:
         from vrag.discover import Found
         from vrag.store import FRAMES, SEGMENTS, Store
 
-        scratch = Path(tempfile.mkdtemp(dir=self.scratch_root))
+        scratch = Path(tempfile.mkdtemp(prefix="vrag-ray-"))
         try:
             cfg = Config(dict(self.settings, db=str(scratch)), {k: "driver" for k in self.settings})
             store = Store(scratch)

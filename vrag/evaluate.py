@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable
 
 from .errors import VragError
 
-__all__ = ["LEVELS", "QAFileError", "load_qa", "run_eval", "summarise", "iou", "NOT_FOUND"]
+__all__ = ["LEVELS", "QAFileError", "load_qa", "run_eval", "summarise", "iou", "quantile", "NOT_FOUND"]
 
 LEVELS = ("naive", "hybrid", "graph")
 NOT_FOUND = "not found"
@@ -239,7 +239,7 @@ def _mean(values: Iterable[Any]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-def _quantile(values: list[float], q: float) -> float | None:
+def quantile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     values = sorted(values)
@@ -292,10 +292,10 @@ def summarise(rows: list[dict[str, Any]], k: int = 10) -> dict[str, Any]:
         },
         "latency_ms": {
             route: {"questions": len(rs),
-                    "search_p50": _quantile([r["search_ms"] for r in rs], 0.5),
-                    "search_p95": _quantile([r["search_ms"] for r in rs], 0.95),
-                    "ask_p50": _quantile([r["ask_ms"] for r in rs if r["ask_ms"] is not None], 0.5),
-                    "ask_p95": _quantile([r["ask_ms"] for r in rs if r["ask_ms"] is not None], 0.95)}
+                    "search_p50": quantile([r["search_ms"] for r in rs], 0.5),
+                    "search_p95": quantile([r["search_ms"] for r in rs], 0.95),
+                    "ask_p50": quantile([r["ask_ms"] for r in rs if r["ask_ms"] is not None], 0.5),
+                    "ask_p95": quantile([r["ask_ms"] for r in rs if r["ask_ms"] is not None], 0.95)}
             for route, rs in sorted(by_route.items())
         },
         "kinds": {kind: _block([r for r in rows if r["kind"] == kind], k) for kind in kinds},

@@ -75,6 +75,17 @@ _NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 _NO_ACCESS = {errno.EACCES, errno.EPERM}
 
 
+def _replace_scope(table: Any, data: Any, scope: str) -> None:
+    """One commit: upsert ``data`` on ``segment_id`` and delete the rows in ``scope`` it no longer has."""
+    (
+        table.merge_insert("segment_id")
+        .when_matched_update_all()
+        .when_not_matched_insert_all()
+        .when_not_matched_by_source_delete(scope)
+        .execute(data)
+    )
+
+
 def sql_quote(value: str) -> str:
     """Quote a string literal for a Lance SQL filter."""
     return "'" + value.replace("'", "''") + "'"
@@ -339,13 +350,7 @@ class Store:
             if data is None:
                 table.delete(scope)
                 return 0
-            (
-                table.merge_insert("segment_id")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .when_not_matched_by_source_delete(scope)
-                .execute(data)
-            )
+            _replace_scope(table, data, scope)
         return len(rows)
 
     def reembed(
@@ -401,8 +406,7 @@ class Store:
             if table is None:
                 self.db.create_table(table_name, rows)
             elif "segment_id" in rows.column_names:
-                (table.merge_insert("segment_id").when_matched_update_all().when_not_matched_insert_all()
-                 .when_not_matched_by_source_delete(scope).execute(rows))
+                _replace_scope(table, rows, scope)
             else:
                 table.delete(scope)
                 if rows.num_rows:
