@@ -65,3 +65,10 @@ def test_bad_time_filter_and_unconfigured_llm_say_what_is_wrong(tmp_path):
     assert out.stderr.strip() == "vrag: error: --from: not a time: '1:xx' (use seconds, mm:ss or h:mm:ss)"
     with pytest.raises(ConfigError, match=r"generator 'llm' needs llm_model \(and llm_base_url for a local server\)"):
         ChatEndpoint.from_config(Config.load().replace(generator="llm"), "llm", "generator 'llm'")
+
+
+def test_ray_engine_with_no_workers_is_a_one_line_error(tmp_path):
+    (tmp_path / "videos").mkdir()
+    out = _vrag("index", str(tmp_path / "videos"), "--db", str(tmp_path / "kb"), "--engine", "ray", "--workers", "0")
+    assert out.returncode == 1
+    assert out.stderr.strip() == "vrag: error: --workers 0 (ray_workers): at least one worker"

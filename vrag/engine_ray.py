@@ -139,9 +139,9 @@ def index_with_ray(
     """Index ``paths`` into ``store`` with a pool of Ray actors; see the module docstring."""
     from .registry import require
 
-    ray = require("ray", "Distributed indexing (--engine ray)", "ray")
     if workers < 1:
-        raise VragError(f"--workers {workers}: at least one worker")
+        raise VragError(f"--workers {workers} (ray_workers): at least one worker")
+    ray = require("ray", "Distributed indexing (--engine ray)", "ray")
     indexer = Indexer(store, cfg, progress)
     report, todo = indexer.plan_run([os.fspath(p) for p in paths])
     graph = "graph" in cfg.stages
