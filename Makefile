@@ -10,7 +10,7 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 export HF_HUB_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test test-slow test-all test-ui test-ray bench setup system clean
+.PHONY: demo test test-slow test-all test-ui test-ray test-azure bench setup system clean
 
 demo: setup
 	$(PY) data/make_sample.py
@@ -21,7 +21,7 @@ demo: setup
 	$(VRAG) eval data/sample_qa.jsonl --db data/kb -q
 
 test: setup
-	$(PY) -m pytest -m "not slow and not scale and not ui and not ray" -q
+	$(PY) -m pytest -m "not slow and not scale and not ui and not ray and not azure" -q
 
 test-slow: setup
 	$(PY) -m pytest -m "slow" -q
@@ -34,6 +34,12 @@ test-ui: setup
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null)
 	$(PY) -m pytest -m ui -q -s
+
+# An az:// knowledge base on Azurite, Microsoft's Azure Storage emulator (npm; needs node).
+test-azure: setup
+	@command -v npm >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null)
+	@test -x .cache/azurite/node_modules/.bin/azurite-blob || npm install -s --prefix .cache/azurite azurite@3
+	$(PY) -m pytest -m azure -q
 
 # Distributed indexing on a local Ray (2 CPUs): installs the ray extra first.
 test-ray: setup
@@ -51,6 +57,7 @@ bench: setup
 	$(VRAG) index $(EVAL_DIR)/media $(EVAL_DIR)/audio --db $(BENCH_DB)/eval -q
 	$(PY) -m vrag.bench_qa --db $(BENCH_DB)/eval --out BENCHMARKS.md
 	$(PY) -m vrag.bench_query --sizes 10000,100000,1000000 --out BENCHMARKS.md --keep $(BENCH_DB)/query
+	$(PY) -m vrag.bench_objectstore --out BENCHMARKS.md
 	$(PY) -m pip install -q -e '.[ray]'
 	$(PY) -m vrag.bench_ray --out BENCHMARKS.md
 

@@ -51,7 +51,7 @@ def _key_index(store: Store) -> dict[str, list[str]]:
     if table is None:
         return {}
     with _INDEX_LOCK:
-        cached = _INDEX.get(str(store.path))
+        cached = _INDEX.get(store.uri)
         if cached is not None and cached[0] == table.version:
             return cached[1]
     index: dict[str, list[str]] = {}
@@ -61,7 +61,7 @@ def _key_index(store: Store) -> dict[str, list[str]]:
             if key and row["entity_id"] not in index.get(key, []):
                 index.setdefault(key, []).append(row["entity_id"])
     with _INDEX_LOCK:
-        _INDEX[str(store.path)] = (table.version, index)
+        _INDEX[store.uri] = (table.version, index)
     return index
 
 

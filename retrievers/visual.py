@@ -16,9 +16,14 @@ from .naive import filter_clause
 __all__ = ["VisualRetriever", "load_image"]
 
 
-def load_image(image: str | os.PathLike[str] | Any) -> Any:
-    """An RGB uint8 array from a path (any format Pillow reads) or an array passed through."""
-    if not isinstance(image, (str, os.PathLike)):
+def load_image(image: str | os.PathLike[str] | bytes | Any) -> Any:
+    """An RGB uint8 array from a path or the bytes of an image (any format Pillow reads), or an
+    array passed through."""
+    if isinstance(image, (bytes, bytearray)):
+        import io
+
+        image = io.BytesIO(image)
+    elif not isinstance(image, (str, os.PathLike)):
         return image
     import numpy as np
     from PIL import Image, UnidentifiedImageError

@@ -35,6 +35,82 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
 
 
+class S3Server:
+    """A local S3 server (moto) standing in for AWS in object-storage tests."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self.options = (f"aws_endpoint={endpoint},aws_access_key_id=test,aws_secret_access_key=test,"
+                        "aws_region=us-east-1,allow_http=true")
+        self.env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                    "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
+
+    def client(self):
+        return self.client_for("s3")
+
+    def client_for(self, service: str):
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, aws_access_key_id="test",
+                            aws_secret_access_key="test", region_name="us-east-1")
+
+    def bucket(self, name: str) -> str:
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        # keys ending in "/" are the empty directory markers pyarrow leaves when a folder empties
+        return sorted(o["Key"] for page in pages for o in page.get("Contents", []) if not o["Key"].endswith("/"))
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """A moto S3 server on a free local port (the ``moto[s3]``, ``flask`` and ``flask-cors`` test extras)."""
+    server_mod = pytest.importorskip("moto.server", reason="object-storage tests need moto (pip install -e '.[dev]')")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield S3Server(f"http://{host}:{port}")
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory):
+    """A local Azure Blob server (Azurite, from npm: ``make test-azure`` installs it under
+    .cache/azurite); its endpoint. Skips when Azurite is not installed."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    binary = os.environ.get("AZURITE_BIN") or shutil.which("azurite-blob") or next(
+        (str(p) for p in [Path(__file__).resolve().parents[1] / ".cache/azurite/node_modules/.bin/azurite-blob"]
+         if p.exists()), None)
+    if not binary:
+        pytest.skip("Azurite is not installed (make test-azure installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([binary, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--silent", "--loose",
+                             "--skipApiVersionCheck", "--location", str(tmp_path_factory.mktemp("azurite"))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("Azurite did not start within 30 s")
+    yield f"http://127.0.0.1:{port}"
+    proc.kill()  # Azurite ignores SIGTERM while connections linger; its data is a temp dir
+    proc.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("media")

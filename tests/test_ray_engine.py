@@ -94,3 +94,20 @@ def test_ray_engine_reports_a_bad_file_in_one_line_and_indexes_the_rest(local_ra
     damaged = {r.path.rsplit("/", 1)[-1]: r.status for r in kb.index([folder]).results}
     assert damaged["curie.mp4"] == "failed"
     assert {s.segment_id for s in kb.segments()} == before  # as the local path: what was indexed stays
+
+
+def test_ray_engine_writes_into_an_s3_knowledge_base(local_ray, clips, tmp_path, s3, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    bucket = s3.bucket("vrag-ray")
+    local = KnowledgeBase(tmp_path / "local", stages=STAGES)
+    assert local.index([clips]).ok
+    remote = KnowledgeBase(f"s3://{bucket}/kb", stages=STAGES, engine="ray", ray_workers=2,
+                           storage_options=s3.options)
+    report = remote.index([clips])
+    assert report.ok and sorted(r.status for r in report.results) == ["indexed"] * 3
+    a, b = _snapshot(local), _snapshot(remote)
+    assert a.pop("thumbs") and not b.pop("thumbs")  # none in the driver's local work directory...
+    assert s3.keys(bucket, "kb/thumbs/") == [f"kb/{t}" for t in _snapshot(local)["thumbs"]]  # ...all in the bucket
+    for key in a:
+        assert a[key] == b[key], key
+    assert [r.status for r in remote.index([clips]).results] == ["unchanged"] * 3

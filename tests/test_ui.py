@@ -149,6 +149,22 @@ def test_search_forced_mode_filters_and_play_button(monkeypatch, ui_kb):
     assert any("not a time" in e.value for e in at.sidebar.error)
 
 
+def test_ui_on_an_s3_knowledge_base_shows_hits_with_thumbnails_from_the_bucket(monkeypatch, lecture, tmp_path, s3):
+    path, _spans = lecture
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    db = f"s3://{s3.bucket('vrag-ui')}/kb"
+    kb = KnowledgeBase(db, stages=("shot", "asr", "ocr", "frame"), storage_options=s3.options)
+    assert kb.index([path]).ok
+    at = _app(monkeypatch, db, stages="shot,asr,ocr,frame", VRAG_STORAGE_OPTIONS=s3.options)
+    assert f"knowledge base: `{db}`" in _texts(at)
+    at.radio(key="action").set_value("Search")
+    at.text_input(key="query").input(QUESTION).run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert any("lecture one.mp4** · " in m.value for m in at.markdown)
+    assert at.image  # keyframe thumbnails, read from the bucket
+    assert not list((tmp_path / "cache").rglob("*.jpg"))  # served from the bucket, not from a local copy
+
+
 def test_query_mode_and_filters_survive_a_visit_to_another_page(monkeypatch, ui_kb):
     kb, _ = ui_kb
     at = _app(monkeypatch, kb.store.path)

@@ -17,6 +17,7 @@ from vrag.cli import config_from_args
 from vrag.config import SETTINGS, Config
 from vrag.errors import VragError
 from vrag.kb import KnowledgeBase
+from vrag.kb_files import is_remote
 from vrag.ui.graph_page import graph_page
 from vrag.ui.index_page import index_page
 from vrag.ui.jobs import JobBoard
@@ -52,17 +53,18 @@ def main() -> None:
     try:
         cfg = config_from_args(_args(sys.argv[1:]))
         settings = json.dumps({s.name: cfg[s.name] for s in SETTINGS}, sort_keys=True, default=str)
-        kb = knowledge_base(os.path.abspath(str(cfg.db)) + settings, cfg)
+        where = str(cfg.db) if is_remote(str(cfg.db)) else os.path.abspath(str(cfg.db))
+        kb = knowledge_base(where + settings, cfg)
     except VragError as exc:
         st.title("vrag")
         show_error(exc)
         st.stop()
-    board = job_board(str(kb.store.path.resolve()))
+    board = job_board(kb.store.uri if kb.store.remote else str(kb.store.path.resolve()))
     for key in KEEP:  # keep the query, mode and filters when the user visits another page and comes back
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
     st.sidebar.title(":material/movie: vrag")
-    st.sidebar.caption(f"knowledge base: `{kb.store.path}`")
+    st.sidebar.caption(f"knowledge base: `{kb.store.uri}`")
     page = st.sidebar.radio("Page", list(PAGES), key="page", horizontal=True, label_visibility="collapsed")
     if page != "Index":
         job_progress(board, sidebar=True)

@@ -48,16 +48,17 @@ class MediaGuard:
     """
 
     def __init__(self, indexed: Iterable[str | os.PathLike[str]], db_dir: str | os.PathLike[str],
-                 roots: Iterable[str | os.PathLike[str]] = ()):
+                 roots: Iterable[str | os.PathLike[str]] = (), kb_files: Any = None):
         self.files = {_real(p) for p in indexed if p}
         self.roots = [_real(r) for r in roots if r]
         self.db_dir = _real(db_dir)
+        self.kb_files = kb_files if kb_files is not None and kb_files.remote else None  # object storage
 
     @classmethod
     def for_kb(cls, kb: Any, roots: Iterable[str] = ()) -> "MediaGuard":
         """From the knowledge base's videos table (``abs_path`` of every indexed file)."""
         rows = kb.store.videos() if kb.store.exists() else []
-        return cls([r["abs_path"] for r in rows], kb.store.path, roots)
+        return cls([r["abs_path"] for r in rows], kb.store.path, roots, kb.store.files)
 
     def media(self, path: str | os.PathLike[str]) -> str:
         """The real path of ``path`` if it may be played; MediaAccessError otherwise."""
@@ -73,9 +74,17 @@ class MediaGuard:
             raise MediaAccessError(f"{os.fspath(path)}: the indexed file is gone (moved or deleted); re-index its folder")
         return real
 
-    def thumb(self, relative: str | os.PathLike[str]) -> str:
-        """The real path of a thumbnail stored under the DB directory (paths are relative to it)."""
+    def thumb(self, relative: str | os.PathLike[str]) -> str | bytes:
+        """The real path of a thumbnail stored under the DB directory (paths are relative to it);
+        for a knowledge base on object storage, the thumbnail's bytes."""
         rel = os.fspath(relative)
+        if self.kb_files is not None:
+            if os.path.splitext(rel)[1].lower() not in _IMAGE_EXTS:
+                raise MediaAccessError(f"refused to serve thumbnail {rel!r}: not an image")
+            try:
+                return self.kb_files.read(rel)  # refuses names outside the thumbnails folder
+            except VragError as exc:
+                raise MediaAccessError(f"thumbnail {rel!r}: {exc}") from None
         real = _real(os.path.join(self.db_dir, rel))
         if (os.path.isabs(rel) or not _inside(real, self.db_dir) or real == self.db_dir
                 or os.path.splitext(real)[1].lower() not in _IMAGE_EXTS):

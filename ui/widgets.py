@@ -42,12 +42,12 @@ class Context:
     def load(cls, kb: Any, board: JobBoard) -> "Context":
         rows = kb.store.videos() if kb.store.exists() else []
         videos = {r["video_id"]: r for r in rows}
-        guard = MediaGuard([r["abs_path"] for r in rows], kb.store.path, board.roots)
+        guard = MediaGuard([r["abs_path"] for r in rows], kb.store.path, board.roots, kb.store.files)
         return cls(kb, board, videos, guard)
 
     @property
     def db(self) -> str:
-        return str(self.kb.store.path)
+        return self.kb.store.uri
 
     def has_kb(self) -> bool:
         return self.kb.store.exists() and bool(self.videos)

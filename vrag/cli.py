@@ -155,7 +155,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     with IndexProgress(enabled=not (args.quiet or args.json)) as bar:
         report = kb.index(args.paths, progress=bar.update, prune=args.prune)
     if args.json:
-        print(json.dumps({"db": str(kb.store.path), "files": [vars(r) for r in report.results]}, indent=2))
+        print(json.dumps({"db": kb.store.uri, "files": [vars(r) for r in report.results]}, indent=2))
     else:
         print_summary(report)
     return 0 if report.ok else 1
@@ -258,9 +258,9 @@ def _cmd_reembed(args: argparse.Namespace) -> int:
     kb = KnowledgeBase(config=config_from_args(args))
     done = kb.reembed(force=args.force)
     if not done:
-        print(f"{kb.store.path}: vectors already match the configured models; nothing to do (--force to redo)")
+        print(f"{kb.store.uri}: vectors already match the configured models; nothing to do (--force to redo)")
     for table, n in done.items():
-        print(f"re-embedded {n} {table} records in {kb.store.path} with {kb.store.model_of(table)[0]}")
+        print(f"re-embedded {n} {table} records in {kb.store.uri} with {kb.store.model_of(table)[0]}")
     return 0
 
 
@@ -276,7 +276,7 @@ def _cmd_graph(args: argparse.Namespace) -> int:
         return 0
     found = kb.graph_entity(args.entity)
     if found is None:
-        raise VragError(f"no entity named {args.entity!r} in {kb.store.path} (index with the graph stage first)")
+        raise VragError(f"no entity named {args.entity!r} in {kb.store.uri} (index with the graph stage first)")
     if args.json:
         print(json.dumps(found, indent=2, ensure_ascii=False))
         return 0

@@ -37,13 +37,13 @@ def run(args: argparse.Namespace) -> int:
     questions = load_qa(args.questions)
     kb = KnowledgeBase(config=config_from_args(args))
     if not kb.store.exists() or not kb.status()["videos"]:
-        raise VragError(f"{kb.store.path}: nothing indexed; run `vrag index PATH --db {kb.store.path}` first")
+        raise VragError(f"{kb.store.uri}: nothing indexed; run `vrag index PATH --db {kb.store.uri}` first")
     kb.ask("warm-up: load the models", mode=args.mode)  # model loading is not query latency
     with _Progress(len(questions), enabled=not (args.quiet or args.json)) as bar:
         rows = run_eval(kb, questions, k=args.k, tolerance=args.tolerance, mode=args.mode, progress=bar.update)
     summary = summarise(rows, args.k)
     if args.json:
-        out = {"db": str(kb.store.path), "questions_file": args.questions, "k": args.k, "tolerance": args.tolerance,
+        out = {"db": kb.store.uri, "questions_file": args.questions, "k": args.k, "tolerance": args.tolerance,
                "mode": args.mode, "summary": summary, "questions": rows}
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:

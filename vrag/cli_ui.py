@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 
+from .kb_files import is_remote
 from .registry import require
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -42,7 +43,7 @@ def command(args: argparse.Namespace) -> list[str]:
         "--",
     ]
     if args.db:
-        cmd += ["--db", os.path.abspath(args.db)]
+        cmd += ["--db", args.db if is_remote(args.db) else os.path.abspath(args.db)]
     if args.config:
         cmd += ["--config", os.path.abspath(args.config)]
     for item in args.sets:

@@ -85,7 +85,12 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("db", "data/kb", "Knowledge-base directory (a LanceDB database)."),
+    Setting("db", "data/kb", "Knowledge base: a directory, or an object-store URI (s3://bucket/kb, gs://..., "
+            "az://...; s3+ddb://... for S3 with a DynamoDB commit store)."),
+    Setting("storage_options", "", "Object-store options for an s3://, gs:// or az:// db, as key=value pairs "
+            "separated by commas (LanceDB's storage_options, e.g. 'aws_endpoint=http://127.0.0.1:9000,"
+            "allow_http=true'); keys and secrets are better left in the standard AWS_*/GOOGLE_*/AZURE_* "
+            "environment variables."),
     Setting("device", "cpu", "Where models run: cpu, cuda (GPU) or auto.", ("cpu", "cuda", "auto")),
     Setting("threads", 2, "CPU threads per model."),
     Setting("engine", "local", "Where `vrag index` runs the indexers: local (this process) or ray (a Ray "

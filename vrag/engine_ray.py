@@ -115,10 +115,9 @@ def import_video(store: Any, row: dict[str, Any]) -> FileResult:
             store.import_rows(name, vid, _from_ipc(row[name]))
     if row["mentions"]:
         store.import_rows(MENTIONS, vid, _from_ipc(row["mentions"]))
-    for rel, data in json.loads(row["thumbs"]):
-        target = store.path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(bytes.fromhex(data))
+    if row["frames"]:  # the keyframes were redone: so are their thumbnails
+        store.files.replace_thumbs(vid, {rel.rsplit("/", 1)[-1]: bytes.fromhex(data)
+                                         for rel, data in json.loads(row["thumbs"]) if rel.startswith(f"thumbs/{vid}/")})
     for old in earlier:  # the file changed: its old records go only now
         if old["video_id"] != vid:
             store.delete_video(old["video_id"])

@@ -17,6 +17,7 @@ __all__ = [
     "StoreError",
     "ModelMismatchError",
     "StoreWriteError",
+    "StoreUnreachableError",
     "DiscoveryError",
 ]
 
@@ -71,3 +72,8 @@ class ModelMismatchError(StoreError):
 class StoreWriteError(StoreError):
     """The knowledge base cannot be written at all (disk full, read-only, deleted): the run stops;
     what was committed before stays."""
+
+
+class StoreUnreachableError(StoreError):
+    """The object store holding the knowledge base cannot be reached, or refuses access: the run
+    stops; what was committed before stays."""

@@ -11,11 +11,10 @@ provenance left is gone.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from typing import Any, Sequence
 
-from .store import SEGMENTS, Store, sql_quote
+from .store import Store, sql_quote
 
 __all__ = ["MENTIONS", "ENTITIES", "RELATIONS", "replace_extraction", "needs_rebuild", "find_entity",
            "to_networkx", "export_graph"]
@@ -49,10 +48,17 @@ def replace_extraction(store: Store, video_id: str, mentions: Sequence[Any], rel
         for r in relations
     ]
     with store._lock, store.writing():
-        table = store._open(MENTIONS) or store.db.create_table(MENTIONS, schema=_mention_schema(), exist_ok=True)
-        table.delete(f"video_id = {sql_quote(video_id)}")
+        table = mentions_table(store)
+        store.retry_conflicts(f"replacing the graph extraction of video {video_id[:12]}",
+                              lambda: table.delete(f"video_id = {sql_quote(video_id)}"))
         if rows:
-            table.add(pa.Table.from_pylist(rows, schema=_mention_schema()))
+            data = pa.Table.from_pylist(rows, schema=_mention_schema())
+            store.retry_conflicts(f"writing the graph extraction of video {video_id[:12]}", lambda: table.add(data))
+
+
+def mentions_table(store: Store) -> Any:
+    """The ``mentions`` table, created (empty) if it does not exist yet."""
+    return store._open(MENTIONS) or store.db.create_table(MENTIONS, schema=_mention_schema(), exist_ok=True)
 
 
 _RECIPE_KEY = b"vrag.graph_recipe"
@@ -126,12 +132,12 @@ def to_networkx(store: Store) -> Any:
     relations = store._open(RELATIONS)
     stamp = (entities.version if entities is not None else -1, relations.version if relations is not None else -1)
     with _GRAPHS_LOCK:
-        cached = _GRAPHS.get(str(store.path))
+        cached = _GRAPHS.get(store.uri)
         if cached is not None and cached[0] == stamp:
             return cached[1]
     graph = _build_networkx(entities, relations)
     with _GRAPHS_LOCK:
-        _GRAPHS[str(store.path)] = (stamp, graph)
+        _GRAPHS[store.uri] = (stamp, graph)
     return graph
 
 

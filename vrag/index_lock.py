@@ -38,11 +38,14 @@ def _is_remote(db: str) -> bool:
 
 
 @contextmanager
-def write_lock(db: str | os.PathLike[str], action: str = "index") -> Iterator[None]:
+def write_lock(db: str | os.PathLike[str], action: str = "index", name: str | None = None) -> Iterator[None]:
     """Hold the knowledge base's write lock for the block; raise :class:`IndexLockedError` at once
     when another process holds it. Re-entrant within one process is not needed: callers take it
-    once, at the public entry point."""
+    once, at the public entry point. ``db`` is the directory holding the lock (an object-store
+    knowledge base passes its local work directory: the lock then covers this machine only);
+    ``name`` is what messages call the knowledge base."""
     db = os.fspath(db)
+    label = name or db
     if _is_remote(db) or sys.platform == "win32":
         yield
         return
@@ -53,12 +56,12 @@ def write_lock(db: str | os.PathLike[str], action: str = "index") -> Iterator[No
         path.mkdir(parents=True, exist_ok=True)
         fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise VragError(f"{db}: cannot open the knowledge base for writing: {exc.strerror or exc}") from None
+        raise VragError(f"{label}: cannot open the knowledge base for writing: {exc.strerror or exc}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise IndexLockedError(f"{db}: another process is writing to this knowledge base "
+            raise IndexLockedError(f"{label}: another process is writing to this knowledge base "
                                    f"({_describe(fd)}); wait for it to finish, or use another --db") from None
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "action": action,
                   "since": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numbers
 import os
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .config import Config
 from .errors import VragError
+from .kb_files import parse_storage_options
 from .pipeline import FileResult, IndexReport, Indexer, ProgressEvent
 from .schema import Answer, Hit, Segment
 from .store import FRAMES, Store, sql_quote
@@ -62,11 +62,11 @@ class KnowledgeBase:
         if db is not None:
             overrides["db"] = os.fspath(db)
         self.config = cfg.replace(**overrides) if overrides else cfg
-        self.store = Store(Path(self.config.db))
+        self.store = Store(self.config.db, parse_storage_options(self.config.storage_options))
         self._adaptive: Any = None
 
     def __repr__(self) -> str:
-        return f"KnowledgeBase({str(self.store.path)!r})"
+        return f"KnowledgeBase({self.store.uri!r})"
 
     # -- indexing ---------------------------------------------------------------------
     def index(
@@ -84,7 +84,7 @@ class KnowledgeBase:
 
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        with write_lock(self.store.path, "index"):
+        with write_lock(self.store.path, "index", name=self.store.uri):
             if self.config.engine == "ray":
                 from .engine_ray import index_with_ray
 
@@ -97,7 +97,7 @@ class KnowledgeBase:
         """Delete the records of the videos at ``paths`` (files, or folders = everything inside)."""
         from .index_lock import write_lock
 
-        with write_lock(self.store.path, "remove"):
+        with write_lock(self.store.path, "remove", name=self.store.uri):
             return self._remove(paths)
 
     def _remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[FileResult]:
@@ -137,7 +137,7 @@ class KnowledgeBase:
         """
         from .index_lock import write_lock
 
-        with write_lock(self.store.path, "reembed"):
+        with write_lock(self.store.path, "reembed", name=self.store.uri):
             return self._reembed(progress, force)
 
     def _reembed(self, progress: Callable[[int, int], None] | None, force: bool) -> dict[str, int]:
@@ -157,7 +157,7 @@ class KnowledgeBase:
             if force or stored[0] != image.model_id:
 
                 def from_thumbs(metas: list[str]) -> Any:
-                    return image.embed_images([load_image(self.store.path / json.loads(m)["thumb"]) for m in metas])
+                    return image.embed_images([load_image(self.store.files.read(json.loads(m)["thumb"])) for m in metas])
 
                 done["frames"] = self.store.reembed(
                     from_thumbs, image.model_id, image.dim, progress, table_name=FRAMES, source="meta"
@@ -184,7 +184,7 @@ class KnowledgeBase:
                     "indexed_at": row["indexed_at"].isoformat() if row["indexed_at"] else None,
                 }
             )
-        return {"db": str(self.store.path), "videos": videos}
+        return {"db": self.store.uri, "videos": videos}
 
     def segments(self, video_id: str | None = None, modality: str | None = None) -> list[Segment]:
         """Stored records, optionally of one video and/or modality, in time order."""
@@ -230,7 +230,7 @@ class KnowledgeBase:
             raise VragError("empty query: give a text query or an image")
         _check_k(k)
         if not self.store.exists():
-            raise VragError(f"{self.store.path}: no knowledge base here yet; run `vrag index PATH --db {self.store.path}` first")
+            raise VragError(f"{self.store.uri}: no knowledge base here yet; run `vrag index PATH --db {self.store.uri}` first")
         filters = self._resolve_filters(filters)
         image_hits = VisualRetriever(self.store, self.config).by_image(image, k=k, filters=filters) if image is not None else []
         if not query.strip():

@@ -16,7 +16,9 @@ from typing import Any, Callable, Iterable
 from .backends.text_embed import text_embedder
 from .config import Config
 from .discover import Found, discover
-from .errors import ConfigError, MediaError, MissingDependencyError, ModelMismatchError, StoreWriteError, VragError
+from .errors import (
+    ConfigError, MediaError, MissingDependencyError, ModelMismatchError, StoreUnreachableError, StoreWriteError, VragError,
+)
 from .media.frames import FrameStream
 from .media.probe import content_hash, probe
 from .schema import Segment, VideoRef
@@ -31,7 +33,7 @@ log = logging.getLogger("vrag.pipeline")
 _CHANGED = "file changed while it was being indexed; nothing was written (index it again)"
 
 #: Errors that are about the setup, not one file: they stop the whole run.
-_FATAL = (ConfigError, MissingDependencyError, ModelMismatchError, StoreWriteError)
+_FATAL = (ConfigError, MissingDependencyError, ModelMismatchError, StoreWriteError, StoreUnreachableError)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class Indexer:
         paths = [os.fspath(p) for p in paths]
         self._check_models()
         self.store.pin_home()
+        self._create_tables()
         files, skipped = discover(paths)
         report = IndexReport([FileResult(s.path, "failed", s.reason) for s in skipped])
         # one read of the videos table per run: re-runs over big folders do no query per file
@@ -142,6 +145,25 @@ class Indexer:
 
             self.store.check_model(FRAMES, get_backend("image_embed", self.cfg).model_id)
 
+    def _create_tables(self) -> None:
+        """Object storage: this run's tables exist before it writes a record (see Store.create_tables)."""
+        wanted = {"videos", SEGMENTS} | ({FRAMES} if "frame" in self.cfg.stages else set()) | (
+            {"mentions"} if "graph" in self.cfg.stages else set())
+        if not self.store.remote or self.store.has_tables(wanted):
+            return  # (checked first: the embedders' sizes may mean loading them)
+        image = None
+        if "frame" in self.cfg.stages:
+            from vrag.backends import get_backend
+
+            backend = get_backend("image_embed", self.cfg)
+            image = (backend.model_id, backend.dim)
+        self.store.create_tables((self.embedder.model_id, self.embedder.dim), image)
+        if "graph" in self.cfg.stages:
+            from vrag.graph_store import mentions_table
+
+            with self.store.writing():
+                mentions_table(self.store)
+
     def index_file(self, found: Found, index: int = 0, count: int = 1, plan_only: bool = False) -> FileResult:
         """Index one discovered file (or, with ``plan_only``, only decide whether it needs it: an
         "unchanged" result, or status "todo"). Errors become a "failed" result naming the reason."""
@@ -165,6 +187,8 @@ class Indexer:
             log.exception("unexpected error while indexing %s", found.path)
             result = FileResult(found.path, "failed", f"internal error: {type(exc).__name__}: {exc}")
         result.seconds = time.monotonic() - started
+        if result.status == "failed" and result.video_id:
+            self.store.files.done_with(result.video_id)  # object storage: its thumbnails in flight go
         if result.status != "todo":
             emit("done")
         return result
@@ -173,6 +197,7 @@ class Indexer:
         """For a distributed run: the report so far (files that cannot be read, unchanged files) and
         the files that need indexing; ``self.seen`` holds every discovered file's absolute path."""
         self._check_models()
+        self._create_tables()
         files, skipped = discover(paths)
         report = IndexReport([FileResult(s.path, "failed", s.reason) for s in skipped])
         self._known, self._by_path = {}, {}
@@ -190,8 +215,14 @@ class Indexer:
 
     def rebuild_graph(self) -> None:
         from vrag.graph_build import rebuild_graph
+        from vrag.graph_store import needs_rebuild
 
-        rebuild_graph(self.store, self.embedder.embed, float(self.cfg.graph_merge_similarity), self.embedder.model_id)
+        similarity, model = float(self.cfg.graph_merge_similarity), self.embedder.model_id
+        for _ in range(3):  # again if another writer (another machine) added extractions meanwhile
+            self.store.retry_conflicts("rebuilding the knowledge graph",
+                                       lambda: rebuild_graph(self.store, self.embedder.embed, similarity, model))
+            if not needs_rebuild(self.store, similarity, model):
+                break
         self.graph_changed = False
 
     def prune(self, roots: list[str], present: set[str]) -> list[FileResult]:
@@ -302,7 +333,7 @@ class Indexer:
         row = _video_row(video)
         self.store.upsert_video(dict(before or row, status="indexing"))
         ctx = IndexContext(
-            self.cfg, video, data_dir=str(self.store.path), progress=lambda stage, d, total: emit(stage, d, total)
+            self.cfg, video, data_dir=str(self.store.files.local_dir), progress=lambda stage, d, total: emit(stage, d, total)
         )
         live = []
         crashed: set[str] = set()  # stages that raised: they produced nothing, their old records stay
@@ -362,6 +393,7 @@ class Indexer:
                 self.store.replace_segments(
                     video.video_id, frames, image.model_id, image.dim, modalities=["frame"], table_name=FRAMES
                 )
+                self.store.files.publish(video.video_id)  # object storage: upload the new thumbnails
         counts = {m: n for m, n in (before["counts"] if before else {}).items() if m not in replaced}
         for seg in new:
             counts[seg.modality] = counts.get(seg.modality, 0) + 1
@@ -378,6 +410,7 @@ class Indexer:
         )
         self.store.upsert_video(final)
         self._remember(final)
+        self.store.files.done_with(video.video_id)
         timings = dict(ctx.timings)
         # OCR and keyframe embedding run inside the frame pass: "frames" is decoding + shot detection
         timings["frames"] = max(0.0, timings.get("frames", 0.0) - timings.get("ocr", 0.0) - timings.get("frame", 0.0))
@@ -411,6 +444,7 @@ class Indexer:
 
         captioner = get_backend("captioner", self.cfg)
         current = {m: self._current(video, m, new, ran) for m in ("frame", "asr", "ocr")}
+        self.store.files.fetch([str(kf.meta["thumb"]) for kf in current["frame"] if kf.meta.get("thumb")])
         try:
             with ctx.timed("caption"):
                 out = captioner.caption(video, current["frame"], current["asr"], current["ocr"], ctx.data_dir)
@@ -443,7 +477,7 @@ class Indexer:
 
                     llm = LLMGraphExtractor(self.cfg)
                     producer = llm.producer
-                    mentions, relations, notes = llm.extract(texts, self.store.path / "cache")
+                    mentions, relations, notes = llm.extract(texts, self.store.files.local_dir / "cache")
                     for note in notes:
                         ctx.warn("graph", note)
                 else:

@@ -12,15 +12,16 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
 import re
-import shutil
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .errors import ModelMismatchError, StoreError, StoreWriteError, VragError
+from .errors import ModelMismatchError, StoreError, StoreUnreachableError, StoreWriteError, VragError
+from .kb_files import KBFiles, describe_remote_error, is_remote_failure, lance_options
 from .registry import require
 from .schema import Segment
 
@@ -73,6 +74,11 @@ _OS_ERROR = re.compile(r"\(os error (\d+)\)")
 #: Errors that mean nothing can be written to the knowledge base (they stop an index run).
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 _NO_ACCESS = {errno.EACCES, errno.EPERM}
+#: Lance's words for a commit that lost a race with another writer's (it may be retried).
+_CONFLICT = re.compile(r"commit conflict|preempted by concurrent transaction|incompatible with concurrent transaction",
+                       re.I)
+#: Attempts at a commit that keeps losing races (writers on other machines, object storage).
+COMMIT_ATTEMPTS = 6
 
 
 def _replace_scope(table: Any, data: Any, scope: str) -> None:
@@ -92,10 +98,17 @@ def sql_quote(value: str) -> str:
 
 
 class Store:
-    """One knowledge-base directory. Opened lazily; safe to share within a process."""
+    """One knowledge base: a directory, or an object-store URI (``s3://``, ``gs://``, ``az://``)
+    opened with LanceDB ``storage_options``. Opened lazily; safe to share within a process."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str], storage_options: dict[str, str] | None = None):
+        self.files = KBFiles(path, storage_options)
+        self.remote = self.files.remote
+        #: the local directory (for an object-store knowledge base: its local work directory)
+        self.path = self.files.local_dir
+        #: what messages and JSON outputs call the knowledge base: its directory, or its URI
+        self.uri = self.files.uri if self.remote else str(self.path)
+        self.storage_options = dict(storage_options or {})
         self._db: Any = None
         self._lock = threading.RLock()
         self._home: tuple[int, int] | None = None  # (device, inode) of the directory a run writes to
@@ -107,20 +120,28 @@ class Store:
             if self._db is None:
                 lancedb = require("lancedb", "The knowledge-base store", "all")
                 try:
-                    self.path.mkdir(parents=True, exist_ok=True)
-                    self._db = lancedb.connect(str(self.path))
+                    if self.remote:
+                        self._db = lancedb.connect(self.uri, storage_options=lance_options(self.storage_options) or None)
+                    else:
+                        self.path.mkdir(parents=True, exist_ok=True)
+                        self._db = lancedb.connect(str(self.path))
                 except OSError as exc:
-                    raise StoreError(f"{self.path}: cannot open knowledge base: {exc.strerror or exc}") from exc
+                    raise StoreError(f"{self.uri}: cannot open knowledge base: {exc.strerror or exc}") from exc
+                except ValueError as exc:
+                    raise StoreError(f"{self.uri}: cannot open knowledge base: {describe_remote_error(exc)}") from exc
             return self._db
 
     def exists(self) -> bool:
-        return self.path.is_dir() and VIDEOS in self._tables()
+        return (self.remote or self.path.is_dir()) and VIDEOS in self._tables()
 
     # -- write safety -----------------------------------------------------------------
     def pin_home(self) -> None:
         """At the start of a run: remember which directory the knowledge base is, so a run whose
         directory is deleted (or replaced) under it stops instead of silently starting a new one."""
         self.db  # noqa: B018  (creates the directory)
+        if self.remote:  # an object-store prefix has no identity to pin
+            self._home = None
+            return
         try:
             st = os.stat(self.path)
             self._home = (st.st_dev, st.st_ino)
@@ -139,7 +160,7 @@ class Store:
             except OSError:
                 moved = True
             if moved:
-                raise StoreWriteError(f"{self.path}: the knowledge-base directory was deleted or replaced while "
+                raise StoreWriteError(f"{self.uri}: the knowledge-base directory was deleted or replaced while "
                                       "vrag was writing to it; run the same command again to rebuild it")
         try:
             yield
@@ -153,7 +174,11 @@ class Store:
 
     def write_fault(self, exc: BaseException) -> StoreWriteError | None:
         """A :class:`StoreWriteError` if ``exc`` says the disk is full or read-only, or the knowledge
-        base may not be written (LanceDB errors carry "(os error N)"); else None."""
+        base may not be written (LanceDB errors carry "(os error N)"), or its object store cannot be
+        reached or refuses the write; else None."""
+        if self.remote and is_remote_failure(exc):
+            return StoreWriteError(f"{self.uri}: cannot write to the knowledge base: {describe_remote_error(exc)}; "
+                                   "what was indexed before is kept: fix that and run the same command again")
         code = exc.errno if isinstance(exc, OSError) else None
         if code is None:
             found = _OS_ERROR.search(str(exc))
@@ -164,9 +189,28 @@ class Store:
         ours = not isinstance(exc, OSError) or code not in _NO_ACCESS or (
             filename is not None and (os.path.abspath(filename) + os.sep).startswith(os.path.abspath(self.path) + os.sep))
         if code in _NO_SPACE or (code in _NO_ACCESS and ours):
-            return StoreWriteError(f"{self.path}: cannot write to the knowledge base: {os.strerror(code)}; "
+            return StoreWriteError(f"{self.uri}: cannot write to the knowledge base: {os.strerror(code)}; "
                                    "what was indexed before is kept: fix that and run the same command again")
         return None
+
+    def retry_conflicts(self, what: str, fn: Any) -> Any:
+        """``fn()``, again (with a growing random pause) while it fails on a commit conflict with
+        another writer: writers on other machines share an object-store knowledge base, and Lance
+        refuses e.g. two index builds of one table version, or an upsert based on a version that
+        another writer's table creation replaced. Idempotent steps only (upserts, deletes)."""
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                return fn()
+            except VragError:
+                raise
+            except Exception as exc:
+                if not _CONFLICT.search(str(exc)):
+                    raise
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise StoreWriteError(f"{self.uri}: {what} kept conflicting with another writer's commits "
+                                          f"({COMMIT_ATTEMPTS} attempts); run the same command again") from exc
+                time.sleep(min(8.0, 0.25 * 2 ** attempt) * (1 + random.random()))
+        return None  # not reached
 
     def indexes_behind(self) -> bool:
         """True when the text records lack their full-text index or have rows outside it: a run
@@ -178,21 +222,34 @@ class Store:
         return not fts or any(table.index_stats(ix.name).num_unindexed_rows for ix in fts)
 
     def _tables(self) -> list[str]:
-        if self._db is None and not self.path.is_dir():
+        if self._db is None and not self.remote and not self.path.is_dir():
             return []
-        return list(self.db.list_tables().tables)
+        try:
+            return list(self.db.list_tables().tables)
+        except (OSError, ValueError, RuntimeError) as exc:
+            if not self.remote or not (isinstance(exc, ValueError) or is_remote_failure(exc)):
+                raise
+            raise self._unreachable(exc) from exc
 
     def _open(self, name: str) -> Any | None:
-        if name not in self._tables():
+        # object storage: no listing first (it would cost a request per open)
+        if not self.remote and name not in self._tables():
             return None
         try:
             return self.db.open_table(name)
         except ValueError as exc:
-            # listed but never committed: its creation was cut short (killed, disk full); the next
-            # create_table makes it, so until then it does not exist
+            # not there; or listed but never committed: its creation was cut short (killed, disk
+            # full); the next create_table makes it, so until then it does not exist
             if "not found" in str(exc):
                 return None
             raise
+        except (OSError, RuntimeError) as exc:
+            if not self.remote or not is_remote_failure(exc):
+                raise
+            raise self._unreachable(exc) from exc
+
+    def _unreachable(self, exc: BaseException) -> StoreUnreachableError:
+        return StoreUnreachableError(f"{self.uri}: cannot open knowledge base: {describe_remote_error(exc)}")
 
     # -- schema -----------------------------------------------------------------------
     @staticmethod
@@ -246,8 +303,8 @@ class Store:
         stored = self.model_of(table_name)
         if stored is not None and stored[0] != model_id:
             raise ModelMismatchError(
-                f"{self.path}: {table_name} were embedded with {stored[0]!r} but {_SETTING[table_name]} is "
-                f"{model_id!r}; run `vrag reembed --db {self.path}` to re-embed them, or use another --db"
+                f"{self.uri}: {table_name} were embedded with {stored[0]!r} but {_SETTING[table_name]} is "
+                f"{model_id!r}; run `vrag reembed --db {self.uri}` to re-embed them, or use another --db"
             )
 
     def check_text_model(self, model_id: str) -> None:
@@ -261,6 +318,23 @@ class Store:
                 schema = self._segment_schema(model_id, dim)
                 table = self.db.create_table(table_name, schema=schema, exist_ok=True)
             return table
+
+    def has_tables(self, names: Iterable[str]) -> bool:
+        return set(names) <= set(self._tables())
+
+    def create_tables(self, text: tuple[str, int] | None = None, image: tuple[str, int] | None = None) -> None:
+        """Object storage, at the start of a run: create the tables it writes before any of its
+        records. Two machines starting on a new bucket at once may both create a table (Lance then
+        commits the later creation as an overwrite of the earlier); done first, that can only
+        replace another run's still-empty table, never records. Local runs hold the write lock."""
+        if not self.remote:
+            return
+        with self.writing():
+            self._videos()
+            if text is not None:
+                self._vectors(SEGMENTS, *text)
+            if image is not None:
+                self._vectors(FRAMES, *image)
 
     def _videos(self) -> Any:
         with self._lock:
@@ -282,7 +356,8 @@ class Store:
         batch = pa.Table.from_pylist([full], schema=self._video_schema())
         with self.writing():
             table = self._videos()
-            table.merge_insert("video_id").when_matched_update_all().when_not_matched_insert_all().execute(batch)
+            self.retry_conflicts(f"recording video {full['video_id'][:12]}", lambda: table.merge_insert("video_id")
+                                 .when_matched_update_all().when_not_matched_insert_all().execute(batch))
 
     def videos(self, where: str | None = None) -> list[dict[str, Any]]:
         """Video rows (JSON fields decoded), ordered by path."""
@@ -348,9 +423,10 @@ class Store:
         with self.writing():
             table = self._vectors(table_name, model_id, dim)
             if data is None:
-                table.delete(scope)
+                self.retry_conflicts(f"removing records of video {video_id[:12]}", lambda: table.delete(scope))
                 return 0
-            _replace_scope(table, data, scope)
+            self.retry_conflicts(f"writing the records of video {video_id[:12]}",
+                                 lambda: _replace_scope(table, data, scope))
         return len(rows)
 
     def reembed(
@@ -406,11 +482,12 @@ class Store:
             if table is None:
                 self.db.create_table(table_name, rows)
             elif "segment_id" in rows.column_names:
-                _replace_scope(table, rows, scope)
+                self.retry_conflicts(f"writing the records of video {video_id[:12]}",
+                                     lambda: _replace_scope(table, rows, scope))
             else:
-                table.delete(scope)
+                self.retry_conflicts(f"replacing the {table_name} of video {video_id[:12]}", lambda: table.delete(scope))
                 if rows.num_rows:
-                    table.add(rows)
+                    self.retry_conflicts(f"writing the {table_name} of video {video_id[:12]}", lambda: table.add(rows))
 
     def segments(self, where: str | None = None, limit: int | None = None, table_name: str = SEGMENTS) -> list[Segment]:
         table = self._open(table_name)
@@ -427,8 +504,9 @@ class Store:
             for name in (SEGMENTS, FRAMES, "mentions", VIDEOS):
                 table = self._open(name)
                 if table is not None:
-                    table.delete(f"video_id = {sql_quote(video_id)}")
-        shutil.rmtree(self.path / "thumbs" / video_id, ignore_errors=True)
+                    self.retry_conflicts(f"removing video {video_id[:12]}",
+                                         lambda: table.delete(f"video_id = {sql_quote(video_id)}"))
+        self.files.delete_video(video_id)
 
     def finish_writes(self) -> None:
         """After a batch of writes: bring the indexes up to date and compact.
@@ -440,17 +518,23 @@ class Store:
         """
         from lancedb.index import FTS
 
-        with self.writing():
+        def segments() -> None:
             table = self._open(SEGMENTS)
             if table is not None:
                 if not any(ix.index_type == "FTS" for ix in table.list_indices()):
                     table.create_index("text", config=FTS(), replace=True)
                 self._scale_indexes(table, ("segment_id", "video_id", "modality"))
                 table.optimize()
-            frames = self._open(FRAMES)
-            if frames is not None:
-                self._scale_indexes(frames, ("segment_id", "video_id"))
-                frames.optimize()
+
+        def frames() -> None:
+            table = self._open(FRAMES)
+            if table is not None:
+                self._scale_indexes(table, ("segment_id", "video_id"))
+                table.optimize()
+
+        with self.writing():
+            self.retry_conflicts("indexing the text records", segments)
+            self.retry_conflicts("indexing the keyframes", frames)
 
     @staticmethod
     def _scale_indexes(table: Any, filter_columns: tuple[str, ...]) -> None:
@@ -518,6 +602,6 @@ class Store:
         try:
             rows = search.limit(k).to_list()
         except (ValueError, RuntimeError, OSError) as exc:  # a query the index cannot parse
-            raise StoreError(f"{self.path}: full-text search for {query!r} failed: {exc}") from exc
+            raise StoreError(f"{self.uri}: full-text search for {query!r} failed: {exc}") from exc
         return [(Segment.from_row(r), float(r["_score"])) for r in rows]
 
