@@ -304,3 +304,35 @@ def test_losing_the_bucket_mid_run_stops_in_one_line_and_keeps_what_was_indexed(
         assert sorted(s.segment_id for s in again.segments() if s.video_id == curie) == kept
     finally:
         server.stop()
+
+
+def test_a_run_killed_mid_way_on_s3_is_completed_by_the_next_one(s3, clips, tmp_path):
+    """`kill -9` once the first video's thumbnails are in the bucket (the second is being indexed):
+    the rerun gives exactly what a clean run gives, thumbnails included."""
+    import os
+    import signal
+    import time
+
+    bucket = s3.bucket("vrag-killed")
+    db = f"s3://{bucket}/kb"
+    env = {**os.environ, **s3.env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "vrag", "index", str(clips), "--db", db, "--only", "shots,asr,ocr,frames,graph", "-q"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not s3.keys(bucket, "kb/thumbs/") and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+
+    stages = ("shot", "asr", "ocr", "frame", "graph")
+    clean = KnowledgeBase(tmp_path / "clean", stages=stages)
+    assert clean.index([clips]).ok
+    killed = KnowledgeBase(db, stages=stages, storage_options=s3.options)
+    a, b = _snapshot(clean), _snapshot(killed)
+    for key in a:
+        assert a[key] == b[key], key
+    assert s3.keys(bucket, "kb/thumbs/") == sorted(f"kb/{rel}" for _id, rel in a["frames"])
+    assert not killed.store.indexes_behind()
