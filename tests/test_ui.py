@@ -378,6 +378,8 @@ def test_vrag_ui_command_line(monkeypatch, tmp_path, capsys):
     assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1" and cmd[cmd.index("--server.port") + 1] == "8600"
     assert cmd[cmd.index("--") + 1:] == ["--db", str(tmp_path / "kb")]
     assert "warning" not in capsys.readouterr().err
+    assert cli.main(["ui", "--db", "s3://bucket/kb"]) == 0  # a URI is passed on as it is
+    assert started[-1][started[-1].index("--") + 1:] == ["--db", "s3://bucket/kb"]
 
     assert cli.main(["ui", "--host", "0.0.0.0", "--set", "threads=1"]) == 0
     assert started[-1][started[-1].index("--server.address") + 1] == "0.0.0.0"
