@@ -23,6 +23,7 @@ import hashlib
 import os
 import re
 import shutil
+from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 from urllib.parse import urlparse
@@ -39,6 +40,9 @@ _AZURE = ("az", "abfs", "abfss", "azure")
 _TRUE = {"1", "true", "yes", "on"}
 #: Thumbnails uploaded at once (each is a small PUT: latency-bound).
 _UPLOADS = 8
+#: Thumbnails of an object-store knowledge base kept in memory once read (the UI shows the same
+#: ones on every rerun of a page; ~20 KB each).
+_READ_CACHE = 512
 #: Azurite's documented development account (azure_storage_use_emulator=true), as object_store uses it.
 _AZURITE_ACCOUNT = "devstoreaccount1"
 _AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -109,12 +113,7 @@ def _filesystem(scheme: str, options: Mapping[str, str]) -> Any:
                 kw[ours] = value
         return pafs.S3FileSystem(**kw)
     if scheme in _GCS:
-        kw = {}
-        endpoint = _first(options, "google_endpoint", "gcs_endpoint")
-        if endpoint:
-            parsed = urlparse(endpoint)
-            kw["scheme"], kw["endpoint_override"] = (parsed.scheme or "https"), (parsed.netloc or endpoint)
-        return pafs.GcsFileSystem(**kw)  # credentials: Google's defaults (GOOGLE_APPLICATION_CREDENTIALS, ...)
+        return pafs.GcsFileSystem()  # credentials: Google's defaults (GOOGLE_APPLICATION_CREDENTIALS, ...)
     if scheme in _AZURE:
         emulator = (_first(options, "azure_storage_use_emulator", "use_emulator") or "").lower() in _TRUE
         account = _first(options, "azure_storage_account_name", "account_name") or (
@@ -153,6 +152,7 @@ class KBFiles:
         self.remote = is_remote(self.uri)
         self.options = dict(storage_options or {})
         self._fs: Any = None
+        self._cache: OrderedDict[str, bytes] = OrderedDict()  # object storage: recently read thumbnails
         if self.remote:
             parsed = urlparse(self.uri)
             self.scheme = parsed.scheme.lower()
@@ -179,13 +179,27 @@ class KBFiles:
         """The bytes of a thumbnail named relative to the knowledge base (``thumbs/<id>/<ms>.jpg``);
         :class:`StoreError` when it is missing or unreadable."""
         path = _check_relative(rel)
+        key = str(path)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
         try:
             if not self.remote:
                 return (self.local_dir / path).read_bytes()
             with self.fs.open_input_stream(self._remote_path(path)) as f:
-                return f.read()
+                data = f.read()
         except (OSError, ValueError) as exc:
             raise StoreError(f"{self.uri}: cannot read {rel}: {getattr(exc, 'strerror', None) or exc}") from exc
+        self._cache[key] = data
+        if len(self._cache) > _READ_CACHE:
+            self._cache.popitem(last=False)
+        return data
+
+    def _forget(self, video_id: str) -> None:
+        """Drop cached thumbnails of a video whose thumbnails this process rewrites or removes."""
+        prefix = f"{THUMBS}/{video_id}/"
+        for key in [k for k in self._cache if k.startswith(prefix)]:
+            del self._cache[key]
 
     def fetch(self, rels: list[str]) -> None:
         """Object storage: copy these thumbnails into :attr:`local_dir` (for indexers that read
@@ -207,6 +221,7 @@ class KBFiles:
         """Make ``files`` ({file name: JPEG bytes}) the video's thumbnails: new ones are written
         first, then the ones it no longer has are removed."""
         folder = PurePosixPath(THUMBS) / video_id
+        self._forget(video_id)
         try:
             if not self.remote:
                 target = self.local_dir / folder
@@ -258,6 +273,7 @@ class KBFiles:
             shutil.rmtree(self.local_dir / THUMBS / video_id, ignore_errors=True)
             return
         self.done_with(video_id)
+        self._forget(video_id)
         try:
             self.fs.delete_dir(self._remote_path(PurePosixPath(THUMBS) / video_id))
         except FileNotFoundError:

@@ -108,15 +108,7 @@ class Indexer:
     # -- batch ------------------------------------------------------------------------
     def run(self, paths: Iterable[str | os.PathLike[str]], prune: bool = False) -> IndexReport:
         paths = [os.fspath(p) for p in paths]
-        self._check_models()
-        self.store.pin_home()
-        self._create_tables()
-        files, skipped = discover(paths)
-        report = IndexReport([FileResult(s.path, "failed", s.reason) for s in skipped])
-        # one read of the videos table per run: re-runs over big folders do no query per file
-        self._known, self._by_path = {}, {}
-        for row in self.store.videos():
-            self._remember(row)
+        files, report = self._begin(paths, pin=True)
         wrote = False
         for i, found in enumerate(files):
             result = self.index_file(found, i, len(files))
@@ -136,6 +128,21 @@ class Indexer:
             if needs_rebuild(self.store, float(self.cfg.graph_merge_similarity), self.embedder.model_id):
                 self.rebuild_graph()  # merge settings or embedder changed since the last build
         return report
+
+    def _begin(self, paths: list[str], pin: bool = False) -> tuple[list[Found], IndexReport]:
+        """Start a run: check the models, (``pin``) pin the knowledge base, create its tables on
+        object storage, discover the files (the report starts with those that cannot be read) and
+        read the videos table once: re-runs over big folders do no query per file."""
+        self._check_models()
+        if pin:
+            self.store.pin_home()
+        self._create_tables()
+        files, skipped = discover(paths)
+        report = IndexReport([FileResult(s.path, "failed", s.reason) for s in skipped])
+        self._known, self._by_path = {}, {}
+        for row in self.store.videos():
+            self._remember(row)
+        return files, report
 
     def _check_models(self) -> None:
         """Stored vectors must come from the configured models (else: `vrag reembed`)."""
@@ -196,13 +203,7 @@ class Indexer:
     def plan_run(self, paths: list[str]) -> tuple[IndexReport, list[Found]]:
         """For a distributed run: the report so far (files that cannot be read, unchanged files) and
         the files that need indexing; ``self.seen`` holds every discovered file's absolute path."""
-        self._check_models()
-        self._create_tables()
-        files, skipped = discover(paths)
-        report = IndexReport([FileResult(s.path, "failed", s.reason) for s in skipped])
-        self._known, self._by_path = {}, {}
-        for row in self.store.videos():
-            self._remember(row)
+        files, report = self._begin(paths)
         self.seen = {f.abs_path for f in files}
         todo = []
         for i, found in enumerate(files):
