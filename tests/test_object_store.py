@@ -336,3 +336,43 @@ def test_a_run_killed_mid_way_on_s3_is_completed_by_the_next_one(s3, clips, tmp_
         assert a[key] == b[key], key
     assert s3.keys(bucket, "kb/thumbs/") == sorted(f"kb/{rel}" for _id, rel in a["frames"])
     assert not killed.store.indexes_behind()
+
+
+def test_object_store_failure_paths_are_one_line(s3, monkeypatch):
+    """Thumbnails that cannot be written, Azure without an account, and a commit that keeps losing
+    to other writers each stop with one line naming the knowledge base and the reason."""
+    from vrag.errors import ConfigError, StoreWriteError
+    from vrag.store import COMMIT_ATTEMPTS, Store
+
+    files = KBFiles("s3://no-such-bucket/kb", parse_storage_options(s3.options))
+    with pytest.raises(StoreWriteError) as failed:
+        files.replace_thumbs("abc", {"000001000.jpg": b"x"})
+    assert "\n" not in str(failed.value)
+    assert str(failed.value).startswith("s3://no-such-bucket/kb: cannot write the thumbnails of video abc: ")
+
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_NAME", raising=False)
+    with pytest.raises(ConfigError, match=r"^az:// knowledge base: set azure_storage_account_name"):
+        KBFiles("az://container/kb", {}).fs  # noqa: B018
+
+    store = Store(f"s3://{s3.bucket('vrag-conflicts')}/kb", parse_storage_options(s3.options))
+    monkeypatch.setattr("vrag.store.time.sleep", lambda _s: None)
+    calls = []
+
+    def always_loses():
+        calls.append(1)
+        raise RuntimeError("lance error: Retryable commit conflict for version 9: preempted by concurrent transaction")
+
+    with pytest.raises(StoreWriteError) as lost:
+        store.retry_conflicts("indexing the text records", always_loses)
+    assert len(calls) == COMMIT_ATTEMPTS and "\n" not in str(lost.value)
+    assert str(lost.value) == (f"{store.uri}: indexing the text records kept conflicting with another writer's "
+                               f"commits ({COMMIT_ATTEMPTS} attempts); run the same command again")
+
+    def other_error():
+        calls.append(1)
+        raise RuntimeError("something else")
+
+    calls.clear()
+    with pytest.raises(RuntimeError, match="something else"):
+        store.retry_conflicts("x", other_error)
+    assert len(calls) == 1  # only commit conflicts are retried
