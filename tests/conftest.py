@@ -191,3 +191,8 @@ def qa_kb(tmp_path_factory, lecture):
     assert report.ok, [(r.path, r.reason) for r in report.results]
     kb.folder = folder
     return kb
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/*.json from the current code (test_golden_json.py)")
