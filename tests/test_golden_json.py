@@ -126,18 +126,19 @@ def test_image_search_results_match_golden_json(image_kb, update_golden):
 
 
 def _cli(*args: str) -> Any:
-    out = subprocess.run([sys.executable, "-m", "vrag", *args], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-m", "vrag", *args], check=False, capture_output=True, text=True,
+                         timeout=300)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
 def test_cli_json_matches_golden_json_and_the_python_api(qa_kb, image_kb, update_golden):
     db = str(qa_kb.store.uri)
-    method, (query,), kwargs = TEXT_CASES["search_auto"]
+    _, (query,), kwargs = TEXT_CASES["search_auto"]
     cli = _cli("search", query, "--db", db, "--json", "-k", str(kwargs["k"]))
     check("cli_search_auto", cli, [qa_kb], update_golden)
     assert normalise(cli, [qa_kb]) == normalise(_json(qa_kb.search(query, **kwargs)), [qa_kb])
-    method, (question,), kwargs = TEXT_CASES["ask_ocr"]
+    _, (question,), kwargs = TEXT_CASES["ask_ocr"]
     cli = _cli("ask", question, "--db", db, "--json", "-k", str(kwargs["k"]))
     check("cli_ask_ocr", cli, [qa_kb], update_golden)
     assert normalise(cli, [qa_kb]) == normalise(_json(qa_kb.ask(question, **kwargs)), [qa_kb])
