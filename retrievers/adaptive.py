@@ -48,8 +48,7 @@ def weak_evidence(level: str, hits: list[Hit], global_: bool = False) -> str:
         return "nothing found"
     if global_ and level == "hybrid":
         return ""  # coverage of a video is its content, whatever the words of "summarize it"
-    if level == "graph" and max(h.signals.get("graph", 0.0) for h in hits) > 0 and any(
-            "graph: path" in h.why for h in hits):
+    if level == "graph" and max(h.signals.get("graph", 0.0) for h in hits) > 0 and any(h.graph_path for h in hits):
         return ""  # a path between two entities of the question is strong evidence on its own
     best_sim = max(h.signals.get("similarity", 0.0) for h in hits)
     best_words = max(h.signals.get("words", 0.0) for h in hits)

@@ -63,7 +63,7 @@ def _merged(group: list[Hit]) -> Hit:
     for h in group:
         for key, value in h.signals.items():
             signals[key] = max(signals.get(key, value), value)
-    return Hit(segment, best.score, why, best.path, signals)
+    return dataclasses.replace(best, segment=segment, why=why, signals=signals)
 
 
 def mmr(hits: list[Hit], k: int, lam: float = 0.75) -> list[Hit]:

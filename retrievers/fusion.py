@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from vrag.schema import Hit
 
 __all__ = ["rrf"]
@@ -9,7 +11,7 @@ __all__ = ["rrf"]
 
 def rrf(lists: list[list[Hit]], k: int, c: int = 60) -> list[Hit]:
     """Fuse ranked lists: score = sum of 1 / (c + rank). A record in several lists keeps its first
-    ``why`` and the strongest of each of its signals."""
+    ``why`` (and graph path) and the strongest of each of its signals."""
     scores: dict[str, float] = {}
     first: dict[str, Hit] = {}
     signals: dict[str, dict[str, float]] = {}
@@ -22,4 +24,4 @@ def rrf(lists: list[list[Hit]], k: int, c: int = 60) -> list[Hit]:
             for name, value in hit.signals.items():
                 merged[name] = max(merged.get(name, value), value)
     order = sorted(scores, key=lambda key: -scores[key])[:k]
-    return [Hit(first[key].segment, scores[key], first[key].why, first[key].path, signals[key]) for key in order]
+    return [dataclasses.replace(first[key], score=scores[key], signals=signals[key]) for key in order]

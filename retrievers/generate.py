@@ -92,7 +92,7 @@ class ExtractiveGenerator:
             text = "\n".join([head, *lines])
         else:
             order = sorted(range(len(pieces)), key=lambda i: -scores[i])
-            on_path = [n for n, h in enumerate(hits[:READ]) if "graph: path " in h.why]
+            on_path = [n for n, h in enumerate(hits[:READ]) if h.graph_path]
             chosen, seen = [], set()
             if on_path:  # a connection: quote each hit on the path (its best piece), they are the chain
                 for n in on_path[:QUOTES]:
@@ -109,7 +109,7 @@ class ExtractiveGenerator:
             quoted = {i: _with_antecedent(pieces, hits, i, chosen) for i in chosen}  # i -> (text, start)
             text = "\n".join(f"“{quoted[i][0]}” — {span(hits[pieces[i][1]].path, quoted[i][1], pieces[i][3])}"
                              for i in chosen)
-            paths = [h.why.split("graph: path ", 1)[1].rsplit(" (", 1)[0] for h in hits if "graph: path " in h.why]
+            paths = [h.graph_path for h in hits if h.graph_path]
             if paths:
                 text = f"Connection: {paths[0]}\n{text}"
         starts = quoted if not overview else {i: (None, pieces[i][2]) for i in chosen}

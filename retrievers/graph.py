@@ -132,14 +132,14 @@ class GraphRetriever:
             return []
         graph = to_networkx(self.store)
         scores: dict[str, float] = {}
-        reasons: dict[str, tuple[float, str]] = {}
+        reasons: dict[str, tuple[float, str, str]] = {}  # the strongest: (score, why, entity path or "")
 
-        def support(provenance: list[dict[str, Any]], score: float, reason: str) -> None:
+        def support(provenance: list[dict[str, Any]], score: float, reason: str, on_path: str = "") -> None:
             for p in provenance:
                 sid = p["segment_id"]
                 scores[sid] = scores.get(sid, 0.0) + score
-                if score > reasons.get(sid, (0.0, ""))[0]:
-                    reasons[sid] = (score, reason)
+                if score > reasons.get(sid, (0.0, "", ""))[0]:
+                    reasons[sid] = (score, reason, on_path)
 
         name = lambda node: graph.nodes[node].get("name", node)  # noqa: E731
         for a, b in combinations([s for s in seeds if s in graph], 2):
@@ -147,7 +147,7 @@ class GraphRetriever:
                 label = _describe(graph, path, name)
                 for u, v in zip(path, path[1:]):
                     for _kind, data in _edges(graph, u, v):
-                        support(data["provenance"], PATH * seeds[a] * seeds[b], f"graph: path {label}")
+                        support(data["provenance"], PATH * seeds[a] * seeds[b], f"graph: path {label}", label)
         for seed, link in seeds.items():
             if seed not in graph:
                 continue
@@ -175,7 +175,7 @@ class GraphRetriever:
             (Hit(s, scores[s.segment_id], f"{reasons[s.segment_id][1]} ({s.modality})", paths.get(s.video_id, s.uri),
                  {"graph": scores[s.segment_id] / best,
                   "similarity": float(np.asarray(s.vector, dtype=np.float32) @ qvec) if s.vector else 0.0,
-                  "words": len(matched(words, s.text)) / len(words) if words else 0.0})
+                  "words": len(matched(words, s.text)) / len(words) if words else 0.0}, reasons[s.segment_id][2])
              for s in segs),
             key=lambda h: -h.score,
         )

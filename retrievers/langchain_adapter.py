@@ -31,6 +31,6 @@ class VragRetriever(BaseRetriever):
         result = self.kb.search(query, k=self.k, mode=self.mode, filters=self.filters)
         return [
             Document(page_content=hit["text"],
-                     metadata={**{key: value for key, value in hit.items() if key != "text"}, "route": result["route"]})
-            for hit in result["hits"]
+                     metadata={**{key: value for key, value in hit.items() if key != "text"}, "route": result.route})
+            for hit in result.to_json()["hits"]  # metadata: the hit's JSON fields, as ``vrag search --json``
         ]

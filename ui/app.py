@@ -6,15 +6,14 @@ like every other vrag command; ``--config FILE`` and ``--set NAME=VALUE`` work a
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
 import streamlit as st
 
-from vrag.cli import config_from_args
 from vrag.config import SETTINGS, Config
+from vrag.config_args import config_from_args, parse_common
 from vrag.errors import VragError
 from vrag.kb import KnowledgeBase
 from vrag.kb_files import is_remote
@@ -25,14 +24,6 @@ from vrag.ui.search_page import search_page
 from vrag.ui.widgets import KEEP, Context, job_progress, show_error
 
 PAGES = {"Search": search_page, "Graph": graph_page, "Index": index_page}
-
-
-def _args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="vrag ui", add_help=False, allow_abbrev=False)
-    p.add_argument("--db")
-    p.add_argument("--config")
-    p.add_argument("--set", dest="sets", action="append", default=[])
-    return p.parse_known_args(argv)[0]
 
 
 @st.cache_resource(show_spinner="Opening the knowledge base…")
@@ -51,7 +42,7 @@ def job_board(db: str) -> JobBoard:
 def main() -> None:
     st.set_page_config(page_title="vrag", page_icon=":material/movie:", layout="wide")
     try:
-        cfg = config_from_args(_args(sys.argv[1:]))
+        cfg = config_from_args(parse_common(sys.argv[1:], prog="vrag ui"))
         settings = json.dumps({s.name: cfg[s.name] for s in SETTINGS}, sort_keys=True, default=str)
         where = str(cfg.db) if is_remote(str(cfg.db)) else os.path.abspath(str(cfg.db))
         kb = knowledge_base(where + settings, cfg)

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from vrag.errors import BackendError, ConfigError, MissingDependencyError, VragError
+from vrag.results import AskResult
 from vrag.schema import MODALITIES
 from vrag.timecode import mmss, parse
 
@@ -104,18 +105,19 @@ def _run_query(ctx: Context, action: str, query: str, mode: str, k: int, filters
                                          image=image[2] if image is not None else None)
     except VragError as exc:
         return {"problem": explain(exc)}
+    shown = search.to_json()  # the page shows (and keeps in the session) plain data
     hits = []
-    for hit, obj in zip(search["hits"], search.hit_objects):
+    for hit, obj in zip(shown["hits"], search.hits):
         meta = obj.segment.meta or {}
         hits.append(dict(hit, thumb=meta.get("thumb"), parts=len(meta.get("parts") or [])))
-    view = {"kind": "ask" if isinstance(out, dict) and "answer" in out else "search", "query": query,
+    view = {"kind": "ask" if isinstance(out, AskResult) else "search", "query": query,
             "image": image[0] if image is not None else None, "mode": mode, "filters": filters,
-            "search": {k_: search.get(k_) for k_ in ("route", "confidence", "escalated", "global", "weak",
-                                                     "routing", "steps")},
+            "search": {k_: shown.get(k_) for k_ in ("route", "confidence", "escalated", "global", "weak",
+                                                    "routing", "steps")},
             "hits": hits, "problem": problem}
-    if view["kind"] == "ask":
-        view.update(answer=out["answer"], citations=out["citations"], found=out["found"],
-                    generator=out["generator"], dropped=out["dropped_citations"])
+    if isinstance(out, AskResult):
+        a = out.answer
+        view.update(answer=a.text, citations=a.citations, found=a.found, generator=a.generator, dropped=a.dropped)
     return view
 
 

@@ -6,23 +6,21 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from .config import SETTINGS, Config
+from .config import SETTINGS
+from .config_args import common_parser, config_from_args
 from .errors import VragError
 from .timecode import mmss, span
+
+if TYPE_CHECKING:
+    from .results import SearchResult
 
 _EPILOG = "Settings come from vrag.toml, VRAG_* environment variables or --set NAME=VALUE; `vrag config` lists them."
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="knowledge-base directory (default: data/kb, or VRAG_DB)")
-    common.add_argument("--config", help="TOML config file (default: ./vrag.toml if present, or VRAG_CONFIG)")
-    common.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
-        help="override any setting, e.g. --set ocr_interval=1 (repeatable)",
-    )
+    common = common_parser()
     p = argparse.ArgumentParser(prog="vrag", description="Local-first video knowledge base.", epilog=_EPILOG)
     p.add_argument("--version", action="version", version=f"vrag {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -98,28 +96,6 @@ def _version() -> str:
     from . import __version__
 
     return __version__
-
-
-def config_from_args(args: argparse.Namespace) -> Config:
-    """The settings for a command: ``--config``, ``--db``, ``--set NAME=VALUE`` (and ``--only``,
-    ``--force-asr`` where the command has them) over vrag.toml, VRAG_* and the defaults."""
-    overrides: dict[str, Any] = {}
-    for item in args.sets:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise VragError(f"--set {item!r}: expected NAME=VALUE")
-        overrides[name.strip()] = value
-    if args.db:
-        overrides["db"] = args.db
-    if getattr(args, "only", None):
-        overrides["stages"] = args.only
-    if getattr(args, "force_asr", False):
-        overrides["use_subtitles"] = False
-    for flag, setting in (("engine", "engine"), ("address", "ray_address"), ("workers", "ray_workers"),
-                          ("gpus", "ray_gpus")):
-        if getattr(args, flag, None) is not None:
-            overrides[setting] = getattr(args, flag)
-    return Config.load(args.config, **overrides)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -212,12 +188,12 @@ def _cmd_search(args: argparse.Namespace) -> int:
         raise VragError("give a query, or --image FILE")
     result = kb.search(args.query, k=args.k, mode=args.mode, image=args.image, filters=_filters(args))
     if args.json:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return 0
     print(_route_line(result))
-    if not result["hits"]:
+    if not result.hits:
         print("no matches")
-    for hit in result["hits"]:
+    for hit in result.to_json()["hits"]:  # the rounded start/end/score of the contract
         text = " ".join(hit["text"].split())
         text = text if len(text) <= 100 else text[:97] + "..."
         print(f"{span(hit['path'], hit['start'], hit['end'])}  [{hit['modality']} {hit['score']:.2f}]  {text}")
@@ -225,12 +201,12 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _route_line(result: dict[str, Any]) -> str:
-    line = f"route: {result['route']} (confidence {result['confidence']:.2f}"
-    if result.get("global"):
+def _route_line(result: SearchResult) -> str:
+    line = f"route: {result.route} (confidence {result.confidence:.2f}"
+    if result.global_:
         line += ", global"
-    if result.get("escalated"):
-        tried = " -> ".join(f"{s['level']}" + (f" [{s['weak']}]" if s["weak"] else "") for s in result.get("steps", []))
+    if result.escalated:
+        tried = " -> ".join(f"{s['level']}" + (f" [{s['weak']}]" if s["weak"] else "") for s in result.steps)
         line += f", escalated: {tried}"
     return line + ")"
 
@@ -241,12 +217,12 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     kb = KnowledgeBase(config=config_from_args(args))
     result = kb.ask(args.question, k=args.k, mode=args.mode, filters=_filters(args))
     if args.json:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return 0
-    print(result["answer"])
-    if result["citations"]:
+    print(result.answer.text)
+    if result.citations:
         print("\nsources:")
-        for c in result["citations"]:
+        for c in result.citations:
             print(f"  {span(c['path'], c['start'], c['end'])}")
     print(f"\n{_route_line(result.search)}")
     return 0

@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import config_from_args
+    from .config_args import config_from_args
     from .evaluate import load_qa, run_eval, summarise
     from .kb import KnowledgeBase
 

@@ -198,35 +198,36 @@ def run_eval(kb: Any, questions: Iterable[dict[str, Any]], k: int = 10, toleranc
         t0 = time.perf_counter()
         found = kb.search(q["question"], k=k, mode=mode, filters=filters)
         t1 = time.perf_counter()
-        asked = kb.ask(q["question"], mode=mode, filters=filters) if answer else {}
+        asked = kb.ask(q["question"], mode=mode, filters=filters) if answer else None
         t2 = time.perf_counter()
-        hits = list(found["hits"])[:k]
-        citations = list(asked.get("citations") or [])
+        hits = found.to_json()["hits"][:k]  # the record keeps the contract's rounded values
+        citations = list(asked.citations) if asked is not None else []
+        said = asked.answer.text if asked is not None else ""
         answerable = bool(q["files"])
         file_rank = next((n for n, h in enumerate(hits, 1) if file_matches(h, q["files"])), None)
         overlaps = [_best_iou(h, q, tolerance) for h in hits]
         rank = next((n for n, v in enumerate(overlaps, 1) if v > 0), None)
         right_cites = sum(1 for c in citations if _best_iou(c, q, tolerance) > 0)
-        routing = found.get("routing") or {}
+        routing = found.routing
         row = {
             "id": q["id"], "kind": q["kind"], "question": q["question"], "file": q["files"] or None,
             "span": list(q["spans"][0]) if q["spans"] else None,
-            "expected_level": q["level"], "routed_level": routing.get("level", found["route"]),
-            "route": found["route"], "escalated": bool(found.get("escalated")),
+            "expected_level": q["level"], "routed_level": routing.get("level", found.route),
+            "route": found.route, "escalated": bool(found.escalated),
             "file_rank": file_rank if answerable else None,
             "rank": rank if answerable else None,
             "iou": (overlaps[rank - 1] if rank else 0.0) if answerable and q["spans"] else None,
             "ious": [round(v, 4) for v in overlaps] if answerable and q["spans"] else None,
             "evidence": any(v > 0 and _holds_answer(h, q) for h, v in zip(hits[:5], overlaps[:5]))
             if answerable and (q["answer_any"] or q["answer_all"]) else None,
-            "answer_ok": _answer_ok(asked.get("answer", ""), citations, q) if answer else None,
-            "said_not_found": NOT_FOUND in (asked.get("answer") or "").lower(),
+            "answer_ok": _answer_ok(said, citations, q) if answer else None,
+            "said_not_found": NOT_FOUND in said.lower(),
             "citations": len(citations), "right_citations": right_cites if answerable else 0,
-            "answer": asked.get("answer", ""),
+            "answer": said,
             "cited": [{key: c.get(key) for key in ("path", "start", "end")} for c in citations],
             "hits": [{key: h.get(key) for key in ("path", "start", "end", "modality", "score", "text")} for h in hits],
             "search_ms": (t1 - t0) * 1000, "ask_ms": (t2 - t1) * 1000 if answer else None,
-            "ask_route": asked.get("route"),
+            "ask_route": asked.route if asked is not None else None,
         }
         rows.append(row)
         if progress is not None:

@@ -10,7 +10,8 @@ from .config import Config
 from .errors import VragError
 from .kb_files import parse_storage_options
 from .pipeline import FileResult, IndexReport, Indexer, ProgressEvent
-from .schema import Answer, Hit, Segment
+from .results import AskResult, SearchResult
+from .schema import Segment
 from .store import FRAMES, Store, sql_quote
 
 __all__ = ["KnowledgeBase", "SearchResult", "AskResult"]
@@ -22,31 +23,6 @@ MAX_QUERY_CHARS = 10_000
 MAX_K = 10_000
 #: The filters ``search``/``ask`` understand.
 FILTER_KEYS = ("video_id", "modality", "start", "end")
-
-
-class SearchResult(dict):
-    """``{"query", "route", "confidence", "escalated", "hits": [...]}``; ``.hits`` keeps the Hit objects."""
-
-    def __init__(self, query: str, route: str, confidence: float, escalated: bool, hits: list[Hit]):
-        super().__init__(
-            query=query, route=route, confidence=confidence, escalated=escalated,
-            hits=[h.to_json() for h in hits],
-        )
-        self.hit_objects = hits
-        self.retrieval: Any = None
-
-
-class AskResult(dict):
-    """``{"question", "route", "answer", "citations", "hits", ...}``; ``.answer`` keeps the Answer."""
-
-    def __init__(self, question: str, search: SearchResult, answer: Answer):
-        super().__init__(
-            question=question, route=search["route"], answer=answer.text, citations=answer.citations,
-            hits=search["hits"], found=answer.found, generator=answer.generator,
-            dropped_citations=answer.dropped, confidence=search["confidence"], escalated=search["escalated"],
-        )
-        self.answer = answer
-        self.search = search
 
 
 class KnowledgeBase:
@@ -233,17 +209,12 @@ class KnowledgeBase:
             raise VragError(f"{self.store.uri}: no knowledge base here yet; run `vrag index PATH --db {self.store.uri}` first")
         filters = self._resolve_filters(filters)
         image_hits = VisualRetriever(self.store, self.config).by_image(image, k=k, filters=filters) if image is not None else []
+        shown = None if image is None else str(image) if isinstance(image, (str, os.PathLike)) else "<array>"
         if not query.strip():
-            result = SearchResult(query, "visual", 1.0, False, image_hits)
-        else:
-            found = self._retriever().search(query, k=k, mode=mode, filters=filters)
-            hits = rrf([found.hits, image_hits], k) if image_hits else found.hits
-            result = SearchResult(query, found.route, found.confidence, found.escalated, hits)
-            result.update({"global": found.global_, "weak": found.weak, "routing": found.routing, "steps": found.steps})
-            result.retrieval = found
-        if image is not None:
-            result["image"] = str(image) if isinstance(image, (str, os.PathLike)) else "<array>"
-        return result
+            return SearchResult(query, "visual", 1.0, False, image_hits, image=shown)
+        found = self._retriever().search(query, k=k, mode=mode, filters=filters)
+        hits = rrf([found.hits, image_hits], k) if image_hits else found.hits
+        return SearchResult(query, found.route, found.confidence, found.escalated, hits, found, shown)
 
     def _resolve_filters(self, filters: dict[str, Any] | None) -> dict[str, Any] | None:
         """``video_id`` entries may be video ids, indexed paths or file names: make them ids."""
@@ -267,10 +238,10 @@ class KnowledgeBase:
             ids += found
         return dict(filters, video_id=ids)
 
-    def ask(self, question: str, k: int = 8, mode: str = "auto", filters: dict[str, Any] | None = None) -> "AskResult":
+    def ask(self, question: str, k: int = 8, mode: str = "auto", filters: dict[str, Any] | None = None) -> AskResult:
         """Answer ``question`` from the indexed videos, citing video + time span for every quote.
 
-        ``{"question", "route", "answer", "citations": [{"video_id", "path", "start", "end"}], "hits"}``;
+        ``.answer.text``, ``.citations`` (``[{"video_id", "path", "start", "end"}]``), ``.search``;
         an unanswerable question gets "Not found in the indexed videos." and no citations.
         """
         from vrag.backends.text_embed import text_embedder
@@ -282,9 +253,8 @@ class KnowledgeBase:
         result = self.search(question, k=k, mode=mode, filters=filters)
         embedder = text_embedder(self.config)
         generator = LLMGenerator(self.config, embedder) if self.config.generator == "llm" else ExtractiveGenerator(embedder)
-        evidence = with_context(self.store, result.hit_objects) if generator.name == "extractive" else result.hit_objects
-        answer = generator.answer(question, evidence, overview=bool(result.get("global")),
-                                  weak=bool(result.get("weak")))
+        evidence = with_context(self.store, result.hits) if generator.name == "extractive" else result.hits
+        answer = generator.answer(question, evidence, overview=result.global_, weak=result.weak)
         return AskResult(question, result, answer)
 
     def as_langchain_retriever(self, k: int = 5, mode: str = "auto", filters: dict[str, Any] | None = None) -> Any:

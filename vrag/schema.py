@@ -137,8 +137,32 @@ class Hit:
     #: the evidence strengths behind ``score``: "similarity" (cosine of text vectors), "words"
     #: (fraction of query words present), "graph" (entity-path score), "image" (visual similarity)
     signals: dict[str, float] = field(default_factory=dict)
+    #: the entity path between the question's entities this hit lies on, e.g. "polonium -[discover]-
+    #: Marie Curie" ("" when graph retrieval did not find it on one); ``why`` shows it to people
+    graph_path: str = ""
+
+    @property
+    def video_id(self) -> str:
+        return self.segment.video_id
+
+    @property
+    def start(self) -> float:
+        return self.segment.start
+
+    @property
+    def end(self) -> float:
+        return self.segment.end
+
+    @property
+    def modality(self) -> str:
+        return self.segment.modality
+
+    @property
+    def text(self) -> str:
+        return self.segment.text
 
     def to_json(self) -> dict[str, Any]:
+        """``{"video_id", "path", "start", "end", "modality", "text", "score", "why", "signals"}`` (stable contract)."""
         s = self.segment
         return {
             "video_id": s.video_id,
