@@ -30,66 +30,68 @@ def test_spoken_fact_is_found_at_rank_one_with_its_span(kb, lecture):
     src, spans = lecture
     glacier = spans[1]
     result = kb.search("How much thickness does the biggest glacier lose every year?", k=5)
-    top = result["hits"][0]
-    assert top["path"] == str(src) and top["modality"] == "asr"
-    assert _overlaps(top, glacier.speech_start, glacier.speech_end)
-    assert result["route"] in ("naive", "hybrid") and 0.0 < result["confidence"] <= 1.0
+    top = result.hits[0]
+    assert top.path == str(src) and top.modality == "asr"
+    assert _overlaps(top.to_json(), glacier.speech_start, glacier.speech_end)
+    assert result.route in ("naive", "hybrid") and 0.0 < result.confidence <= 1.0
     answer = kb.ask("How much thickness does the biggest glacier lose every year?")
-    text = answer["answer"].lower()
-    assert answer["found"] and ("metre" in text or "meter" in text)
-    assert answer["citations"] and all(c["path"] == str(src) for c in answer["citations"])
-    assert _overlaps(answer["citations"][0], glacier.speech_start, glacier.speech_end)
+    text = answer.answer.text.lower()
+    assert answer.found and ("metre" in text or "meter" in text)
+    assert answer.citations and all(c["path"] == str(src) for c in answer.citations)
+    assert _overlaps(answer.citations[0], glacier.speech_start, glacier.speech_end)
 
 
 def test_slide_text_question_is_answered_from_ocr(kb, lecture):
     src, spans = lecture
     answer = kb.ask("In which year did Hekla erupt according to the slide?")
-    assert "1104" in answer["answer"]
-    cited = answer["citations"][0]
+    assert "1104" in answer.answer.text
+    cited = answer.citations[0]
     assert cited["path"] == str(src) and _overlaps(cited, spans[0].start, spans[0].end)
-    assert any(h["modality"] == "ocr" and "1104" in h["text"] for h in answer["hits"])
+    assert any(h.modality == "ocr" and "1104" in h.text for h in answer.hits)
 
 
 def test_cross_video_relation_routes_to_graph_and_cites_both_videos(kb):
     result = kb.ask("How are polonium and the Sorbonne connected across these videos?")
-    assert result["route"] == "graph"
-    cited = {c["path"].rsplit("/", 1)[-1] for c in result["citations"]}
+    assert result.route == "graph"
+    cited = {c["path"].rsplit("/", 1)[-1] for c in result.citations}
     assert cited == {"curie_paris.mp4", "curie_sorbonne.mp4"}
-    assert "Marie Curie" in result["answer"]  # the path through the shared entity is shown
-    assert any("graph:" in h["why"] for h in result["hits"])
+    assert "Marie Curie" in result.answer.text  # the path through the shared entity is shown
+    assert any("graph:" in h.why for h in result.hits)
+    assert any("Marie Curie" in h.graph_path and h.why.startswith(f"graph: path {h.graph_path}") for h in result.hits)
 
 
 def test_global_question_spreads_evidence_over_the_video(kb, lecture):
     src, spans = lecture
     result = kb.search("summarize this lecture", k=6, filters={"video_id": str(src)})
-    assert result["global"] is True and result["route"] == "hybrid"
-    covered = {i for i, s in enumerate(spans) for h in result["hits"] if _overlaps(h, s.start, s.end, slack=0)}
+    assert result.global_ is True and result.route == "hybrid"
+    hits = result.to_json()["hits"]
+    covered = {i for i, s in enumerate(spans) for h in hits if _overlaps(h, s.start, s.end, slack=0)}
     assert covered == {0, 1, 2}  # every slide, not the single best one three times
-    starts = [h["start"] for h in result["hits"]]
+    starts = [h["start"] for h in hits]
     assert starts == sorted(starts)
     answer = kb.ask("summarize this lecture", filters={"video_id": "lecture one.mp4"})
-    assert answer["answer"].startswith("Overview of") and len(answer["citations"]) >= 3
+    assert answer.answer.text.startswith("Overview of") and len(answer.citations) >= 3
 
 
 def test_unanswerable_question_says_not_found_after_escalating(kb):
     result = kb.ask("What is the boiling point of liquid mercury in kelvin?")
-    assert not result["found"] and result["answer"] == "Not found in the indexed videos." and result["citations"] == []
-    assert result["escalated"] is True
-    levels = [s["level"] for s in result.search["steps"]]
-    assert levels[0] in ("naive", "hybrid") and len(levels) >= 2 and all(s["weak"] for s in result.search["steps"])
+    assert not result.found and result.answer.text == "Not found in the indexed videos." and result.citations == []
+    assert result.search.escalated is True
+    levels = [s["level"] for s in result.search.steps]
+    assert levels[0] in ("naive", "hybrid") and len(levels) >= 2 and all(s["weak"] for s in result.search.steps)
 
 
 def test_forced_modes_filters_and_why(kb, lecture):
     src, spans = lecture
     for mode in ("naive", "hybrid", "graph"):
         result = kb.search("Marie Curie", k=3, mode=mode)
-        assert result["route"] == mode and result["escalated"] is False and result["hits"], mode
+        assert result.route == mode and result.escalated is False and result.hits, mode
     hybrid = kb.search("geothermal water heats homes", k=3, mode="hybrid")
-    assert "words:" in hybrid["hits"][0]["why"] and hybrid["hits"][0]["signals"]["words"] > 0
+    assert "words:" in hybrid.hits[0].why and hybrid.to_json()["hits"][0]["signals"]["words"] > 0
     late = kb.search("glacier", k=5, mode="hybrid", filters={"start": spans[2].start, "video_id": str(src)})
-    assert late["hits"] and all(h["end"] >= spans[2].start for h in late["hits"])
+    assert late.hits and all(h["end"] >= spans[2].start for h in late.to_json()["hits"])
     only_ocr = kb.search("glacier", k=5, mode="naive", filters={"modality": "ocr"})
-    assert {h["modality"] for h in only_ocr["hits"]} == {"ocr"}
+    assert {h.modality for h in only_ocr.hits} == {"ocr"}
     with pytest.raises(Exception, match="no indexed video"):
         kb.search("glacier", filters={"video_id": "missing.mp4"})
     with pytest.raises(Exception, match="search mode 'deep'"):
@@ -99,7 +101,7 @@ def test_forced_modes_filters_and_why(kb, lecture):
 def test_check_citations_keeps_only_overlapping_spans_of_retrieved_videos(kb):
     from vrag.retrievers.generate import check_citations
 
-    hits = kb.search("glacier", k=3, mode="naive").hit_objects
+    hits = kb.search("glacier", k=3, mode="naive").hits
     h = hits[0].segment
     good = {"video_id": h.video_id, "path": "", "start": h.start, "end": h.end}
     elsewhere = dict(good, video_id="0" * 16)
@@ -197,13 +199,13 @@ def test_llm_generator_citations_are_checked_and_evidence_is_delimited(kb, lectu
         first = llm.ask("How much thickness does the biggest glacier lose every year?", mode="naive")
         prompt = server.requests[0]["messages"][-1]["content"]
         assert '<evidence n="1" video="' in prompt and "data, not instructions" in prompt
-        assert first["generator"] == "llm:openai:fake-llm" and first["dropped_citations"] == 1
-        assert len(first["citations"]) == 1 and first["citations"][0]["path"] == str(lecture[0])
+        assert first.answer.generator == "llm:openai:fake-llm" and first.answer.dropped == 1
+        assert len(first.citations) == 1 and first.citations[0]["path"] == str(lecture[0])
         second = llm.ask("Where is the glacier discussed?", mode="naive")
-        assert second["citations"] == [] and "No valid citation" in second["answer"]
+        assert second.citations == [] and "No valid citation" in second.answer.text
         third = llm.ask("What does the lecture say about geothermal homes?", mode="naive")
-        assert not third["found"] and third["answer"] == "Not found in the indexed videos."
+        assert not third.found and third.answer.text == "Not found in the indexed videos."
     down = KnowledgeBase(kb.store.path, generator="llm", llm_model="fake-llm", llm_base_url=server.url,
                          llm_retries=0, llm_timeout=2.0)
     fallback = down.ask("In which year did Hekla erupt according to the slide?")
-    assert "1104" in fallback["answer"] and fallback["generator"].startswith("extractive (llm at")
+    assert "1104" in fallback.answer.text and fallback.answer.generator.startswith("extractive (llm at")

@@ -26,7 +26,7 @@ def test_music_only_audio_yields_music_and_no_speech_text(tmp_path, lecture):
     talk = kb.segments(ids[src.name], "audio_event")
     speech = [s for s in talk if s.meta["label"] == "speech"]
     assert speech and speech[0].start <= spans[0].speech_start + 0.5 and speech[-1].end >= spans[-1].speech_end - 0.5
-    assert kb.search("where is the music", k=1)["hits"][0]["path"] == str(song)
+    assert kb.search("where is the music", k=1).hits[0].path == str(song)
 
 
 def test_spans_join_across_chunk_cuts():

@@ -54,10 +54,10 @@ def test_queries_answer_correctly_while_an_indexer_writes(busy, capsys):
     try:
         while proc.poll() is None:
             result = kb.search("How much thickness does the largest glacier lose every year?", k=3)
-            top = result["hits"][0]
+            top = result.to_json()["hits"][0]
             assert top["path"] == str(src) and top["start"] <= glacier.end and top["end"] >= glacier.start
-            answer = kb.ask("How much thickness does the largest glacier lose every year?")
-            assert "metre" in answer["answer"].lower() or "meter" in answer["answer"].lower(), answer["answer"]
+            answer = kb.ask("How much thickness does the largest glacier lose every year?").answer.text
+            assert "metre" in answer.lower() or "meter" in answer.lower(), answer
             answered += 1
             seen_videos.add(len(kb.status()["videos"]))
             if cli_runs < 2:  # the CLI too, in this process: same code path as a user's shell
@@ -71,8 +71,8 @@ def test_queries_answer_correctly_while_an_indexer_writes(busy, capsys):
     assert len(seen_videos) >= 2  # queries ran while videos were being added
     videos = KnowledgeBase(db).status()["videos"]
     assert len(videos) == 1 + len(TOPICS) and all(v["status"] == "indexed" for v in videos)
-    found = KnowledgeBase(db).search("how deserts shape the land", k=1, mode="naive")["hits"][0]
-    assert found["path"].endswith("deserts.mp4")
+    found = KnowledgeBase(db).search("how deserts shape the land", k=1, mode="naive").hits[0]
+    assert found.path.endswith("deserts.mp4")
 
 
 def test_a_second_writer_refuses_with_a_clear_message_and_nothing_is_duplicated(tmp_path, lecture):

@@ -395,8 +395,8 @@ def _searchable(db: Path, paths: list[str]) -> None:
     for name in paths:
         assert status.get(name) == "indexed", status
         title = _VIDEOS[name][0]
-        hits = kb.search(title, k=3, mode="naive", filters={"video_id": name})["hits"]
-        assert hits and title.split()[-1].lower() in " ".join(h["text"] for h in hits).lower()
+        hits = kb.search(title, k=3, mode="naive", filters={"video_id": name}).hits
+        assert hits and title.split()[-1].lower() in " ".join(h.text for h in hits).lower()
 
 
 @pytest.fixture

@@ -97,8 +97,8 @@ def test_wrong_extension_is_read_by_content(odd_kb):
     assert "largest glacier" in text_of(kb, webm["video_id"], "asr")
     assert "glacier retreat" in text_of(kb, webm["video_id"], "ocr")
     assert not mp3["has_video"] and mp3["counts"].get("ocr", 0) == 0 and mp3["counts"].get("shot", 0) == 0
-    hits = kb.search("penguins in the polar winter", k=3, mode="naive", filters={"video_id": mp3["video_id"]})["hits"]
-    assert hits and "huddle together to survive the polar winter" in hits[0]["text"].lower()
+    hits = kb.search("penguins in the polar winter", k=3, mode="naive", filters={"video_id": mp3["video_id"]}).hits
+    assert hits and "huddle together to survive the polar winter" in hits[0].text.lower()
 
 
 def test_variable_frame_rate_keeps_true_times(odd_kb, lecture):

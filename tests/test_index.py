@@ -94,8 +94,8 @@ def test_renamed_file_keeps_its_records(indexed, tmp_path):
 def test_search_finds_the_spoken_fact(indexed):
     kb, path, spans = indexed
     result = kb.search("how are houses heated", k=3)
-    top = result["hits"][0]
-    assert top["path"] == str(path)
-    assert _overlap(top["start"], top["end"], spans[2].start, spans[2].end) > 0
+    top = result.hits[0]
+    assert top.path == str(path)
+    assert _overlap(top.start, top.end, spans[2].start, spans[2].end) > 0
     with pytest.raises(VragError, match="empty query"):
         kb.search("   ")

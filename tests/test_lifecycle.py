@@ -137,8 +137,8 @@ def test_model_change_is_detected_and_reembed_switches(tmp_path, lecture):
     done = switched.reembed()
     assert done == {"segments": len(kb.segments())}
     assert switched.store.text_model() == ("sentence-transformers:my-embedder", 384)
-    hits = switched.search("glacier retreat", k=1)["hits"]
-    assert "glacier" in hits[0]["text"].lower()
+    hits = switched.search("glacier retreat", k=1).hits
+    assert "glacier" in hits[0].text.lower()
 
 
 def test_kill_9_mid_run_then_rerun_completes_without_duplicates(tmp_path):

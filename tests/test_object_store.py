@@ -73,12 +73,12 @@ def test_s3_knowledge_base_holds_what_a_local_one_holds(s3, clips, tmp_path):
     assert not [p for p in work.rglob("*") if p.is_file() and p.name != ".vrag-write.lock"]
 
     assert remote.status()["db"] == f"s3://{bucket}/team/kb"
-    hit = remote.search("who discovered polonium", k=1)["hits"][0]
-    assert hit["path"].endswith("curie.mp4") and hit == local.search("who discovered polonium", k=1)["hits"][0]
+    hit = remote.search("who discovered polonium", k=1).to_json()["hits"][0]
+    assert hit["path"].endswith("curie.mp4") and hit == local.search("who discovered polonium", k=1).to_json()["hits"][0]
     question = "who wrote the first program for the Analytical Engine?"
     answer = remote.ask(question)
-    assert answer["found"] and answer["answer"] == local.ask(question)["answer"]
-    assert any(c["path"].endswith("lovelace.mp4") for c in answer["citations"])
+    assert answer.found and answer.answer.text == local.ask(question).answer.text
+    assert any(c["path"].endswith("lovelace.mp4") for c in answer.citations)
 
     again = KnowledgeBase(f"s3://{bucket}/team/kb", stages=STAGES, storage_options=s3.options).index([clips])
     assert [r.status for r in again.results] == ["unchanged", "unchanged"]
@@ -212,7 +212,7 @@ def test_s3_with_a_dynamodb_commit_store(s3, clips, tmp_path):
     kb = KnowledgeBase(f"s3+ddb://{bucket}/kb?ddbTableName=vrag-commits", stages=("shot", "asr", "frame"),
                        storage_options=f"{s3.options},dynamodb_endpoint={s3.endpoint}")
     assert kb.index([clips / "curie.mp4"]).ok
-    assert kb.search("polonium", k=1)["hits"][0]["path"].endswith("curie.mp4")
+    assert kb.search("polonium", k=1).hits[0].path.endswith("curie.mp4")
     commits = s3.client_for("dynamodb").scan(TableName="vrag-commits")["Items"]
     assert {item["base_uri"]["S"].rsplit("/", 1)[-1] for item in commits} >= {"segments.lance", "videos.lance"}
     assert s3.keys(bucket, "kb/thumbs/")

@@ -65,8 +65,8 @@ def test_ray_engine_writes_what_the_local_path_writes(local_ray, clips, tmp_path
     for key in a:
         assert a[key] == b[key], key
     assert distributed.store.text_model() == local.store.text_model()
-    hit = distributed.search("who discovered polonium", k=1)["hits"][0]
-    assert hit["path"].endswith("curie.mp4")
+    hit = distributed.search("who discovered polonium", k=1).hits[0]
+    assert hit.path.endswith("curie.mp4")
 
     again = distributed.index([clips])  # nothing to do: skipped by the driver, no actor runs
     assert [r.status for r in again.results] == ["unchanged"] * 3

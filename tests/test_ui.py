@@ -416,7 +416,7 @@ def test_browser_query_plays_the_hit_at_its_start(ui_kb, tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
 
     kb, spans = ui_kb
-    expected = kb.ask(QUESTION)["citations"][0]
+    expected = kb.ask(QUESTION).citations[0]
     port = _free_port()
     env = dict(os.environ, VRAG_STAGES=STAGES, HF_HUB_OFFLINE="1")
     server = subprocess.Popen([sys.executable, "-m", "vrag", "ui", "--db", str(kb.store.path), "--port", str(port)],

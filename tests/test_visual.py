@@ -36,12 +36,12 @@ def test_a_photo_is_found_by_query_by_image_at_its_time(visual_kb):
 
     kb, cutaway, spans, _ = visual_kb
     result = kb.search(image=data.chelsea(), k=3)
-    top = result["hits"][0]
+    top = result.to_json()["hits"][0]
     assert top["path"] == str(cutaway) and top["modality"] == "frame"
     assert spans[1][0] - 0.05 <= top["start"] < spans[1][1]
     assert top["score"] > 0.8 and "visual similarity" in top["why"]
-    rocket = kb.search(image=data.rocket(), k=1)["hits"][0]
-    assert spans[3][0] - 0.05 <= rocket["start"] < spans[3][1]
+    rocket = kb.search(image=data.rocket(), k=1).hits[0]
+    assert spans[3][0] - 0.05 <= rocket.start < spans[3][1]
 
 
 def test_static_shots_get_one_keyframe_each_with_a_thumbnail(visual_kb):
@@ -177,7 +177,7 @@ def test_an_image_model_change_is_caught_and_reembed_uses_the_thumbnails(tmp_pat
     assert other.store.model_of("frames") == ("fake-colour-histogram", 24)
     blue = np.zeros((32, 32, 3), np.uint8)
     blue[..., 2] = 255
-    assert other.search(image=blue, k=1)["hits"][0]["start"] == pytest.approx(1.0, abs=0.05)
+    assert other.search(image=blue, k=1).hits[0].start == pytest.approx(1.0, abs=0.05)
     assert other.reembed() == {}
 
 
@@ -201,6 +201,6 @@ def test_a_text_capable_image_model_lets_text_queries_find_frames(tmp_path):
     make_color_video(video, [("red", 1.0), ("blue", 1.0), ("green", 1.0)])
     kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "frame"), image_embedder="test_visual:FakeColourWordsEmbedder")
     kb.index([video])
-    hits = kb.search("the blue part", k=3)["hits"]
-    assert hits[0]["modality"] == "frame" and hits[0]["start"] == pytest.approx(1.0, abs=0.05)
-    assert "text-to-image similarity" in hits[0]["why"]
+    hits = kb.search("the blue part", k=3).hits
+    assert hits[0].modality == "frame" and hits[0].start == pytest.approx(1.0, abs=0.05)
+    assert "text-to-image similarity" in hits[0].why
