@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from vrag import AskResult, KnowledgeBase
+from vrag import AskResult, KnowledgeBase, SearchResult
 from vrag.cli import main
 from vrag.errors import VragError
 from vrag.retrievers.generate import NOT_FOUND
@@ -68,14 +68,16 @@ def hk(tmp_path_factory):
 
 def _sane(hk, result):
     """Hits only from indexed videos, with real spans; an answer is either found with citations or NOT_FOUND."""
-    for h in result.hits:
-        assert h.video_id in (hk.coffee, hk.evil) and h.path in hk.paths
-        assert math.isfinite(h.start) and h.start <= h.end
-    if isinstance(result, AskResult):
-        if result.found:
-            assert result.citations and all(c["video_id"] in (hk.coffee, hk.evil) for c in result.citations)
+    data = result if isinstance(result, dict) else result.to_json()  # the CLI's JSON, or a result's
+    assert isinstance(result, (dict, SearchResult, AskResult))
+    for h in data["hits"]:
+        assert h["video_id"] in (hk.coffee, hk.evil) and h["path"] in hk.paths
+        assert math.isfinite(h["start"]) and h["start"] <= h["end"]
+    if "answer" in data:
+        if data["found"]:
+            assert data["citations"] and all(c["video_id"] in (hk.coffee, hk.evil) for c in data["citations"])
         else:
-            assert result.answer.text == NOT_FOUND and result.citations == []
+            assert data["answer"] == NOT_FOUND and data["citations"] == []
 
 
 def _intact(hk):
