@@ -27,7 +27,7 @@ def _stage_names() -> tuple[str, ...]:
     whenever its inputs do). Looked up when first needed, not at import."""
     from .registry import registered
 
-    return tuple(name for name, cls in registered("stage").items() if not cls.implicit)
+    return tuple(name for name, cls in registered("stage", strict=False).items() if not cls.implicit)
 
 
 def __getattr__(name: str) -> Any:

@@ -58,6 +58,8 @@ _METHODS: dict[str, tuple[str, ...]] = {
 ENTRY_POINT_GROUPS: dict[str, str] = {"stage": "vrag.stages"}
 
 _loaded_entry_points: set[str] = set()
+#: Third-party parts whose entry point failed to load, by kind and name: raised when they are used.
+_broken: dict[str, dict[str, ConfigError]] = {}
 
 
 def register(kind: str, name: str) -> Callable[[type[T]], type[T]]:
@@ -76,9 +78,14 @@ def names(kind: str) -> list[str]:
     return list(registered(kind))
 
 
-def registered(kind: str) -> dict[str, type]:
-    """Every registered part of ``kind`` by name, built-ins first in their module order."""
+def registered(kind: str, strict: bool = True) -> dict[str, type]:
+    """Every registered part of ``kind`` by name, built-ins first in their module order.
+
+    A third-party part that could not be loaded raises its :class:`ConfigError` here (``strict``)
+    or is left out (listing choices for help text and settings)."""
     _load_builtins(kind)
+    if strict and _broken.get(kind):
+        raise next(iter(_broken[kind].values()))
     table = _REGISTRY.get(kind, {})
     modules = _BUILTIN_MODULES.get(kind, ())
     rank = {name: (modules.index(cls.__module__) if cls.__module__ in modules else len(modules))
@@ -141,17 +148,21 @@ def _load_builtins(kind: str) -> None:
 
 
 def _load_entry_points(kind: str, group: str) -> None:
-    """Register the parts third-party packages declare in ``group`` (``name = module:Class``)."""
+    """Register the parts third-party packages declare in ``group`` (``name = module:Class``); one
+    that cannot be loaded is kept as its error, raised when the parts of ``kind`` are used."""
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=group):
         try:
-            cls = ep.load()
-        except Exception as exc:  # a broken plugin is named, not a traceback
-            raise ConfigError(f"{kind} {ep.name!r} from entry point {ep.value!r} ({group}) cannot be loaded: "
-                              f"{type(exc).__name__}: {exc}") from exc
-        taken = _REGISTRY.get(kind, {}).get(ep.name)
-        if taken is not None and taken is not cls:
-            raise ConfigError(f"{kind} {ep.name!r} from entry point {ep.value!r} ({group}): the name is taken "
-                              f"by {taken.__module__}.{taken.__qualname__}")
-        register(kind, ep.name)(cls)
+            try:
+                cls = ep.load()
+            except Exception as exc:  # a broken plugin is named, not a traceback
+                raise ConfigError(f"{kind} {ep.name!r} from entry point {ep.value!r} ({group}) cannot be loaded: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+            taken = _REGISTRY.get(kind, {}).get(ep.name)
+            if taken is not None and taken is not cls:
+                raise ConfigError(f"{kind} {ep.name!r} from entry point {ep.value!r} ({group}): the name is taken "
+                                  f"by {taken.__module__}.{taken.__qualname__}")
+            register(kind, ep.name)(cls)
+        except ConfigError as exc:
+            _broken.setdefault(kind, {})[ep.name] = exc
