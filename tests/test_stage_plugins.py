@@ -114,4 +114,4 @@ def test_a_class_that_is_not_a_stage_is_refused_by_name(tmp_path, clip):
     done = subprocess.run([sys.executable, "-m", "vrag", "index", str(clip), "--db", str(tmp_path / "kb"), "-q"],
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode != 0
-    assert "stage 'loudness': vrag_loudness.LoudnessStage is not a Stage" in done.stderr, done.stderr
+    assert "stage 'loudness': vrag_loudness.LoudnessStage is not a subclass of Stage" in done.stderr, done.stderr

@@ -270,14 +270,16 @@ class KnowledgeBase:
         an unanswerable question gets "Not found in the indexed videos." and no citations.
         """
         from vrag.backends.text_embed import text_embedder
-        from vrag.retrievers.generate import ExtractiveGenerator, LLMGenerator, with_context
+        from vrag.retrievers.generate import with_context
+
+        from .registry import resolve
 
         _check_text(question, "question")
         if not question.strip():
             raise VragError("empty question")
         result = self.search(question, k=k, mode=mode, filters=filters)
         embedder = text_embedder(self.config)
-        generator = LLMGenerator(self.config, embedder) if self.config.generator == "llm" else ExtractiveGenerator(embedder)
+        generator = resolve("generator", self.config.generator).from_config(self.config, embedder)
         evidence = with_context(self.store, result.hit_objects) if generator.name == "extractive" else result.hit_objects
         answer = generator.answer(question, evidence, overview=bool(result.get("global")),
                                   weak=bool(result.get("weak")))

@@ -49,8 +49,8 @@ _BASES: dict[str, str] = {
 
 #: Methods every part of a kind must have (kinds without a common base class).
 _METHODS: dict[str, tuple[str, ...]] = {
-    "generator": ("answer",),
-    "router": ("classify",),
+    "generator": ("answer", "from_config"),
+    "router": ("classify", "from_config"),
     "graph_extractor": ("extract",),
 }
 
@@ -132,10 +132,10 @@ def _check(kind: str, name: str, cls: Any) -> None:
         module_name, _, attr = base.partition(":")
         expected = getattr(importlib.import_module(module_name), attr)
         if not issubclass(cls, expected):
-            raise ConfigError(f"{kind} {name!r}: {what} is not a {attr} (subclass {base.replace(':', '.')})")
+            raise ConfigError(f"{kind} {name!r}: {what} is not a subclass of {attr} ({base.replace(':', '.')})")
     missing = [m for m in _METHODS.get(kind, ()) if not callable(getattr(cls, m, None))]
     if missing:
-        raise ConfigError(f"{kind} {name!r}: {what} has no {', '.join(missing)}() method")
+        raise ConfigError(f"{kind} {name!r}: {what} lacks {', '.join(m + '()' for m in missing)}")
 
 
 def _load_builtins(kind: str) -> None:
