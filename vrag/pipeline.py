@@ -314,8 +314,8 @@ class Indexer:
             self.out.write_video(VideoWrite(
                 video.video_id, outcome.records, replaced, (self.embedder.model_id, self.embedder.dim),
                 (image.model_id, image.dim) if image is not None else None,
-                ctx.extraction if "graph" in outcome.ran else None, final))
-        self.graph_changed = self.graph_changed or (ctx.extraction is not None and "graph" in outcome.ran)
+                ctx.extraction, final))
+        self.graph_changed = self.graph_changed or ctx.extraction is not None
         self._remember(final)
         self.out.done_with(video.video_id)
         return FileResult(video.path, final["status"], "; ".join(ctx.errors or ctx.warnings), video.video_id,
