@@ -90,7 +90,7 @@ class SpeechStage(Stage):
         except Exception as exc:
             detail = "not in a subtitle format" if type(exc).__name__ == "FormatAutodetectionError" else exc
             raise MediaError(sidecar, f"cannot read subtitle file: {' '.join(str(detail).split())}") from exc
-        producer = f"subtitles:{sidecar.suffix.lstrip('.')}@{self.key()}"
+        producer = f"subtitles:{sidecar.suffix.lstrip('.')}@{self.version_tag()}"
         ctx.producers["asr"] = producer
         # cues in time order; negative times start at 0 and a cue that ends before it starts is turned round
         cues = sorted(
@@ -116,7 +116,7 @@ class SpeechStage(Stage):
     def _transcribe(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
         asr = ctx.backend("asr")
         asr.load()
-        producer = f"{asr.producer}@{self.key()}"
+        producer = f"{asr.producer}@{self.version_tag()}"
         ctx.producers["asr"] = producer
         chunks = AudioChunks(video.abs_path, float(ctx.cfg.asr_chunk_seconds))
         for offset, samples in chunks:

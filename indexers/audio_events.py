@@ -43,7 +43,7 @@ class AudioEventStage(Stage):
         if not video.has_audio:
             return
         backend = ctx.backend("audio_events")
-        producer = f"{backend.producer}@{self.key()}"
+        producer = f"{backend.producer}@{self.version_tag()}"
         ctx.producers["audio_event"] = producer
         chunks = AudioChunks(video.abs_path, float(ctx.cfg.asr_chunk_seconds))
         spans: list[tuple[str, float, float]] = []

@@ -26,7 +26,7 @@ class Stage:
     after every stage ran, ``close`` always, even after a failure.
     """
 
-    #: stage name: the ``stages`` setting, the stored recipe and the records' ``stage`` of failures
+    #: its name in the ``stages`` setting, the stored recipe and the ``stage`` of its failures
     name: ClassVar[str] = ""
     #: bump to redo this stage's records in every knowledge base
     version: ClassVar[str] = "1"
@@ -46,12 +46,13 @@ class Stage:
     implicit: ClassVar[bool] = False
 
     @classmethod
-    def key(cls) -> str:
-        """The version part of its fingerprint."""
-        return f"{cls.label or cls.name}-{cls.version}"
+    def version_tag(cls) -> str:
+        """The version in its fingerprint and its records' producer ("ocr-2"; overridable)."""
+        return f"{cls.title()}-{cls.version}"
 
     @classmethod
     def title(cls) -> str:
+        """Its label, else its name."""
         return cls.label or cls.name
 
     @classmethod

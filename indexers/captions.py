@@ -94,7 +94,7 @@ class CaptionStage(Stage):
     writes = ("caption",)
 
     @classmethod
-    def key(cls) -> str:
+    def version_tag(cls) -> str:
         return PRODUCER
 
     def run(self, video: VideoRef, ctx: IndexContext) -> list[Segment]:

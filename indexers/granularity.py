@@ -108,7 +108,7 @@ class UnitsStage(Stage):
     implicit = True
 
     @classmethod
-    def key(cls) -> str:
+    def version_tag(cls) -> str:
         return PRODUCER_VERSION
 
     def run(self, video: VideoRef, ctx: IndexContext) -> list[Segment]:

@@ -27,7 +27,7 @@ class GraphStage(Stage):
     writes = ()  # its own tables (mentions -> entities, relations)
 
     @classmethod
-    def key(cls) -> str:
+    def version_tag(cls) -> str:
         return PRODUCER
 
     def run(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:

@@ -58,7 +58,7 @@ class KeyframeStage(Stage):
         self._last_t = -1e9
         self._seen_cuts = 0
         self._examined: Any = None
-        ctx.producers["frame"] = f"{self._backend.model_id}@{self.key()}"
+        ctx.producers["frame"] = f"{self._backend.model_id}@{self.version_tag()}"
         self._dir = Path(ctx.data_dir) / THUMBS_DIR / ctx.video.video_id
         shutil.rmtree(self._dir, ignore_errors=True)  # this video's thumbnails are redone with its keyframes
         self._dir.mkdir(parents=True, exist_ok=True)

@@ -100,7 +100,7 @@ class ScreenTextStage(Stage):
     def setup(self, ctx: IndexContext) -> None:
         self._reset()
         self._ocr = ctx.backend("ocr")
-        ctx.producers["ocr"] = f"{self._ocr.producer}@{self.key()}"
+        ctx.producers["ocr"] = f"{self._ocr.producer}@{self.version_tag()}"
 
     def on_frame(self, frame: SampledFrame, ctx: IndexContext) -> None:
         cfg = ctx.cfg

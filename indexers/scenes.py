@@ -31,7 +31,7 @@ class ShotStage(Stage):
 
     @property
     def producer(self) -> str:
-        return f"pyscenedetect-content@{self.key()}"
+        return f"pyscenedetect-content@{self.version_tag()}"
 
     def setup(self, ctx: IndexContext) -> None:
         detect = require("scenedetect", "Shot detection", "scenes")

@@ -31,7 +31,7 @@ class LoudnessStage(Stage):
     writes = ("loudness",)
 
     def setup(self, ctx):
-        ctx.producers["loudness"] = "loudness@" + self.key()
+        ctx.producers["loudness"] = "loudness@" + self.version_tag()
 
     def run(self, video, ctx):
         level = "audible" if video.has_audio else "silent"

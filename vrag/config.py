@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from .errors import ConfigError
 
-__all__ = ["Setting", "SETTINGS", "Config", "STAGES"]
+__all__ = ["Setting", "SETTINGS", "Config"]  # and STAGES, looked up when used (__getattr__)
 
 
 def _stage_names() -> tuple[str, ...]:

@@ -56,7 +56,7 @@ def active(cfg: Config, stages: Mapping[str, StageClass]) -> list[str]:
 def fingerprint(cls: StageClass, cfg: Config, media_path: str) -> str:
     """A stage's fingerprint: its declared settings, its version, and the file's extras (subtitles)."""
     parts: dict[str, Any] = {k: cfg[k] for k in cls.settings}
-    parts["version"] = cls.key()
+    parts["version"] = cls.version_tag()
     for setting, value, more in cls.settings_when:
         if cfg[setting] == value:
             parts.update({k: cfg[k] for k in more})
