@@ -115,3 +115,50 @@ def test_a_class_that_is_not_a_stage_is_refused_by_name(tmp_path, clip):
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode != 0
     assert "stage 'loudness': vrag_loudness.LoudnessStage is not a subclass of Stage" in done.stderr, done.stderr
+
+
+def test_a_failing_stage_keeps_its_records_names_itself_and_is_always_closed(tmp_path, clip, monkeypatch):
+    """In-process: a stage registered with the registry fails on a rerun; its failure is recorded
+    under its name, its earlier records stay, the video is partial until it succeeds, and
+    ``close`` ran every time."""
+    from vrag import registry
+    from vrag.errors import MediaError
+    from vrag.indexers import Stage
+    from vrag.schema import Segment
+
+    closed = []
+
+    class Flaky(Stage):
+        name = "flaky"
+        writes = ("flaky",)
+        broken = False
+
+        def run(self, video, ctx):
+            if self.broken:
+                raise MediaError(video.path, "cannot hear it")
+            yield Segment(video.video_id, "flaky", 0.0, 1.0, f"flaky version {self.version}",
+                          f"flaky@{self.version_tag()}", video.uri)
+
+        def close(self):
+            closed.append(self.version)
+
+    monkeypatch.setitem(registry._REGISTRY, "stage", dict(registry.registered("stage")))
+    registry.register("stage", "flaky")(Flaky)
+    kb = KnowledgeBase(tmp_path / "kb", stages=("flaky",))
+    assert kb.index([clip]).ok
+    (first,) = kb.segments(modality="flaky")
+
+    monkeypatch.setattr(Flaky, "version", "2")
+    monkeypatch.setattr(Flaky, "broken", True)
+    (result,) = kb.index([clip]).results
+    assert result.status == "partial" and result.reason.startswith("flaky: ") and "cannot hear it" in result.reason
+    assert [s.segment_id for s in kb.segments(modality="flaky")] == [first.segment_id]  # the old records stay
+    (video,) = kb.status()["videos"]
+    assert video["status"] == "partial" and video["errors"] == [result.reason]
+
+    monkeypatch.setattr(Flaky, "broken", False)
+    (result,) = kb.index([clip]).results  # retried, as it is not marked done
+    assert result.status == "indexed"
+    (record,) = kb.segments(modality="flaky")
+    assert record.text == "flaky version 2" and kb.status()["videos"][0]["errors"] == []
+    assert closed == ["1", "2", "2"]
