@@ -1,30 +1,13 @@
-"""Indexers: each turns one video into :class:`vrag.Segment` records of one kind.
+"""Indexing stages: each turns one video into :class:`vrag.Segment` records of its own modalities.
 
-An indexer has ``name``, ``version`` and ``modality``, one required method
-``index(video, ctx) -> Iterator[Segment]``, and optional ``setup(ctx)``/``close()``
-so models load once. Indexers that look at pictures also implement
-``on_frame(frame, ctx)``: the pipeline decodes each video once and hands every
-sampled frame to them before calling ``index``.
+A stage is one class (:class:`Stage`) in one module, registered with
+``@register("stage", name)`` from :mod:`vrag.registry` (third-party packages: the
+``vrag.stages`` entry-point group). It declares its name, version, the settings in its
+fingerprint, the modalities it writes and the stages it reads; its hooks (``setup``,
+``on_frame``, ``run``, ``finish``, ``close``) default to doing nothing. The run decodes
+each video once and hands every sampled frame to the stages that override ``on_frame``.
 """
 
-from .base import IndexContext, Indexer, Progress
+from .base import IndexContext, Problem, Progress, Stage
 
-__all__ = ["IndexContext", "Indexer", "Progress", "build_indexers"]
-
-
-def build_indexers(stages):
-    """Indexer instances for the configured stage names, in pipeline order."""
-    from .asr import SpeechIndexer
-    from .audio_events import AudioEventIndexer
-    from .keyframes import KeyframeIndexer
-    from .ocr import ScreenTextIndexer
-    from .scenes import ShotIndexer
-
-    table = {
-        "shot": ShotIndexer,
-        "ocr": ScreenTextIndexer,
-        "frame": KeyframeIndexer,
-        "asr": SpeechIndexer,
-        "audio_event": AudioEventIndexer,
-    }
-    return [cls() for name, cls in table.items() if name in stages]
+__all__ = ["IndexContext", "Problem", "Progress", "Stage"]

@@ -9,13 +9,14 @@ from typing import Any, Iterator
 
 from vrag.errors import MediaError
 from vrag.media.audio import SAMPLE_RATE, AudioChunks
-from vrag.registry import require
+from vrag.config import Config
+from vrag.registry import register, require
 from vrag.schema import Segment, VideoRef
 
-from .base import IndexContext
+from .base import IndexContext, Stage
 from .speech_split import split_speech
 
-__all__ = ["SpeechIndexer", "find_sidecar"]
+__all__ = ["SpeechStage", "find_sidecar"]
 
 _SUB_EXTS = (".srt", ".vtt")
 #: Whisper segments this unlikely to be speech are dropped (hallucinations on noise/music).
@@ -55,12 +56,24 @@ def _decode_subtitles(raw: bytes) -> str:
     return text
 
 
-class SpeechIndexer:
+@register("stage", "asr")
+class SpeechStage(Stage):
     name = "asr"
     version = "1"
-    modality = "asr"
+    settings = ("text_embedder", "asr", "asr_model", "asr_language", "asr_vad", "asr_beam_size", "asr_batch_size",
+                "use_subtitles")
+    writes = ("asr",)
 
-    def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
+    @classmethod
+    def fingerprint_extra(cls, cfg: Config, media_path: str) -> dict[str, Any]:
+        """A subtitle file next to the media is part of its speech: editing it redoes the stage."""
+        sidecar = find_sidecar(media_path) if cfg.use_subtitles else None
+        if sidecar is None:
+            return {}
+        st = sidecar.stat()
+        return {"sidecar": [sidecar.name, st.st_size, st.st_mtime_ns]}
+
+    def run(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
         sidecar = find_sidecar(video.abs_path) if ctx.cfg.use_subtitles else None
         if sidecar is not None:
             yield from self._subtitles(video, sidecar, ctx)
@@ -77,7 +90,7 @@ class SpeechIndexer:
         except Exception as exc:
             detail = "not in a subtitle format" if type(exc).__name__ == "FormatAutodetectionError" else exc
             raise MediaError(sidecar, f"cannot read subtitle file: {' '.join(str(detail).split())}") from exc
-        producer = f"subtitles:{sidecar.suffix.lstrip('.')}@{self.name}-{self.version}"
+        producer = f"subtitles:{sidecar.suffix.lstrip('.')}@{self.version_tag()}"
         ctx.producers["asr"] = producer
         # cues in time order; negative times start at 0 and a cue that ends before it starts is turned round
         cues = sorted(
@@ -103,7 +116,7 @@ class SpeechIndexer:
     def _transcribe(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
         asr = ctx.backend("asr")
         asr.load()
-        producer = f"{asr.producer}@{self.name}-{self.version}"
+        producer = f"{asr.producer}@{self.version_tag()}"
         ctx.producers["asr"] = producer
         chunks = AudioChunks(video.abs_path, float(ctx.cfg.asr_chunk_seconds))
         for offset, samples in chunks:

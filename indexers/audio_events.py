@@ -7,9 +7,11 @@ from typing import Iterator
 from vrag.media.audio import AudioChunks
 from vrag.schema import Segment, VideoRef
 
-from .base import IndexContext
+from vrag.registry import register
 
-__all__ = ["AudioEventIndexer", "merge_spans"]
+from .base import IndexContext, Stage
+
+__all__ = ["AudioEventStage", "merge_spans"]
 
 #: Spans of one label closer than this are one event (also joins spans cut at chunk boundaries).
 _JOIN_GAP = 1.0
@@ -30,16 +32,18 @@ def merge_spans(spans: list[tuple[str, float, float]], gap: float = _JOIN_GAP) -
     return sorted(((lab, a, b) for lab, runs in out.items() for a, b in runs), key=lambda s: (s[1], s[0]))
 
 
-class AudioEventIndexer:
+@register("stage", "audio_event")
+class AudioEventStage(Stage):
     name = "audio_event"
     version = "1"
-    modality = "audio_event"
+    settings = ("text_embedder", "audio_events")
+    writes = ("audio_event",)
 
-    def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
+    def run(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
         if not video.has_audio:
             return
         backend = ctx.backend("audio_events")
-        producer = f"{backend.producer}@{self.name}-{self.version}"
+        producer = f"{backend.producer}@{self.version_tag()}"
         ctx.producers["audio_event"] = producer
         chunks = AudioChunks(video.abs_path, float(ctx.cfg.asr_chunk_seconds))
         spans: list[tuple[str, float, float]] = []

@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
+from vrag.registry import register
 from vrag.schema import Segment, VideoRef
 
-__all__ = ["structured_captions", "PRODUCER"]
+from .base import IndexContext, Stage
+
+__all__ = ["structured_captions", "CaptionStage", "PRODUCER"]
 
 PRODUCER = "structured-caption(imagenet-tags+ocr+asr; not a VLM)@caption-1"
 _GIST_WORDS = 30
@@ -79,3 +82,25 @@ def structured_captions(
             )
         )
     return out
+
+
+@register("stage", "caption")
+class CaptionStage(Stage):
+    """One caption per keyframe from the configured captioner (structured, or a VLM)."""
+
+    name = "caption"
+    settings = ("text_embedder", "captioner", "vlm_provider", "vlm_model", "vlm_base_url")
+    reads = ("frame", "asr", "ocr")
+    writes = ("caption",)
+
+    @classmethod
+    def version_tag(cls) -> str:
+        return PRODUCER
+
+    def run(self, video: VideoRef, ctx: IndexContext) -> list[Segment]:
+        captioner = ctx.backend("captioner")
+        frames = ctx.records("frame")
+        ctx.fetch([str(kf.meta["thumb"]) for kf in frames if kf.meta.get("thumb")])
+        out = captioner.caption(video, frames, ctx.records("asr"), ctx.records("ocr"), ctx.data_dir)
+        ctx.producers["caption"] = captioner.producer
+        return out

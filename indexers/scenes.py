@@ -5,21 +5,24 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from vrag.media.frames import SampledFrame
-from vrag.registry import require
+from vrag.registry import register, require
 from vrag.schema import VideoRef, Segment
 
-from .base import IndexContext
+from .base import IndexContext, Stage
 
-__all__ = ["ShotIndexer"]
+__all__ = ["ShotStage"]
 
 
-class ShotIndexer:
+@register("stage", "shot")
+class ShotStage(Stage):
     """Finds hard cuts; the shot spans land in ``ctx.shots``. Shot records are written by
     :mod:`vrag.indexers.granularity` once the text that falls inside each shot is known."""
 
-    name = "shots"
+    name = "shot"
+    label = "shots"
     version = "1"
-    modality = "shot"
+    settings = ("scene_threshold", "scene_fps", "scene_min_seconds")
+    writes = ()  # shot spans; the shot records themselves are written by "units"
 
     def __init__(self) -> None:
         self._detector: Any = None
@@ -28,7 +31,7 @@ class ShotIndexer:
 
     @property
     def producer(self) -> str:
-        return f"pyscenedetect-content@{self.name}-{self.version}"
+        return f"pyscenedetect-content@{self.version_tag()}"
 
     def setup(self, ctx: IndexContext) -> None:
         detect = require("scenedetect", "Shot detection", "scenes")
@@ -45,7 +48,7 @@ class ShotIndexer:
         for cut in self._detector.process_frame(self._timecode(frame.t), frame.small_bgr()):
             self._cuts.append(frame.t if abs(cut.seconds - frame.t) < 0.05 else float(cut.seconds))
 
-    def index(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
+    def run(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
         if not video.has_video:
             return iter(())
         end = max(video.duration, ctx.video.duration)

@@ -14,6 +14,7 @@ from typing import Any
 from vrag.backends import Lazy, get_backend
 from vrag.config import Config
 from vrag.errors import ConfigError, MissingDependencyError
+from vrag.registry import resolve
 from vrag.schema import Hit
 from vrag.store import Store
 
@@ -72,11 +73,7 @@ class AdaptiveRetriever:
 
         minilm = get_backend("text_embed", self.cfg, "minilm")
         learned = Router(minilm.embed, model_id=minilm.model_id)
-        if self.cfg.router == "llm":
-            from .router_llm import LLMRouter
-
-            return LLMRouter(self.cfg, fallback=learned)
-        return learned
+        return resolve("router", self.cfg.router).from_config(self.cfg, learned)  # learned, llm or module:Class
 
     def search(self, query: str, k: int = 10, mode: str = "auto", filters: dict[str, Any] | None = None) -> Retrieval:
         if mode not in MODES:

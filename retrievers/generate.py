@@ -15,6 +15,7 @@ import re
 from html import escape
 from typing import Any
 
+from vrag.registry import register
 from vrag.schema import Answer, Hit
 from vrag.timecode import mmss, span
 
@@ -58,11 +59,17 @@ def _citation(hit: Hit, start: float | None = None, end: float | None = None) ->
             "end": round(s.end if end is None else end, 3)}
 
 
+@register("generator", "extractive")
 class ExtractiveGenerator:
     name = "extractive"
 
     def __init__(self, embedder: Any):
         self.embedder = embedder
+
+    @classmethod
+    def from_config(cls, cfg: Any, embedder: Any) -> "ExtractiveGenerator":
+        """How ``vrag ask`` makes a registered generator: from the config and the text embedder."""
+        return cls(embedder)
 
     def answer(self, question: str, hits: list[Hit], overview: bool = False, weak: bool = False) -> Answer:
         pieces = self._pieces(hits[: (len(hits) if overview else READ)])
@@ -275,8 +282,13 @@ PROMPT = (
 )
 
 
+@register("generator", "llm")
 class LLMGenerator:
     """Answers written by a chat model (``llm_*`` settings); falls back to extractive on failure."""
+
+    @classmethod
+    def from_config(cls, cfg: Any, embedder: Any) -> "LLMGenerator":
+        return cls(cfg, embedder)
 
     def __init__(self, cfg: Any, embedder: Any):
         from vrag.backends import Lazy

@@ -30,6 +30,7 @@ import numpy as np
 
 from vrag.backends import Lazy
 from vrag.errors import ConfigError
+from vrag.registry import register
 
 __all__ = ["Route", "Router", "LEVELS", "LEXICAL_CUES", "LEXICAL_FEATURES", "DEFAULT_MODEL_ID", "WEIGHTS_FILE", "featurize"]
 
@@ -119,6 +120,7 @@ def _softmax(z: Any) -> Any:
     return e / e.sum(axis=1, keepdims=True)
 
 
+@register("router", "learned")
 class Router:
     """Classify queries into a retrieval level plus a global/localized tag.
 
@@ -137,6 +139,11 @@ class Router:
         self.model_id = model_id
         self.weights_path = weights
         self._weights = Lazy(self._load)
+
+    @classmethod
+    def from_config(cls, cfg: Any, learned: "Router") -> "Router":
+        """How search makes a registered router, given the shipped one (``learned``): it is that one."""
+        return learned
 
     def _load(self) -> dict[str, Any]:
         """Read and check the weights; arrays become numpy."""

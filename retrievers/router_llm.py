@@ -14,6 +14,7 @@ from typing import Any
 from vrag.backends import Lazy
 from vrag.backends.chat import ChatEndpoint, reply_text
 from vrag.config import Config
+from vrag.registry import register
 
 from .router import LEVELS, Route
 
@@ -30,11 +31,17 @@ PROMPT = (
 )
 
 
+@register("router", "llm")
 class LLMRouter:
     def __init__(self, cfg: Config, fallback: Any):
         self.endpoint = ChatEndpoint.from_config(cfg, "llm", "router 'llm'")
         self._chat = Lazy(lambda: self.endpoint.client("LLM query routing"))
         self.fallback = fallback
+
+    @classmethod
+    def from_config(cls, cfg: Config, learned: Any) -> "LLMRouter":
+        """A chat-model router that falls back on the shipped one when the model fails."""
+        return cls(cfg, fallback=learned)
 
     def classify(self, query: str) -> Route:
         from langchain_core.messages import HumanMessage

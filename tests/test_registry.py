@@ -52,3 +52,66 @@ def test_import_vrag_loads_no_models():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind, builtins", [
+    ("stage", ["shot", "asr", "ocr", "frame", "caption", "audio_event", "graph", "units"]),
+    ("generator", ["extractive", "llm"]),
+    ("router", ["learned", "llm"]),
+    ("graph_extractor", ["spacy", "llm"]),
+    ("engine", ["local", "ray"]),
+])
+def test_every_pluggable_kind_lists_its_builtins_and_names_the_valid_ones(kind, builtins):
+    assert names(kind)[: len(builtins)] == builtins
+    with pytest.raises(ConfigError, match=rf"unknown {kind} backend 'nope'; valid: {', '.join(sorted(builtins))}"):
+        resolve(kind, "nope")
+
+
+def test_builtin_parts_resolve_by_name_and_by_module_path():
+    from vrag.indexers.scenes import ShotStage
+    from vrag.pipeline import LocalEngine
+    from vrag.retrievers.generate import ExtractiveGenerator
+
+    assert resolve("stage", "shot") is ShotStage
+    assert resolve("generator", "extractive") is ExtractiveGenerator
+    assert resolve("engine", "vrag.pipeline:LocalEngine") is LocalEngine
+
+
+@pytest.mark.parametrize("kind, path, message", [
+    ("stage", "vrag.retrievers.generate:ExtractiveGenerator",
+     r"stage 'vrag.retrievers.generate:ExtractiveGenerator': vrag.retrievers.generate.ExtractiveGenerator is not a subclass of Stage"),
+    ("engine", "vrag.indexers.scenes:ShotStage", r"engine .*ShotStage is not a subclass of Engine"),
+    ("generator", "vrag.pipeline:LocalEngine", r"generator .*LocalEngine lacks answer\(\), from_config\(\)"),
+    ("router", "vrag.retrievers.generate:ExtractiveGenerator", r"router .*ExtractiveGenerator lacks classify\(\)"),
+    ("graph_extractor", "vrag.retrievers.generate:NOT_FOUND", r"graph_extractor .*is not a class"),
+])
+def test_a_part_of_the_wrong_kind_is_refused_by_name(kind, path, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve(kind, path)
+
+
+def test_registering_checks_the_type():
+    from vrag.registry import register
+
+    with pytest.raises(ConfigError, match=r"stage 'mine': .*NotAStage is not a subclass of Stage"):
+        @register("stage", "mine")
+        class NotAStage:
+            name = "mine"
+    assert "mine" not in names("stage")
+
+
+def test_a_registered_stage_is_a_choice_of_the_stages_setting(monkeypatch):
+    from vrag import registry
+    from vrag.indexers import Stage
+    from vrag.schema import MODALITIES
+
+    class Mine(Stage):
+        name, writes = "mine", ("mine_records",)
+
+    monkeypatch.setitem(registry._REGISTRY, "stage", dict(registry.registered("stage")))
+    registry.register("stage", "mine")(Mine)
+    assert Config.load(env={}, stages="asr,mine").stages == ("asr", "mine")
+    assert "mine" in Config.load(env={}).stages  # installed stages run by default
+    assert "mine_records" in MODALITIES and list(MODALITIES)[-1] == "mine_records"
+    with pytest.raises(ConfigError, match=r"unknown value 'other'; valid: shot, asr, .*, graph, mine"):
+        Config.load(env={}, stages="other")

@@ -15,7 +15,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from .errors import ConfigError
 
@@ -24,10 +24,21 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
-__all__ = ["Setting", "SETTINGS", "Config", "STAGES"]
+__all__ = ["Setting", "SETTINGS", "Config"]  # and STAGES, looked up when used (__getattr__)
 
-#: Indexing stages. Shot spans, speech and screen text also yield shot/window/chapter records.
-STAGES = ("shot", "asr", "ocr", "frame", "caption", "audio_event", "graph")
+
+def _stage_names() -> tuple[str, ...]:
+    """The stages a config may name: every registered stage that is not implicit (``units`` runs
+    whenever its inputs do). Looked up when first needed, not at import."""
+    from .registry import registered
+
+    return tuple(name for name, cls in registered("stage", strict=False).items() if not cls.implicit)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "STAGES":  # indexing stages (registered; shot spans, speech and screen text also yield units)
+        return _stage_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: Plural spellings accepted in lists (``--only captions``).
@@ -37,9 +48,18 @@ _ALIASES = {"shots": "shot", "frames": "frame", "captions": "caption", "audio_ev
 @dataclass(frozen=True)
 class Setting:
     name: str
-    default: Any
+    #: the default, or a function that looks it up when first needed (``stages``: the registered ones)
+    initial: Any
     help: str
-    choices: tuple[str, ...] | None = None
+    allowed: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None
+
+    @property
+    def default(self) -> Any:
+        return self.initial() if callable(self.initial) else self.initial
+
+    @property
+    def choices(self) -> tuple[str, ...] | None:
+        return self.allowed() if callable(self.allowed) else self.allowed
 
     @property
     def env(self) -> str:
@@ -105,7 +125,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ray_workers", 2, "Indexing actors with engine=ray (each loads the models once)."),
     Setting("ray_gpus", 0.0, "GPUs shared by the indexing actors with engine=ray (0: CPU only; models then run "
             "on cuda)."),
-    Setting("stages", STAGES, "Indexing stages to run (comma list).", STAGES),
+    Setting("stages", _stage_names, "Indexing stages to run (comma list).", _stage_names),
     Setting(
         "text_embedder",
         "minilm",

@@ -31,9 +31,10 @@ from typing import Any, Callable, Iterable
 
 from .config import Config
 from .errors import VragError
-from .pipeline import FileResult, IndexReport, Indexer, ProgressEvent
+from .pipeline import Engine, FileResult, IndexReport, Indexer, ProgressEvent
+from .registry import register
 
-__all__ = ["index_with_ray", "VideoIndexActor"]
+__all__ = ["index_with_ray", "VideoIndexActor", "RayEngine"]
 
 
 def _ipc(table: Any) -> bytes:
@@ -174,3 +175,13 @@ def index_with_ray(
         if needs_rebuild(store, float(cfg.graph_merge_similarity), indexer.embedder.model_id):
             indexer.rebuild_graph()
     return report
+
+
+@register("engine", "ray")
+class RayEngine(Engine):
+    """A Ray cluster (``ray_address``, ``ray_workers``, ``ray_gpus``); see the module docstring."""
+
+    def index(self, paths: Iterable[str | os.PathLike[str]], prune: bool = False) -> IndexReport:
+        c = self.cfg
+        return index_with_ray(self.store, c, paths, c.ray_address or None, int(c.ray_workers), float(c.ray_gpus),
+                              self.progress, prune)

@@ -19,6 +19,7 @@ __all__ = [
     "StoreWriteError",
     "StoreUnreachableError",
     "DiscoveryError",
+    "StageError",
 ]
 
 
@@ -59,6 +60,14 @@ class UnsupportedMediaError(MediaError):
 
 class DiscoveryError(MediaError):
     """A path given to index cannot be walked (missing, no permission, loop)."""
+
+
+class StageError(VragError):
+    """An indexing stage failed on one video: ``stage`` names it (its records stay as they were)."""
+
+    def __init__(self, stage: str, message: str):
+        self.stage, self.message = stage, message
+        super().__init__(message)
 
 
 class StoreError(VragError):

@@ -53,21 +53,17 @@ class KnowledgeBase:
     ) -> IndexReport:
         """Index media files and folders (recursively). Unchanged files are skipped.
 
-        With the setting ``engine="ray"`` the indexers run on a Ray cluster (``ray_address``,
+        With the setting ``engine="ray"`` the stages run on a Ray cluster (``ray_address``,
         ``ray_workers``, ``ray_gpus``) and write into this knowledge base; see :mod:`vrag.engine_ray`.
         """
         from .index_lock import write_lock
+        from .registry import resolve
 
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         with write_lock(self.store.path, "index", name=self.store.uri):
-            if self.config.engine == "ray":
-                from .engine_ray import index_with_ray
-
-                c = self.config
-                return index_with_ray(self.store, c, paths, c.ray_address or None, int(c.ray_workers),
-                                      float(c.ray_gpus), progress, prune)
-            return Indexer(self.store, self.config, progress).run(paths, prune=prune)
+            engine = resolve("engine", self.config.engine)  # local, ray (vrag.engine_ray) or module:Class
+            return engine(self.store, self.config, progress).index(paths, prune=prune)
 
     def remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[FileResult]:
         """Delete the records of the videos at ``paths`` (files, or folders = everything inside)."""
@@ -245,14 +241,16 @@ class KnowledgeBase:
         an unanswerable question gets "Not found in the indexed videos." and no citations.
         """
         from vrag.backends.text_embed import text_embedder
-        from vrag.retrievers.generate import ExtractiveGenerator, LLMGenerator, with_context
+        from vrag.retrievers.generate import with_context
+
+        from .registry import resolve
 
         _check_text(question, "question")
         if not question.strip():
             raise VragError("empty question")
         result = self.search(question, k=k, mode=mode, filters=filters)
         embedder = text_embedder(self.config)
-        generator = LLMGenerator(self.config, embedder) if self.config.generator == "llm" else ExtractiveGenerator(embedder)
+        generator = resolve("generator", self.config.generator).from_config(self.config, embedder)
         evidence = with_context(self.store, result.hits) if generator.name == "extractive" else result.hits
         answer = generator.answer(question, evidence, overview=result.global_, weak=result.weak)
         return AskResult(question, result, answer)

@@ -7,13 +7,42 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["Segment", "VideoRef", "Hit", "Answer", "MODALITIES", "segment_id"]
+__all__ = ["Segment", "VideoRef", "Hit", "Answer", "MODALITIES", "modalities", "segment_id"]
 
-#: Modality names used in records and in ``vrag status`` counts.
-#: ``window`` and ``chapter`` are coarse retrieval units built from the other text records.
-MODALITIES = ("shot", "window", "chapter", "asr", "ocr", "caption", "frame", "audio_event")
+#: The built-in modality names, in the order they are listed (``window`` and ``chapter`` are coarse
+#: retrieval units built from the other text records).
+_LISTED = ("shot", "window", "chapter", "asr", "ocr", "caption", "frame", "audio_event")
+
+
+def modalities() -> tuple[str, ...]:
+    """Every record modality: the built-in ones, then those registered stages declare they write."""
+    from .registry import registered
+
+    written = [m for cls in registered("stage", strict=False).values() for m in cls.writes]
+    return _LISTED + tuple(dict.fromkeys(m for m in written if m not in _LISTED))
+
+
+class _Modalities(Sequence[str]):
+    """:func:`modalities` as a read-only sequence, looked up when used (not at import)."""
+
+    def __getitem__(self, index: Any) -> Any:
+        return modalities()[index]
+
+    def __len__(self) -> int:
+        return len(modalities())
+
+    def __contains__(self, value: object) -> bool:
+        return value in _LISTED or value in modalities()
+
+    def __repr__(self) -> str:
+        return repr(modalities())
+
+
+#: Modality names used in records and in ``vrag status`` counts (registered stages' included).
+MODALITIES: Sequence[str] = _Modalities()
 
 
 def segment_id(video_id: str, modality: str, start: float, end: float, producer: str, text: str = "") -> str:

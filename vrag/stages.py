@@ -1,101 +1,92 @@
-"""Indexing stages: what each depends on and writes, so runs redo only what changed.
+"""Planning a run from the stages' declarations: fingerprints, what to redo, whose problem is whose.
 
-Every stage has a fingerprint made of the settings it reads and its indexer's
-version. A video stores the fingerprint of each stage that succeeded; a later run
-redoes a stage only when its fingerprint changed (or the file did), and replaces
-only the records that stage writes. ``units`` (shot/window/chapter records, built
-from speech and screen text) is derived: it is redone whenever an input is.
+Every stage has a fingerprint made of the settings it declares and its version. A video
+stores the fingerprint of each stage that succeeded; a later run redoes a stage only when
+its fingerprint changed (or the file did), and replaces only the records that stage
+writes. A derived stage (one that ``reads`` others, e.g. ``units``: shot/window/chapter
+records built from speech and screen text) is redone whenever an input is. Nothing here
+lists stages: they come from the registry (:func:`declared`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping, Sequence
 
-from .config import STAGES, Config
+from .config import Config
+from .errors import ConfigError
 
-__all__ = ["WRITES", "wanted", "todo", "parse_recipe", "owner"]
+__all__ = ["declared", "wanted", "plan", "helpers", "parse_recipe", "owners", "fingerprint"]
 
-_SETTINGS: dict[str, tuple[str, ...]] = {
-    "shot": ("scene_threshold", "scene_fps", "scene_min_seconds"),
-    "asr": ("text_embedder", "asr", "asr_model", "asr_language", "asr_vad", "asr_beam_size", "asr_batch_size",
-            "use_subtitles"),
-    "ocr": ("text_embedder", "ocr", "ocr_interval", "ocr_min_confidence", "ocr_change_threshold", "ocr_max_side"),
-    "frame": ("image_embedder", "clip_model", "keyframe_interval", "keyframe_similarity", "tag_min_prob",
-              "thumb_width", "scene_threshold", "scene_fps", "scene_min_seconds"),
-    "audio_event": ("text_embedder", "audio_events"),
-    "units": ("text_embedder", "window_seconds", "chapter_seconds"),
-    "caption": ("text_embedder", "captioner", "vlm_provider", "vlm_model", "vlm_base_url"),
-    "graph": ("text_embedder", "graph_extractor"),
-}
-#: Settings that only matter to a stage when another setting selects them.
-_WHEN: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "graph": ("graph_extractor", "llm", ("llm_provider", "llm_model", "llm_base_url")),
-}
-#: Record modalities each stage owns (and replaces when it runs).
-WRITES: dict[str, tuple[str, ...]] = {
-    "shot": (),  # shot spans; the shot records themselves are written by "units"
-    "asr": ("asr",),
-    "ocr": ("ocr",),
-    "frame": ("frame",),
-    "audio_event": ("audio_event",),
-    "units": ("shot", "window", "chapter"),
-    "caption": ("caption",),
-    "graph": (),  # its own tables (mentions -> entities, relations)
-}
-#: Derived stages and the stages whose output they are built from.
-DERIVED: dict[str, tuple[str, ...]] = {
-    "units": ("shot", "asr", "ocr"),
-    "caption": ("frame", "asr", "ocr"),
-    "graph": ("asr", "ocr", "caption"),
-}
+#: What a stage class looks like to the planner (:class:`vrag.indexers.Stage`).
+StageClass = Any
 
 
-def _versions() -> dict[str, str]:
-    from vrag.indexers import build_indexers
-    from vrag.indexers.captions import PRODUCER as CAPTION_PRODUCER
-    from vrag.indexers.graph_extract import PRODUCER as GRAPH_PRODUCER
-    from vrag.indexers.granularity import PRODUCER_VERSION
+def declared() -> dict[str, StageClass]:
+    """Every registered stage, each after the stages it reads or uses (else in registry order)."""
+    from .registry import registered
 
-    out = {ix.modality: f"{ix.name}-{ix.version}" for ix in build_indexers([s for s in STAGES if s not in DERIVED])}
-    out["units"] = PRODUCER_VERSION
-    out["caption"] = CAPTION_PRODUCER
-    out["graph"] = GRAPH_PRODUCER
+    return ordered(registered("stage"))
+
+
+def ordered(stages: Mapping[str, StageClass]) -> dict[str, StageClass]:
+    """``stages`` in a stable order where every stage comes after those it reads or uses."""
+    out: dict[str, StageClass] = {}
+    left = dict(stages)
+    while left:
+        ready = next((n for n, cls in left.items()
+                      if all(d in out or d not in stages for d in (*cls.reads, *cls.uses))), None)
+        if ready is None:
+            raise ConfigError(f"stages {', '.join(left)} read each other in a circle")
+        out[ready] = left.pop(ready)
     return out
 
 
-def wanted(cfg: Config, sidecar: Path | None) -> dict[str, str]:
-    """Fingerprint of every stage this config runs (derived stages included)."""
-    stages = [s for s in cfg.stages if s not in DERIVED]
-    for derived, inputs in DERIVED.items():
-        # a named stage (caption) runs when asked for; an implicit one (units) whenever its inputs do
-        if derived in cfg.stages or (derived not in STAGES and any(i in stages for i in inputs)):
-            stages.append(derived)
-    versions = _versions()
-    out = {}
-    for stage in stages:
-        parts: dict[str, Any] = {k: cfg[k] for k in _SETTINGS[stage]}
-        parts["version"] = versions[stage]
-        if stage in _WHEN and cfg[_WHEN[stage][0]] == _WHEN[stage][1]:
-            parts.update({k: cfg[k] for k in _WHEN[stage][2]})
-        if stage == "asr" and sidecar is not None and cfg.use_subtitles:
-            st = sidecar.stat()
-            parts["sidecar"] = [sidecar.name, st.st_size, st.st_mtime_ns]
-        blob = json.dumps(parts, sort_keys=True, default=str)
-        out[stage] = hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
+def active(cfg: Config, stages: Mapping[str, StageClass]) -> list[str]:
+    """The stages this config runs: the configured ones, plus implicit ones whose inputs run."""
+    on = set(cfg.stages)
+    out = []
+    for name, cls in stages.items():
+        if name in on or (cls.implicit and any(i in out for i in cls.reads)):
+            out.append(name)
     return out
 
 
-def todo(want: Mapping[str, str], stored: Mapping[str, str]) -> list[str]:
-    """Stages to run: changed fingerprints, plus derived stages whose inputs run."""
-    need = [s for s, fp in want.items() if stored.get(s) != fp]
-    for derived, inputs in DERIVED.items():
-        if derived in want and derived not in need and any(i in need for i in inputs):
-            need.append(derived)
-    order = list(_SETTINGS)
-    return sorted(need, key=order.index)
+def fingerprint(cls: StageClass, cfg: Config, media_path: str) -> str:
+    """A stage's fingerprint: its declared settings, its version, and the file's extras (subtitles)."""
+    parts: dict[str, Any] = {k: cfg[k] for k in cls.settings}
+    parts["version"] = cls.version_tag()
+    for setting, value, more in cls.settings_when:
+        if cfg[setting] == value:
+            parts.update({k: cfg[k] for k in more})
+    parts.update(cls.fingerprint_extra(cfg, media_path))
+    blob = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
+
+
+def wanted(cfg: Config, media_path: str, stages: Mapping[str, StageClass] | None = None) -> dict[str, str]:
+    """Fingerprint of every stage this config runs on ``media_path`` (derived stages included)."""
+    stages = declared() if stages is None else stages
+    return {name: fingerprint(stages[name], cfg, media_path) for name in active(cfg, stages)}
+
+
+def plan(stages: Mapping[str, StageClass], want: Mapping[str, str], stored: Mapping[str, str]) -> list[str]:
+    """Stages to run, in order: changed fingerprints, plus derived stages whose inputs run.
+
+    A pure function of the declarations (``stages``, in run order), the fingerprints this run
+    wants and those stored with the video."""
+    need = {s for s, fp in want.items() if stored.get(s) != fp}
+    for name, cls in stages.items():
+        if name in want and any(i in need for i in cls.reads):
+            need.add(name)
+    return [name for name in stages if name in need]
+
+
+def helpers(stages: Mapping[str, StageClass], need: Sequence[str], configured: Sequence[str]) -> list[str]:
+    """Configured stages that must run alongside ``need`` for their work in this run (not redone)."""
+    out = [u for name in need for u in stages[name].uses if u not in need and u in configured and u in stages]
+    return [name for name in stages if name in out]
 
 
 def parse_recipe(value: Any) -> dict[str, str]:
@@ -109,11 +100,14 @@ def parse_recipe(value: Any) -> dict[str, str]:
     return dict(data) if isinstance(data, dict) else {}
 
 
-def owner(message: str) -> Iterable[str]:
-    """Stages a stored problem message ("ocr: ...", "frames: ...") belongs to."""
+def owners(message: str, stages: Mapping[str, StageClass]) -> tuple[str, ...]:
+    """The stages a problem message stored by an earlier run ("ocr: ...", "frames: ...") belongs to.
+
+    Only for what was stored: problems of this run carry their stages (:class:`Problem`)."""
     head = message.split(":", 1)[0].strip()
-    if head == "frames":
-        return ("shot", "ocr")
-    if head == "shots":
-        return ("shot",)
+    if head == "frames":  # the shared decode: every stage that looks at pictures
+        return tuple(name for name, cls in stages.items() if cls.wants_frames())
+    for name, cls in stages.items():
+        if cls.title() == head:
+            return (name,)
     return (head,)
