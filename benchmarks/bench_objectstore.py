@@ -1,4 +1,4 @@
-"""Object-storage knowledge base: ``python -m vrag.bench_objectstore --out BENCHMARKS.md`` (``make bench``).
+"""Object-storage knowledge base: ``python -m benchmarks.bench_objectstore --out BENCHMARKS.md`` (``make bench``).
 
 Indexes the same generated lectures into a local directory and into ``s3://`` on a local S3
 server (moto, on loopback), then runs the same searches and questions on both. Reports wall
@@ -20,8 +20,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vrag.bench import _machine, _write
-from vrag.bench_ray import _clips
+from benchmarks.bench import _machine, _write
+from benchmarks.bench_ray import _clips
 
 __all__ = ["main"]
 
@@ -68,7 +68,7 @@ def _timed_queries(kb: object, requests: _Requests, ask: bool) -> tuple[list[flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vrag.bench_objectstore", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_objectstore", description=__doc__.splitlines()[0])
     p.add_argument("--clips", type=int, default=4, help="generated lectures to index (default 4)")
     p.add_argument("--seconds", type=float, default=30.0, help="length of each (default 30)")
     p.add_argument("--work", type=Path, default=Path("data/bench/ray"), help="where the clips are cached")
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         werkzeug.removeHandler(requests)
         server.stop()  # type: ignore[attr-defined]
-    command = "python -m vrag.bench_objectstore " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.bench_objectstore " + " ".join(argv if argv is not None else sys.argv[1:])
     p50 = lambda xs: statistics.median(xs) * 1000  # noqa: E731
     p95 = lambda xs: sorted(xs)[int(0.95 * (len(xs) - 1))] * 1000  # noqa: E731
     lines = [BEGIN, "## Object-storage knowledge base (`--db s3://...`)", "",

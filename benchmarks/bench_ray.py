@@ -1,4 +1,4 @@
-"""Distributed indexing scaling: ``python -m vrag.bench_ray --out BENCHMARKS.md`` (``make bench``).
+"""Distributed indexing scaling: ``python -m benchmarks.bench_ray --out BENCHMARKS.md`` (``make bench``).
 
 Indexes the same folder of generated lectures (``--clips`` of ``--seconds`` each) three ways, each
 into a fresh knowledge base and timed end to end (models loading included, as a user sees it):
@@ -20,7 +20,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vrag.bench import _machine, _write
+from benchmarks.bench import _machine, _write
 
 __all__ = ["main"]
 
@@ -29,7 +29,7 @@ BEGIN, END = "<!-- bench-ray:begin -->", "<!-- bench-ray:end -->"
 
 def _clips(folder: Path, count: int, seconds: float) -> float:
     from vrag.media.probe import probe
-    from vrag.synth import lecture_slides, make_lecture
+    from tests.support.synth import lecture_slides, make_lecture
 
     folder.mkdir(parents=True, exist_ok=True)
     total = 0.0
@@ -51,7 +51,7 @@ def _run(folder: Path, db: Path, extra: list[str]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vrag.bench_ray", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_ray", description=__doc__.splitlines()[0])
     p.add_argument("--clips", type=int, default=8, help="generated lectures to index (default 8)")
     p.add_argument("--seconds", type=float, default=30.0, help="length of each (default 30)")
     p.add_argument("--work", type=Path, default=Path("data/bench/ray"), help="where the clips are cached")
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             times[label] = _run(args.work, db, extra)
             shutil.rmtree(db, ignore_errors=True)
     one, two = times[runs[1][0]], times[runs[2][0]]
-    command = "python -m vrag.bench_ray " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.bench_ray " + " ".join(argv if argv is not None else sys.argv[1:])
     lines = [BEGIN, "## Distributed indexing (`--engine ray`, local Ray)", "",
              f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command.strip()}` on: {_machine()}.", "",
              f"{args.clips} generated lectures of {args.seconds:g} s ({media:.0f} s of media), every default stage, "

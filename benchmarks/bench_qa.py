@@ -1,4 +1,4 @@
-"""Question-answering benchmark on real material: ``python -m vrag.bench_qa`` (``make bench``).
+"""Question-answering benchmark on real material: ``python -m benchmarks.bench_qa`` (``make bench``).
 
 Runs ``vrag eval`` (:mod:`vrag.evaluate`: the same questions, metrics and defaults) on one or more
 question files against an already indexed knowledge base, and writes the results as the
@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vrag.bench import _machine, _write
+from benchmarks.bench import _machine, _write
 
 __all__ = ["main", "report"]
 
@@ -138,7 +138,7 @@ def report(results: list[tuple[str, dict[str, Any], list[dict[str, Any]], list[t
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vrag.bench_qa", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_qa", description=__doc__.splitlines()[0])
     p.add_argument("--db", required=True, help="an indexed knowledge base of ../shared/eval")
     p.add_argument("--questions", action="append", help="question file (repeatable; default: "
                    + ", ".join(DEFAULT_QUESTIONS) + ")")
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     from vrag.evaluate import load_qa, quantile, run_eval, summarise
 
     argv = sys.argv[1:] if argv is None else argv
-    command = "python -m vrag.bench_qa " + " ".join(shlex.quote(a) for a in argv)
+    command = "python -m benchmarks.bench_qa " + " ".join(shlex.quote(a) for a in argv)
     files = args.questions or list(DEFAULT_QUESTIONS)
     kb = KnowledgeBase(args.db)
     if not kb.status()["videos"]:

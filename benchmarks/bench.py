@@ -1,6 +1,6 @@
-"""Indexing benchmark: ``python -m vrag.bench`` (``make bench``).
+"""Indexing benchmark: ``python -m benchmarks.bench`` (``make bench``).
 
-Builds a lecture-style video (default 10 minutes) with :mod:`vrag.synth`, indexes it in
+Builds a lecture-style video (default 10 minutes) with :mod:`tests.support.synth`, indexes it in
 a fresh process with the default offline models, and reports per-stage throughput as
 a multiple of real time, peak memory, and the cost of an unchanged re-run. Results
 replace the ``index`` section of BENCHMARKS.md, with the machine and the command.
@@ -133,7 +133,7 @@ def _child(video: str, db: str, stages: str = "") -> dict[str, Any]:
 
 def _run_child(video: Path, db: Path, flag: str = "--child", stages: str = "") -> Any:
     out = subprocess.run(
-        [sys.executable, "-m", "vrag.bench", flag, str(video), "--db", str(db)]
+        [sys.executable, "-m", "benchmarks.bench", flag, str(video), "--db", str(db)]
         + (["--child-stages", stages] if stages else []),
         capture_output=True, text=True, check=False,
         env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error"),
@@ -239,7 +239,7 @@ def _write(out: Path, section: str, begin: str = _BEGIN, end: str = _END) -> Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vrag.bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, help="markdown file whose index section is replaced (e.g. BENCHMARKS.md)")
     p.add_argument("--minutes", type=float, default=10.0, help="length of the generated lecture (default 10)")
     p.add_argument("--long", type=float, default=0.0, metavar="MINUTES",
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_child_folder(args.child_folder, args.db)))
         return 0
 
-    from vrag.synth import lecture_slides, make_lecture
+    from tests.support.synth import lecture_slides, make_lecture
 
     args.work.mkdir(parents=True, exist_ok=True)
     def lecture(minutes: float) -> Path:
@@ -294,10 +294,10 @@ def main(argv: list[str] | None = None) -> int:
                 eval_rows = _run_child(Path(args.eval), Path(tmp) / "kb-eval", "--child-folder")
             else:
                 print(f"skipping --eval {args.eval}: not a folder", file=sys.stderr)
-    command = "make bench" if os.environ.get("MAKELEVEL") else "python -m vrag.bench " + " ".join(argv or sys.argv[1:])
+    command = "make bench" if os.environ.get("MAKELEVEL") else "python -m benchmarks.bench " + " ".join(argv or sys.argv[1:])
     section = _report(video, args.minutes, long, short, longer, rerun, command.strip(), asr_only)
     if not args.no_plot:
-        from vrag.bench_plots import PLOTS, stages_plot
+        from benchmarks.bench_plots import PLOTS, stages_plot
 
         runs = {f"{r['duration'] / 60:.0f} min lecture": r["timings"] for r in (short, long, longer) if r is not None}
         runs[f"{long['duration'] / 60:.0f} min, speech only"] = asr_only["timings"]

@@ -1,4 +1,4 @@
-"""Query latency benchmark: ``python -m vrag.bench_query --sizes 10000,1000000 --out BENCHMARKS.md``.
+"""Query latency benchmark: ``python -m benchmarks.bench_query --sizes 10000,1000000 --out BENCHMARKS.md``.
 
 For each size N it builds (or, with ``--keep DIR``, reuses) a knowledge base of N synthetic
 ASR/OCR-like text segments over N/500 videos, with a knowledge graph and the store's own
@@ -8,7 +8,7 @@ models already loaded (no LLM anywhere): naive, hybrid, graph, and ``auto``
 (``KnowledgeBase.search``, router + escalation), p50/p95/max over ~40 queries drawn from the
 vocabulary, plus the recall of the approximate vector index against an exact search.
 
-Text comes from the seeded generator of :mod:`vrag.bench_graph` (people, organisations, places
+Text comes from the seeded generator of :mod:`benchmarks.bench_graph` (people, organisations, places
 and domain concepts with acronyms, each video with its own Zipf-skewed cast). The generator's
 draws are recorded, so each segment's entities are known without running spaCy: the graph is
 built from synthetic extraction rows (mentions, co-occurrence and typed verb relations) through
@@ -73,7 +73,7 @@ _VERB_RE = re.compile(r"\b(" + "|".join(sorted(_LEMMA, key=len, reverse=True)) +
 
 # -- synthetic text with known entities -----------------------------------------------------
 def _tracked_video_class() -> Any:
-    from vrag.bench_graph import _Video
+    from benchmarks.bench_graph import _Video
 
     class Tracked(_Video):  # type: ignore[misc, valid-type]
         """bench_graph's video cast, recording every name it draws as (surface, type, name)."""
@@ -206,7 +206,7 @@ class Corpus:
     composed vectors, and each video's extraction (written through ``sink``)."""
 
     def __init__(self, n: int, seed: int = 0, sink: Callable[[str, Any], None] | None = None):
-        from vrag.bench_graph import Vocabulary
+        from benchmarks.bench_graph import Vocabulary
         from vrag.schema import segment_id
 
         self.n = n
@@ -375,7 +375,7 @@ def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[st
     import pyarrow as pa
 
     from vrag.backends.text_embed import text_embedder
-    from vrag.bench_graph import _Clock
+    from benchmarks.bench_graph import _Clock
     from vrag.config import Config
     from vrag.graph_store import replace_extraction
     from vrag.store import SEGMENTS, Store
@@ -461,7 +461,7 @@ def _index(db: Path, info: dict[str, Any]) -> dict[str, Any]:
     """In a fresh process: ``Store.finish_writes`` (the indexes), timed step by step; then sizes on disk."""
     import resource
 
-    from vrag.bench_graph import _Clock
+    from benchmarks.bench_graph import _Clock
     from vrag.store import SEGMENTS, Store
 
     store = Store(db)
@@ -484,7 +484,7 @@ def _graph(db: Path, threads: int) -> dict[str, Any]:
     import resource
 
     from vrag.backends.text_embed import text_embedder
-    from vrag.bench_graph import _Clock
+    from benchmarks.bench_graph import _Clock
     from vrag.config import Config
     from vrag.graph_build import rebuild_graph
     from vrag.store import Store
@@ -630,7 +630,7 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
     import numpy as np
 
     from vrag.backends.text_embed import text_embedder
-    from vrag.bench_graph import _Clock
+    from benchmarks.bench_graph import _Clock
     from vrag.graph_store import to_networkx
     from vrag.indexers.graph_extract import load_nlp
     from vrag.kb import KnowledgeBase
@@ -778,7 +778,7 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
 
 # -- driver --------------------------------------------------------------------------------------
 def _child(args: list[str]) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "vrag.bench_query", *args], stdout=subprocess.PIPE, text=True,
+    out = subprocess.run([sys.executable, "-m", "benchmarks.bench_query", *args], stdout=subprocess.PIPE, text=True,
                          check=False, env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error"))
     if out.returncode != 0:
         raise SystemExit(f"benchmark child {' '.join(args)} failed (exit {out.returncode})")
@@ -790,7 +790,7 @@ def _mb(n: int) -> str:
 
 
 def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) -> str:
-    from vrag.bench import _machine
+    from benchmarks.bench import _machine
 
     def cell(m: dict[str, Any], route: str, key: str) -> str:
         v = m["latency_ms"][route][key]
@@ -864,7 +864,7 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
         "",
         "How the data was made:",
         "",
-        f"- Text: the seeded generator of `vrag.bench_graph` (seed {big_build['seed']}): "
+        f"- Text: the seeded generator of `benchmarks.bench_graph` (seed {big_build['seed']}): "
         f"{big_build['vocabulary']['people']:,} people, {big_build['vocabulary']['organisations']:,} organisations, "
         f"{big_build['vocabulary']['places']} places and {big_build['vocabulary']['concepts']:,} concepts in 8 fields "
         "(with acronyms), each video with its own Zipf-skewed cast; ~3 in 4 segments are ASR-like "
@@ -918,7 +918,7 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vrag.bench_query", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_query", description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10000,1000000", help="comma list of segment counts (default 10000,1000000)")
     p.add_argument("--queries", type=int, default=40, help="queries per route (default 40)")
     p.add_argument("--repeat", type=int, default=1, help="run every query this many times per route (default 1)")
@@ -997,10 +997,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-    command = "python -m vrag.bench_query " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.bench_query " + " ".join(argv if argv is not None else sys.argv[1:])
     section = _report(results, command.strip())
     if not args.no_plot and results:
-        from vrag.bench_plots import PLOTS, latency_plot
+        from benchmarks.bench_plots import PLOTS, latency_plot
 
         plot = latency_plot([b["segments"] for b, _m in results],
                             {route: [(m["latency_ms"][route]["p50"], m["latency_ms"][route]["p95"]) for _b, m in results]
@@ -1010,7 +1010,7 @@ def main(argv: list[str] | None = None) -> int:
         section = section.replace(_END, f"\n![Query latency against corpus size]({plot.as_posix()})\n{_END}")
     print(section)
     if args.out:
-        from vrag.bench import _write
+        from benchmarks.bench import _write
 
         _write(args.out, section, _BEGIN, _END)
         print(f"wrote {args.out}", file=sys.stderr)
