@@ -8,7 +8,7 @@ models already loaded (no LLM anywhere): naive, hybrid, graph, and ``auto``
 (``KnowledgeBase.search``, router + escalation), p50/p95/max over ~40 queries drawn from the
 vocabulary, plus the recall of the approximate vector index against an exact search.
 
-Text comes from the seeded generator of :mod:`benchmarks.bench_graph` (people, organisations, places
+Text comes from the seeded generator of :mod:`benchmarks.textgen` (people, organisations, places
 and domain concepts with acronyms, each video with its own Zipf-skewed cast). The generator's
 draws are recorded, so each segment's entities are known without running spaCy: the graph is
 built from synthetic extraction rows (mentions, co-occurrence and typed verb relations) through
@@ -31,7 +31,6 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,9 +39,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["main"]
+from benchmarks.common import Clock, Section, child_json, command_line, measured, rss_mb
+from benchmarks.textgen import Video, Vocabulary
 
-_BEGIN, _END = "<!-- bench-query:begin -->", "<!-- bench-query:end -->"
+__all__ = ["SECTION", "main"]
+
+SECTION = Section("<!-- bench-query:begin -->", "<!-- bench-query:end -->")
 #: Segments per video.
 PER_VIDEO = 500
 #: Up to this many segments every text is embedded with MiniLM; above, vectors are composed.
@@ -72,48 +74,44 @@ _VERB_RE = re.compile(r"\b(" + "|".join(sorted(_LEMMA, key=len, reverse=True)) +
 
 
 # -- synthetic text with known entities -----------------------------------------------------
-def _tracked_video_class() -> Any:
-    from benchmarks.bench_graph import _Video
+class _Tracked(Video):
+    """A generated video's cast (:class:`benchmarks.textgen.Video`), recording every name it draws
+    as (surface, type, name)."""
 
-    class Tracked(_Video):  # type: ignore[misc, valid-type]
-        """bench_graph's video cast, recording every name it draws as (surface, type, name)."""
+    def __init__(self, vocab: Vocabulary, rng: random.Random):
+        super().__init__(vocab, rng)
+        self.log: list[tuple[str, str, str]] = []
 
-        def __init__(self, vocab: Any, rng: random.Random):
-            super().__init__(vocab, rng)
-            self.log: list[tuple[str, str, str]] = []
+    def person(self) -> str:
+        s = super().person()
+        self.log.append((s, "PERSON", re.sub(r"^(?:Dr\.|Professor) ", "", s)))
+        return s
 
-        def person(self) -> str:
-            s = super().person()
-            self.log.append((s, "PERSON", re.sub(r"^(?:Dr\.|Professor) ", "", s)))
-            return s
+    def surname(self) -> str:
+        s = super().surname()
+        self.log.append((s, "PERSON", s))
+        return s
 
-        def surname(self) -> str:
-            s = super().surname()
-            self.log.append((s, "PERSON", s))
-            return s
+    def org(self) -> str:
+        s = super().org()
+        self.log.append((s, "ORG", re.sub(r"^the ", "", s)))
+        return s
 
-        def org(self) -> str:
-            s = super().org()
-            self.log.append((s, "ORG", re.sub(r"^the ", "", s)))
-            return s
+    def place(self) -> str:
+        s = super().place()
+        self.log.append((s, "GPE", re.sub(r"^the ", "", s)))
+        return s
 
-        def place(self) -> str:
-            s = super().place()
-            self.log.append((s, "GPE", re.sub(r"^the ", "", s)))
-            return s
-
-        def concept(self, define: bool = True) -> str:
-            s = super().concept(define)
-            if s.endswith(")") and " (" in s:
-                long, short = s[:-1].split(" (")
-                self.log.append((s, "DEFINED", long + "|" + short))
-            elif s.isupper():
-                self.log.append((s, "ACRONYM", s))
-            else:
-                self.log.append((s, "CONCEPT", s))
-            return s
-
-    return Tracked
+    def concept(self, define: bool = True) -> str:
+        s = super().concept(define)
+        if s.endswith(")") and " (" in s:
+            long, short = s[:-1].split(" (")
+            self.log.append((s, "DEFINED", long + "|" + short))
+        elif s.isupper():
+            self.log.append((s, "ACRONYM", s))
+        else:
+            self.log.append((s, "CONCEPT", s))
+        return s
 
 
 def _found(log: list[tuple[str, str, str]], text: str) -> list[tuple[int, int, str, str, str]]:
@@ -206,13 +204,11 @@ class Corpus:
     composed vectors, and each video's extraction (written through ``sink``)."""
 
     def __init__(self, n: int, seed: int = 0, sink: Callable[[str, Any], None] | None = None):
-        from benchmarks.bench_graph import Vocabulary
         from vrag.schema import segment_id
 
         self.n = n
         self.videos = max(1, n // PER_VIDEO)
         self.vocab = Vocabulary(seed)
-        video_cls = _tracked_video_class()
         cols: dict[str, list[Any]] = {k: [] for k in ("segment_id", "video_id", "uri", "start", "end", "modality",
                                                       "text", "producer")}
         self.lexicon: dict[str, int] = {}
@@ -228,7 +224,7 @@ class Corpus:
 
         for v in range(self.videos):
             rng = random.Random(f"{seed}:{v}")
-            video = video_cls(self.vocab, rng)
+            video = _Tracked(self.vocab, rng)
             vid = _video_id(v)
             uri = f"/bench/videos/lecture_{v:05d}.mp4"
             ext = _Extraction()
@@ -369,13 +365,10 @@ class _Timed:
 
 def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[str, Any]:
     """In a fresh process: generate and write the segments, videos and per-video extraction."""
-    import resource
-
     import numpy as np
     import pyarrow as pa
 
     from vrag.backends.text_embed import text_embedder
-    from benchmarks.bench_graph import _Clock
     from vrag.config import Config
     from vrag.graph_store import replace_extraction
     from vrag.store import SEGMENTS, Store
@@ -385,7 +378,7 @@ def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[st
     store = Store(db)
     info: dict[str, Any] = {"segments": n, "seed": seed, "started": datetime.now(timezone.utc).isoformat(),
                             "build_threads": threads}
-    extraction = _Clock()
+    extraction = Clock()
     written = [0]
 
     def sink(vid: str, ext: _Extraction) -> None:
@@ -409,13 +402,13 @@ def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[st
     started = time.perf_counter()
     emb.embed(["warm up"])
     info["model_load_s"] = time.perf_counter() - started
-    clock = _Clock()
+    clock = Clock()
     with clock:
         lex_vectors = emb.embed(list(corpus.lexicon))
     info["embed_lexicon_s"] = clock.wall
     composed = corpus.composed(lex_vectors)
     if n <= embed_max:
-        with _Clock() as clock:
+        with Clock() as clock:
             vectors = emb.embed(corpus.cols["text"])
         info["embed_texts_s"] = clock.wall
         info["vectors"] = "minilm"
@@ -453,26 +446,23 @@ def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[st
     info["write_segments_s"] = time.perf_counter() - started
     del vectors, corpus
 
-    info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    info["peak_rss_mb"] = rss_mb()
     return info
 
 
 def _index(db: Path, info: dict[str, Any]) -> dict[str, Any]:
     """In a fresh process: ``Store.finish_writes`` (the indexes), timed step by step; then sizes on disk."""
-    import resource
-
-    from benchmarks.bench_graph import _Clock
     from vrag.store import SEGMENTS, Store
 
     store = Store(db)
     table = store._open(SEGMENTS)
-    with _Timed(type(table), ("create_index", "create_scalar_index", "optimize")) as timed, _Clock() as clock:
+    with _Timed(type(table), ("create_index", "create_scalar_index", "optimize")) as timed, Clock() as clock:
         store.finish_writes()
     info.update(finish_writes=clock.to_json(), finish_writes_s=clock.wall, index_steps=timed.calls,
                 indices=[{"name": ix.name, "type": ix.index_type, "columns": list(ix.columns)}
                          for ix in store._open(SEGMENTS).list_indices()],
                 rows=store._open(SEGMENTS).count_rows(), sizes=_table_sizes(db),
-                index_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                index_peak_rss_mb=rss_mb(),
                 finished=datetime.now(timezone.utc).isoformat())
     info["sizes_latest"] = _latest_sizes(db)
     (db / _BUILD_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
@@ -481,10 +471,7 @@ def _index(db: Path, info: dict[str, Any]) -> dict[str, Any]:
 
 def _graph(db: Path, threads: int) -> dict[str, Any]:
     """In a fresh process (its peak memory is its own): resolve the stored extraction into the graph."""
-    import resource
-
     from vrag.backends.text_embed import text_embedder
-    from benchmarks.bench_graph import _Clock
     from vrag.config import Config
     from vrag.graph_build import rebuild_graph
     from vrag.store import Store
@@ -503,12 +490,12 @@ def _graph(db: Path, threads: int) -> dict[str, Any]:
             embedded["s"] += time.perf_counter() - t0
             embedded["n"] += len(texts)
 
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    with _Clock() as clock:
+    rss0 = rss_mb()
+    with Clock() as clock:
         entities, relations = rebuild_graph(store, embed, float(cfg.graph_merge_similarity), emb.model_id)
     return {**clock.to_json(), "how": "graph_build.rebuild_graph", "embed": embedded["s"], "names": embedded["n"],
             "entities": entities, "relations": relations, "rss_before_mb": rss0,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": rss_mb()}
 
 
 def _neighbour_agreement(info: dict[str, Any], real: Any, composed: Any, corpus: Corpus, emb: Any) -> None:
@@ -630,7 +617,6 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
     import numpy as np
 
     from vrag.backends.text_embed import text_embedder
-    from benchmarks.bench_graph import _Clock
     from vrag.graph_store import to_networkx
     from vrag.indexers.graph_extract import load_nlp
     from vrag.kb import KnowledgeBase
@@ -680,9 +666,7 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
     res["graph_nodes"], res["graph_edges"] = graph.number_of_nodes(), graph.number_of_edges()
     res["graph_provenance"] = sum(len(d["provenance"]) for _n, d in graph.nodes(data=True)) + sum(
         len(d["provenance"]) for _u, _v, d in graph.edges(data=True))
-    import resource
-
-    res["rss_after_caches_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    res["rss_after_caches_mb"] = rss_mb()
 
     queries, warm = _queries(graph, count, seed)
     res["queries"] = queries
@@ -700,7 +684,7 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
     timeouts: dict[str, list[str]] = {r: [] for r in ROUTES}
     embeds: dict[str, list[float]] = {r: [] for r in ROUTES}
     parts: dict[str, list[dict[str, float]]] = {r: [] for r in ROUTES}
-    clocks = {r: _Clock() for r in ROUTES}
+    clocks = {r: Clock() for r in ROUTES}
     hits: dict[str, list[int]] = {r: [] for r in ROUTES}
     chosen: dict[str, int] = {}
     for _ in range(repeat):
@@ -778,11 +762,7 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
 
 # -- driver --------------------------------------------------------------------------------------
 def _child(args: list[str]) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "benchmarks.bench_query", *args], stdout=subprocess.PIPE, text=True,
-                         check=False, env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error"))
-    if out.returncode != 0:
-        raise SystemExit(f"benchmark child {' '.join(args)} failed (exit {out.returncode})")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return child_json("benchmarks.bench_query", args)
 
 
 def _mb(n: int) -> str:
@@ -790,17 +770,14 @@ def _mb(n: int) -> str:
 
 
 def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) -> str:
-    from benchmarks.bench import _machine
-
     def cell(m: dict[str, Any], route: str, key: str) -> str:
         v = m["latency_ms"][route][key]
         return f"{v:.0f}" if v >= 10 else f"{v:.1f}"
 
     lines = [
-        _BEGIN,
         "## Query latency per route (synthetic knowledge bases, CPU)",
         "",
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` on: {_machine()}.",
+        f"{measured(command)}.",
         "",
         "Latency of one `retrieve(query, k=10)` per route, models loaded and caches built (no LLM anywhere): "
         "naive (`NaiveRetriever`), hybrid (`HybridRetriever`), graph (`GraphRetriever`), and auto "
@@ -864,7 +841,7 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
         "",
         "How the data was made:",
         "",
-        f"- Text: the seeded generator of `benchmarks.bench_graph` (seed {big_build['seed']}): "
+        f"- Text: the seeded generator of `benchmarks.textgen` (seed {big_build['seed']}): "
         f"{big_build['vocabulary']['people']:,} people, {big_build['vocabulary']['organisations']:,} organisations, "
         f"{big_build['vocabulary']['places']} places and {big_build['vocabulary']['concepts']:,} concepts in 8 fields "
         "(with acronyms), each video with its own Zipf-skewed cast; ~3 in 4 segments are ASR-like "
@@ -913,8 +890,7 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
         + "; ".join(f"{b['segments']:,}: " + ", ".join(f"{r} {m['others_busy'][r]:.1f}" for r in ROUTES)
                     for b, m in results) + " (of 2).",
     ]
-    lines.append(_END)
-    return "\n".join(lines)
+    return SECTION.render(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -997,8 +973,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-    command = "python -m benchmarks.bench_query " + " ".join(argv if argv is not None else sys.argv[1:])
-    section = _report(results, command.strip())
+    section = _report(results, command_line("benchmarks.bench_query", argv))
     if not args.no_plot and results:
         from benchmarks.bench_plots import PLOTS, latency_plot
 
@@ -1007,13 +982,8 @@ def main(argv: list[str] | None = None) -> int:
                              for route in ROUTES if route != "auto"},
                             TARGETS, PLOTS / "query_latency.png",
                             "retrieve(query, k=10) per route; dotted: p50 targets at 1M")
-        section = section.replace(_END, f"\n![Query latency against corpus size]({plot.as_posix()})\n{_END}")
-    print(section)
-    if args.out:
-        from benchmarks.bench import _write
-
-        _write(args.out, section, _BEGIN, _END)
-        print(f"wrote {args.out}", file=sys.stderr)
+        section = SECTION.add_image(section, "Query latency against corpus size", plot)
+    SECTION.publish(section, args.out)
     return 0
 
 
