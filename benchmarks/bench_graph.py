@@ -17,6 +17,7 @@ dominate the run.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -25,9 +26,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from benchmarks.common import Clock, Section, child_json, command_line, measured, rss_mb
+from benchmarks.common import Clock, Section, TimedEmbed, child_json, command_line, measured, rss_mb
 from benchmarks.textgen import Video, Vocabulary
 
 __all__ = ["SECTION", "main", "make_segments"]
@@ -83,16 +84,27 @@ def _child(n: int, videos: int, seed: int, profile: str | None, repeat: int = 1)
     """In a fresh process: build the knowledge base, then time extraction, storage and the graph build."""
     import importlib
 
-    from vrag.backends.text_embed import text_embedder
-    from vrag.config import Config
-    from vrag.graph_build import rebuild_graph
-    from vrag.graph_store import MENTIONS, replace_extraction
-    from vrag.indexers.graph_extract import extract
     from vrag.store import Store
 
     importlib.import_module("vrag.indexers.graph_resolve")  # imported now: the code measured is the code at start
     result: dict[str, Any] = {"segments": n, "videos": videos, "seed": seed, "load_start": os.getloadavg()[0],
                               "code": _graph_code()}
+    data = _generate(n, videos, seed, result)
+    with tempfile.TemporaryDirectory(prefix="vrag-bench-graph-") as tmp:
+        store = Store(Path(tmp) / "kb")
+        _write_segments(store, data, result)
+        _extract_all(store, data, result)
+        del data
+        rebuild, embed = _rebuild_all(store, result, repeat)
+        result["load_end"] = os.getloadavg()[0]
+        if profile:
+            embed.reset()
+            _profile_rebuild(rebuild, profile, result)
+    return result
+
+
+def _generate(n: int, videos: int, seed: int, result: dict[str, Any]) -> dict[str, list[Any]]:
+    """The segments (timed; their vocabulary and modalities recorded in ``result``)."""
     started = time.perf_counter()
     vocab = Vocabulary(seed)
     data = make_segments(n, videos, seed, vocab)
@@ -100,82 +112,90 @@ def _child(n: int, videos: int, seed: int, profile: str | None, repeat: int = 1)
     result["generate_s"] = time.perf_counter() - started
     result["asr"] = sum(s.modality == "asr" for segs in data.values() for s in segs)
     result["ocr"] = sum(s.modality == "ocr" for segs in data.values() for s in segs)
-    with tempfile.TemporaryDirectory(prefix="vrag-bench-graph-") as tmp:
-        store = Store(Path(tmp) / "kb")
-        started = time.perf_counter()
-        for vid, segs in data.items():
-            store.replace_segments(vid, segs, _SEGMENT_MODEL, _DIM)
-        result["write_segments_s"] = time.perf_counter() - started
+    return data
 
-        started = time.perf_counter()
-        extract([("warm-up", "Marie Curie discovered polonium in Paris.")])  # loads spaCy (public API only)
-        result["spacy_load_s"] = time.perf_counter() - started
-        extract_clock, store_clock = Clock(), Clock()
-        records = words = mentions_n = relations_n = 0
-        for vid, segs in data.items():
-            texts = _records(segs)
-            records += len(texts)
-            words += sum(len(t.split()) for _, t in texts)
-            with extract_clock:
-                mentions, relations = extract(texts)
-            with store_clock:
-                replace_extraction(store, vid, mentions, relations)
-            mentions_n += len(mentions)
-            relations_n += len(relations)
-        del data
-        result.update(records=records, words=words, extract_s=extract_clock.wall, extract=extract_clock.to_json(),
-                      replace_extraction_s=store_clock.wall,
-                      mentions=mentions_n, video_relations=relations_n,
-                      mention_rows=store._open(MENTIONS).count_rows(), rss_after_extract_mb=rss_mb())
 
-        cfg = Config.load()
-        embedder = text_embedder(cfg)
-        similarity = float(cfg.graph_merge_similarity)
-        result.update(similarity=similarity, embedder=embedder.model_id)
-        started = time.perf_counter()
-        embedder.embed(["warm up"])
-        result["embedder_load_s"] = time.perf_counter() - started
-        result["rss_before_rebuild_mb"] = rss_mb()
-        embedded = {"s": 0.0, "n": 0}
+def _write_segments(store: Any, data: dict[str, list[Any]], result: dict[str, Any]) -> None:
+    started = time.perf_counter()
+    for vid, segs in data.items():
+        store.replace_segments(vid, segs, _SEGMENT_MODEL, _DIM)
+    result["write_segments_s"] = time.perf_counter() - started
 
-        def embed(texts: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return embedder.embed(texts)
-            finally:
-                embedded["s"] += time.perf_counter() - t0
-                embedded["n"] += len(texts)
 
-        runs = []
-        for i in range(max(1, repeat)):
-            embedded.update(s=0.0, n=0)
-            with Clock() as clock:
-                entities, relations = rebuild_graph(store, embed, similarity, embedder.model_id)  # as Pipeline.rebuild_graph
-            runs.append({**clock.to_json(), "embed": embedded["s"], "embedded": embedded["n"]})
-            if i == 0:
-                result["peak_rss_mb"] = rss_mb()  # of one rebuild
-        best = min(runs, key=lambda r: r["wall"])  # the least disturbed by other processes
-        result.update(rebuild_s=best["wall"], rebuild=best, rebuild_runs=runs, embed_s=best["embed"],
-                      embedded=best["embedded"], entities=entities, relations=relations,
-                      load_end=os.getloadavg()[0])
-        if profile:
-            import cProfile
-            import io
-            import pstats
+def _extract_all(store: Any, data: dict[str, list[Any]], result: dict[str, Any]) -> None:
+    """spaCy extraction per video and its ``replace_extraction``, each timed (spaCy loaded first)."""
+    from vrag.graph_store import MENTIONS, replace_extraction
+    from vrag.indexers.graph_extract import extract
 
-            prof = cProfile.Profile()
-            embedded.update(s=0.0, n=0)
-            started = time.perf_counter()
-            prof.runcall(rebuild_graph, store, embed, similarity, embedder.model_id)
-            result["profiled_rebuild_s"] = time.perf_counter() - started
-            prof.dump_stats(profile)
-            buf = io.StringIO()
-            stats = pstats.Stats(prof, stream=buf)
-            stats.sort_stats("cumulative").print_stats(15)
-            stats.sort_stats("tottime").print_stats(15)
-            stats.sort_stats("cumulative").print_stats(r"graph_|store\.py|lancedb/table|json/", 25)
-            print(buf.getvalue(), file=sys.stderr)
-    return result
+    started = time.perf_counter()
+    extract([("warm-up", "Marie Curie discovered polonium in Paris.")])  # loads spaCy (public API only)
+    result["spacy_load_s"] = time.perf_counter() - started
+    extract_clock, store_clock = Clock(), Clock()
+    records = words = mentions_n = relations_n = 0
+    for vid, segs in data.items():
+        texts = _records(segs)
+        records += len(texts)
+        words += sum(len(t.split()) for _, t in texts)
+        with extract_clock:
+            mentions, relations = extract(texts)
+        with store_clock:
+            replace_extraction(store, vid, mentions, relations)
+        mentions_n += len(mentions)
+        relations_n += len(relations)
+    result.update(records=records, words=words, extract_s=extract_clock.wall, extract=extract_clock.to_json(),
+                  replace_extraction_s=store_clock.wall,
+                  mentions=mentions_n, video_relations=relations_n,
+                  mention_rows=store._open(MENTIONS).count_rows(), rss_after_extract_mb=rss_mb())
+
+
+def _rebuild_all(store: Any, result: dict[str, Any], repeat: int) -> tuple[Callable[[], Any], TimedEmbed]:
+    """``rebuild_graph`` ``repeat`` times with the packaged MiniLM (loaded first); the fastest run is
+    the result. Returns the rebuild (for profiling) and its timed embedder."""
+    from vrag.backends.text_embed import text_embedder
+    from vrag.config import Config
+    from vrag.graph_build import rebuild_graph
+
+    cfg = Config.load()
+    embedder = text_embedder(cfg)
+    similarity = float(cfg.graph_merge_similarity)
+    result.update(similarity=similarity, embedder=embedder.model_id)
+    started = time.perf_counter()
+    embedder.embed(["warm up"])
+    result["embedder_load_s"] = time.perf_counter() - started
+    result["rss_before_rebuild_mb"] = rss_mb()
+    embed = TimedEmbed(embedder.embed)
+    rebuild = functools.partial(rebuild_graph, store, embed, similarity, embedder.model_id)  # as Pipeline.rebuild_graph
+    runs = []
+    for i in range(max(1, repeat)):
+        embed.reset()
+        with Clock() as clock:
+            entities, relations = rebuild()
+        runs.append({**clock.to_json(), "embed": embed.seconds, "embedded": embed.count})
+        if i == 0:
+            result["peak_rss_mb"] = rss_mb()  # of one rebuild
+    best = min(runs, key=lambda r: r["wall"])  # the least disturbed by other processes
+    result.update(rebuild_s=best["wall"], rebuild=best, rebuild_runs=runs, embed_s=best["embed"],
+                  embedded=best["embedded"], entities=entities, relations=relations)
+    return rebuild, embed
+
+
+def _profile_rebuild(rebuild: Callable[[], Any], profile: str, result: dict[str, Any]) -> None:
+    """One more rebuild under cProfile: stats dumped to ``profile`` and the top entries printed to stderr."""
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile()
+    started = time.perf_counter()
+    prof.runcall(rebuild)
+    result["profiled_rebuild_s"] = time.perf_counter() - started
+    prof.dump_stats(profile)
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf)
+    stats.sort_stats("cumulative").print_stats(15)
+    stats.sort_stats("tottime").print_stats(15)
+    stats.sort_stats("cumulative").print_stats(r"graph_|store\.py|lancedb/table|json/", 25)
+    print(buf.getvalue(), file=sys.stderr)
 
 
 def _run_child(n: int, videos: int, seed: int, profile: str | None = None, repeat: int = 1) -> dict[str, Any]:

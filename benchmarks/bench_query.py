@@ -39,7 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from benchmarks.common import Clock, Section, child_json, command_line, measured, rss_mb
+from benchmarks.common import Clock, Section, TimedEmbed, child_json, command_line, measured, rss_mb
 from benchmarks.textgen import Video, Vocabulary
 
 __all__ = ["SECTION", "main"]
@@ -365,19 +365,32 @@ class _Timed:
 
 def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[str, Any]:
     """In a fresh process: generate and write the segments, videos and per-video extraction."""
-    import numpy as np
-    import pyarrow as pa
-
     from vrag.backends.text_embed import text_embedder
     from vrag.config import Config
-    from vrag.graph_store import replace_extraction
-    from vrag.store import SEGMENTS, Store
+    from vrag.store import Store
 
     cfg = Config.load(threads=threads)
     emb = text_embedder(cfg)
     store = Store(db)
     info: dict[str, Any] = {"segments": n, "seed": seed, "started": datetime.now(timezone.utc).isoformat(),
                             "build_threads": threads}
+    corpus = _generate(n, seed, store, info)
+    vectors = _vectors(corpus, emb, n <= embed_max, info)
+    print(f"[build {n}] vectors ready ({info['vectors']}); writing segments ...", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    _write_rows(store, corpus, vectors, emb)
+    info["write_segments_s"] = time.perf_counter() - started
+    del vectors, corpus
+
+    info["peak_rss_mb"] = rss_mb()
+    return info
+
+
+def _generate(n: int, seed: int, store: Any, info: dict[str, Any]) -> Corpus:
+    """The corpus, each video's extraction written as it is generated (both timed into ``info``)."""
+    from vrag.graph_store import replace_extraction
+
     extraction = Clock()
     written = [0]
 
@@ -398,6 +411,13 @@ def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[st
                 asr=corpus.cols["modality"].count("asr"), ocr=corpus.cols["modality"].count("ocr"))
     print(f"[build {n}] generated in {info['generate_s']:.0f} s, extraction written in "
           f"{extraction.wall:.0f} s; embedding ...", file=sys.stderr, flush=True)
+    return corpus
+
+
+def _vectors(corpus: Corpus, emb: Any, real: bool, info: dict[str, Any]) -> Any:
+    """The segments' vectors: MiniLM on every text when ``real`` (and the composed vectors checked
+    against them), else composed from the embedded parts."""
+    import numpy as np
 
     started = time.perf_counter()
     emb.embed(["warm up"])
@@ -407,25 +427,30 @@ def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[st
         lex_vectors = emb.embed(list(corpus.lexicon))
     info["embed_lexicon_s"] = clock.wall
     composed = corpus.composed(lex_vectors)
-    if n <= embed_max:
-        with Clock() as clock:
-            vectors = emb.embed(corpus.cols["text"])
-        info["embed_texts_s"] = clock.wall
-        info["vectors"] = "minilm"
-        cos = np.einsum("ij,ij->i", vectors, composed)
-        info["composed_vs_real"] = {"mean": float(cos.mean()), "p10": float(np.percentile(cos, 10)),
-                                    "weight": TEMPLATE_WEIGHT}
-        for w in (0.25, 0.5, 1.0, 1.5):  # how the template weight was chosen
-            alt = corpus.composed(lex_vectors, w)
-            info["composed_vs_real"][f"mean_w{w:g}"] = float(np.einsum("ij,ij->i", vectors, alt).mean())
-        _neighbour_agreement(info, vectors, composed, corpus, emb)
-    else:
-        vectors = composed
+    if not real:
         info["vectors"] = "composed"
-    del composed, lex_vectors
-    print(f"[build {n}] vectors ready ({info['vectors']}); writing segments ...", file=sys.stderr, flush=True)
+        return composed
+    with Clock() as clock:
+        vectors = emb.embed(corpus.cols["text"])
+    info["embed_texts_s"] = clock.wall
+    info["vectors"] = "minilm"
+    cos = np.einsum("ij,ij->i", vectors, composed)
+    info["composed_vs_real"] = {"mean": float(cos.mean()), "p10": float(np.percentile(cos, 10)),
+                                "weight": TEMPLATE_WEIGHT}
+    for w in (0.25, 0.5, 1.0, 1.5):  # how the template weight was chosen
+        alt = corpus.composed(lex_vectors, w)
+        info["composed_vs_real"][f"mean_w{w:g}"] = float(np.einsum("ij,ij->i", vectors, alt).mean())
+    _neighbour_agreement(info, vectors, composed, corpus, emb)
+    return vectors
 
-    started = time.perf_counter()
+
+def _write_rows(store: Any, corpus: Corpus, vectors: Any, emb: Any) -> None:
+    """The segments (in batches of ``_ROWS_PER_WRITE``) and the videos rows."""
+    import pyarrow as pa
+
+    from vrag.store import SEGMENTS
+
+    n = corpus.n
     table = store._vectors(SEGMENTS, emb.model_id, emb.dim)  # the store's own table creation (schema, model id)
     schema = table.schema
     meta = pa.array(["{}"] * min(n, _ROWS_PER_WRITE), pa.string())
@@ -443,11 +468,6 @@ def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[st
         }).select(schema.names).cast(schema)
         table.add(batch)
     store._videos().add(pa.Table.from_pylist(corpus.video_rows, schema=store._video_schema()))
-    info["write_segments_s"] = time.perf_counter() - started
-    del vectors, corpus
-
-    info["peak_rss_mb"] = rss_mb()
-    return info
 
 
 def _index(db: Path, info: dict[str, Any]) -> dict[str, Any]:
@@ -480,20 +500,11 @@ def _graph(db: Path, threads: int) -> dict[str, Any]:
     emb = text_embedder(cfg)
     emb.embed(["warm up"])
     store = Store(db)
-    embedded = {"s": 0.0, "n": 0}
-
-    def embed(texts: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return emb.embed(texts)
-        finally:
-            embedded["s"] += time.perf_counter() - t0
-            embedded["n"] += len(texts)
-
+    embed = TimedEmbed(emb.embed)
     rss0 = rss_mb()
     with Clock() as clock:
         entities, relations = rebuild_graph(store, embed, float(cfg.graph_merge_similarity), emb.model_id)
-    return {**clock.to_json(), "how": "graph_build.rebuild_graph", "embed": embedded["s"], "names": embedded["n"],
+    return {**clock.to_json(), "how": "graph_build.rebuild_graph", "embed": embed.seconds, "names": embed.count,
             "entities": entities, "relations": relations, "rss_before_mb": rss0,
             "peak_rss_mb": rss_mb()}
 
@@ -614,22 +625,33 @@ def _bounded(fn: Callable[[str], Any], query: str, seconds: float) -> Any:
 def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], profile_dir: Path | None,
              threads: int | None = None, timeout: float = 60.0) -> dict[str, Any]:
     """In a fresh process: load models, build the caches, then time every route over the queries."""
-    import numpy as np
-
     from vrag.backends.text_embed import text_embedder
-    from vrag.graph_store import to_networkx
-    from vrag.indexers.graph_extract import load_nlp
     from vrag.kb import KnowledgeBase
-    from vrag.retrievers.graph import GraphRetriever, _key_index
-    from vrag.retrievers.hybrid import HybridRetriever
-    from vrag.retrievers.naive import NaiveRetriever, filter_clause
-    from vrag.store import ANN_MIN_ROWS, SEGMENTS
 
     kb = KnowledgeBase(db, threads=threads) if threads else KnowledgeBase(db)
     store, cfg = kb.store, kb.config
     emb = text_embedder(cfg)
     res: dict[str, Any] = {"load_start": os.getloadavg()[0], "threads": int(cfg.threads)}
     spent: dict[str, float] = {}  # seconds per component within the current query
+    _instrument(emb, store, spent)
+    graph = _warm_caches(kb, emb, res)
+    queries, warm = _queries(graph, count, seed)
+    res["queries"] = queries
+    run = _routes(kb, emb)
+    for q in warm:  # first calls: lazy opens, index caches, code paths
+        for route in ROUTES:
+            _bounded(run[route], q, timeout)
+    res.update(_summarise_routes(_time_routes(run, queries, repeat, timeout, spent), timeout))
+    res.update(_ann_recall(store, emb, queries))
+    if profile:
+        res["profiles"] = _profile_routes(run, queries, profile, profile_dir, timeout)
+    res["load_end"] = os.getloadavg()[0]
+    return res
+
+
+def _instrument(emb: Any, store: Any, spent: dict[str, float]) -> None:
+    """Where the time goes: instance attributes that shadow the methods the retrievers call and add
+    their seconds to ``spent``."""
 
     def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kw: Any) -> Any:
@@ -640,12 +662,20 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
                 spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
         return wrapper
 
-    # where the time goes: instance attributes shadow the methods the retrievers call
     emb.embed = timed("query embedding", emb.embed)  # before the router is made: it captures ``embed`` too
     store.vector_search = timed("vector search", store.vector_search)  # type: ignore[method-assign]
     store.fts_search = timed("full-text search", store.fts_search)  # type: ignore[method-assign]
     store.paths = timed("other store reads", store.paths)  # type: ignore[method-assign]
     store.segments = timed("other store reads", store.segments)  # type: ignore[method-assign]
+
+
+def _warm_caches(kb: Any, emb: Any, res: dict[str, Any]) -> Any:
+    """Load the models and build the caches a query needs, each timed (``res["one_off_s"]``); the graph."""
+    from vrag.graph_store import to_networkx
+    from vrag.indexers.graph_extract import load_nlp
+    from vrag.retrievers.graph import _key_index
+
+    store = kb.store
     one_off: dict[str, float] = {}
     t0 = time.perf_counter()
     emb.embed(["warm up"])
@@ -667,58 +697,79 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
     res["graph_provenance"] = sum(len(d["provenance"]) for _n, d in graph.nodes(data=True)) + sum(
         len(d["provenance"]) for _u, _v, d in graph.edges(data=True))
     res["rss_after_caches_mb"] = rss_mb()
+    return graph
 
-    queries, warm = _queries(graph, count, seed)
-    res["queries"] = queries
+
+def _routes(kb: Any, emb: Any) -> dict[str, Callable[[str], Any]]:
+    """``retrieve(query, k=10)`` per route; auto is ``KnowledgeBase.search``."""
+    from vrag.retrievers.graph import GraphRetriever
+    from vrag.retrievers.hybrid import HybridRetriever
+    from vrag.retrievers.naive import NaiveRetriever
+
+    store, cfg = kb.store, kb.config
     naive, hybrid, graphr = NaiveRetriever(store, emb), HybridRetriever(store, cfg, emb), GraphRetriever(store, cfg, emb)
-    run: dict[str, Callable[[str], Any]] = {
+    return {
         "naive": lambda q: naive.retrieve(q, k=10),
         "hybrid": lambda q: hybrid.retrieve(q, k=10),
         "graph": lambda q: graphr.retrieve(q, k=10),
         "auto": lambda q: kb.search(q, k=10),
     }
-    for q in warm:  # first calls: lazy opens, index caches, code paths
-        for route in ROUTES:
-            _bounded(run[route], q, timeout)
-    times: dict[str, list[float]] = {r: [] for r in ROUTES}
-    timeouts: dict[str, list[str]] = {r: [] for r in ROUTES}
-    embeds: dict[str, list[float]] = {r: [] for r in ROUTES}
-    parts: dict[str, list[dict[str, float]]] = {r: [] for r in ROUTES}
-    clocks = {r: Clock() for r in ROUTES}
-    hits: dict[str, list[int]] = {r: [] for r in ROUTES}
-    chosen: dict[str, int] = {}
+
+
+def _time_routes(run: dict[str, Callable[[str], Any]], queries: list[str], repeat: int, timeout: float,
+                 spent: dict[str, float]) -> dict[str, Any]:
+    """Every query on every route, ``repeat`` times: the samples (ms), stopped queries, hits and auto's routes."""
+    raw: dict[str, Any] = {key: {r: [] for r in ROUTES} for key in ("times", "timeouts", "embeds", "parts", "hits")}
+    raw["clocks"] = {r: Clock() for r in ROUTES}
+    raw["chosen"] = chosen = {}
     for _ in range(repeat):
         for route in ROUTES:
             for q in queries:
-                with clocks[route]:
+                with raw["clocks"][route]:
                     spent.clear()
                     t0 = time.perf_counter()
                     out = _bounded(run[route], q, timeout)
-                    times[route].append((time.perf_counter() - t0) * 1000)
-                    embeds[route].append(spent.get("query embedding", 0.0) * 1000)
-                    parts[route].append({k: v * 1000 for k, v in spent.items()})
+                    raw["times"][route].append((time.perf_counter() - t0) * 1000)
+                    raw["embeds"][route].append(spent.get("query embedding", 0.0) * 1000)
+                    raw["parts"][route].append({k: v * 1000 for k, v in spent.items()})
                 if out is None:
-                    timeouts[route].append(q)
+                    raw["timeouts"][route].append(q)
                     print(f"  {route}: {q!r} stopped after {timeout:g} s", file=sys.stderr, flush=True)
                     continue
-                hits[route].append(len(out["hits"]) if route == "auto" else len(out))
+                raw["hits"][route].append(len(out["hits"]) if route == "auto" else len(out))
                 if route == "auto":
                     key = out["route"] + (" (escalated)" if out["escalated"] else "")
                     chosen[key] = chosen.get(key, 0) + 1
-    res["latency_ms"] = {r: _summary(times[r]) for r in ROUTES}
-    res["samples_ms"] = times
-    res["embed_ms"] = {r: _summary(embeds[r]) for r in ROUTES}
-    res["embed_samples_ms"] = embeds
-    res["parts_ms"] = {r: {name: _pct([p.get(name, 0.0) for p in parts[r]], 0.5) for name in _PARTS} for r in ROUTES}
-    res["parts_samples_ms"] = parts
-    res["without_embed_ms"] = {r: _summary([t - e for t, e in zip(times[r], embeds[r])]) for r in ROUTES}
-    res["others_busy"] = {r: clocks[r].others / clocks[r].wall if clocks[r].wall else 0.0 for r in ROUTES}
-    res["hits"] = {r: statistics.fmean(hits[r]) if hits[r] else 0.0 for r in ROUTES}
-    res["timeout_s"] = timeout
-    res["timeouts"] = timeouts
-    res["auto_routes"] = chosen
+    return raw
 
-    # ANN recall: the store's (indexed) top-10 vs. an exact scan with the same filter
+
+def _summarise_routes(raw: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Latency summaries per route from :func:`_time_routes`' samples."""
+    times, embeds, parts, clocks, hits = raw["times"], raw["embeds"], raw["parts"], raw["clocks"], raw["hits"]
+    return {
+        "latency_ms": {r: _summary(times[r]) for r in ROUTES},
+        "samples_ms": times,
+        "embed_ms": {r: _summary(embeds[r]) for r in ROUTES},
+        "embed_samples_ms": embeds,
+        "parts_ms": {r: {name: _pct([p.get(name, 0.0) for p in parts[r]], 0.5) for name in _PARTS} for r in ROUTES},
+        "parts_samples_ms": parts,
+        "without_embed_ms": {r: _summary([t - e for t, e in zip(times[r], embeds[r])]) for r in ROUTES},
+        "others_busy": {r: clocks[r].others / clocks[r].wall if clocks[r].wall else 0.0 for r in ROUTES},
+        "hits": {r: statistics.fmean(hits[r]) if hits[r] else 0.0 for r in ROUTES},
+        "timeout_s": timeout,
+        "timeouts": raw["timeouts"],
+        "auto_routes": raw["chosen"],
+    }
+
+
+def _ann_recall(store: Any, emb: Any, queries: list[str]) -> dict[str, Any]:
+    """ANN recall: the store's (indexed) top-10 vs. an exact scan with the same filter."""
+    import numpy as np
+
+    from vrag.retrievers.naive import filter_clause
+    from vrag.store import ANN_MIN_ROWS, SEGMENTS
+
+    res: dict[str, Any] = {}
     table = store._open(SEGMENTS)
     res["rows"] = rows = table.count_rows()
     res["ann"] = rows >= ANN_MIN_ROWS and any(ix.index_type.lower().startswith("ivf") for ix in table.list_indices())
@@ -736,28 +787,32 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
     res["recall_at_10"] = float(np.mean(recall))
     res["recall_min"] = float(np.min(recall))
     res["exact_scan_ms"] = _summary(exact_ms)
-
-    if profile:
-        import cProfile
-        import io
-        import pstats
-
-        res["profiles"] = {}
-        for route in profile:
-            prof = cProfile.Profile()
-            for q in queries:
-                prof.runcall(_bounded, run[route], q, timeout)
-            buf = io.StringIO()
-            stats = pstats.Stats(prof, stream=buf)
-            stats.sort_stats("cumulative").print_stats(20)
-            stats.sort_stats("tottime").print_stats(12)
-            res["profiles"][route] = buf.getvalue()
-            if profile_dir is not None:
-                (profile_dir / f"profile_{route}.txt").write_text(buf.getvalue(), encoding="utf-8")
-                prof.dump_stats(str(profile_dir / f"profile_{route}.prof"))
-            print(f"--- profile {route} ({len(queries)} queries) ---\n{buf.getvalue()}", file=sys.stderr)
-    res["load_end"] = os.getloadavg()[0]
     return res
+
+
+def _profile_routes(run: dict[str, Callable[[str], Any]], queries: list[str], profile: list[str],
+                    profile_dir: Path | None, timeout: float) -> dict[str, str]:
+    """The ``profile`` routes over the queries under cProfile: stats per route (printed, and saved in
+    ``profile_dir``)."""
+    import cProfile
+    import io
+    import pstats
+
+    profiles = {}
+    for route in profile:
+        prof = cProfile.Profile()
+        for q in queries:
+            prof.runcall(_bounded, run[route], q, timeout)
+        buf = io.StringIO()
+        stats = pstats.Stats(prof, stream=buf)
+        stats.sort_stats("cumulative").print_stats(20)
+        stats.sort_stats("tottime").print_stats(12)
+        profiles[route] = buf.getvalue()
+        if profile_dir is not None:
+            (profile_dir / f"profile_{route}.txt").write_text(buf.getvalue(), encoding="utf-8")
+            prof.dump_stats(str(profile_dir / f"profile_{route}.prof"))
+        print(f"--- profile {route} ({len(queries)} queries) ---\n{buf.getvalue()}", file=sys.stderr)
+    return profiles
 
 
 # -- driver --------------------------------------------------------------------------------------
@@ -769,7 +824,18 @@ def _mb(n: int) -> str:
     return f"{n / 2**30:.2f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
-def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) -> str:
+#: (build record, measurement) per size, smallest first.
+_Results = list[tuple[dict[str, Any], dict[str, Any]]]
+
+
+def _report(results: _Results, command: str) -> str:
+    """The bench-query section of BENCHMARKS.md."""
+    return SECTION.render(_latency_table(results, command) + _parts_table(results) + _index_table(results)
+                          + _size_lines(results) + _data_notes(results))
+
+
+def _latency_table(results: _Results, command: str) -> list[str]:
+    """The header, and p50/p95/max per size and route against the targets."""
     def cell(m: dict[str, Any], route: str, key: str) -> str:
         v = m["latency_ms"][route][key]
         return f"{v:.0f}" if v >= 10 else f"{v:.1f}"
@@ -803,6 +869,12 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
                          f"| {m['without_embed_ms'][route]['p50']:.0f} "
                          f"| {len(m['timeouts'][route])} "
                          f"| {f'< {target:.0f} ms' if target else 'n/a'} | {verdict} |")
+    return lines
+
+
+def _parts_table(results: _Results) -> list[str]:
+    """Median milliseconds per query in each part (embedding, vector, full-text, other reads, the rest)."""
+    lines: list[str] = []
     lines += ["", "Where the time goes (median per query, ms; the rest is Python in the retriever: entity linking and the "
               "graph walk, fusion, merging, MMR, routing):", "",
               "| segments | route | " + " | ".join(_PARTS) + " | rest |", "|---|---|" + "---|" * (len(_PARTS) + 1)]
@@ -812,6 +884,12 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
             rest = _pct([t - sum(p.values()) for t, p in zip(m["samples_ms"][route], m["parts_samples_ms"][route])], 0.5)
             lines.append(f"| {build['segments']:,} | {route} | " + " | ".join(f"{med[n]:.0f}" for n in _PARTS)
                          + f" | {rest:.0f} |")
+    return lines
+
+
+def _index_table(results: _Results) -> list[str]:
+    """Per size: the ANN index and its recall, the index and graph builds, one-off costs."""
+    lines: list[str] = []
     lines += ["", "| segments | ANN index | recall@10 of the store's vector search vs. exact (mean / worst query) "
               "| exact flat scan p50 | index build (`finish_writes`) | graph build | one-off per process |",
               "|---|---|---|---|---|---|---|"]
@@ -826,6 +904,12 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
             f"| {build['graph']['how']} {build['rebuild_graph_s']:.0f} s, peak RSS {build['graph']['peak_rss_mb']:,.0f} MB "
             f"({build['entities']:,} entities, {build['relations']:,} relations) "
             f"| " + ", ".join(f"{k} {v:.1f} s" for k, v in one.items()) + " |")
+    return lines
+
+
+def _size_lines(results: _Results) -> list[str]:
+    """Table sizes on disk per size, before and after old versions are cleaned up."""
+    lines: list[str] = []
     lines += ["", "Table sizes on disk right after `finish_writes` (old versions kept, as the store leaves them) "
               "and after `optimize(cleanup_older_than=timedelta(0))` (the data and indexes themselves):", ""]
     for build, _m in results:
@@ -835,6 +919,12 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
 
         lines.append(f"- {build['segments']:,} segments: {sizes_text(build['sizes'])}"
                      + (f". Cleaned: {sizes_text(build['sizes_latest'])}." if "sizes_latest" in build else "."))
+    return lines
+
+
+def _data_notes(results: _Results) -> list[str]:
+    """How the data, the vectors and the queries were made; build times; machine load."""
+    lines: list[str] = []
     big_build, big = results[-1]
     small_build = next((b for b, _m in results if "composed_vs_real" in b), None)
     lines += [
@@ -890,10 +980,10 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
         + "; ".join(f"{b['segments']:,}: " + ", ".join(f"{r} {m['others_busy'][r]:.1f}" for r in ROUTES)
                     for b, m in results) + " (of 2).",
     ]
-    return SECTION.render(lines)
+    return lines
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks.bench_query", description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10000,1000000", help="comma list of segment counts (default 10000,1000000)")
     p.add_argument("--queries", type=int, default=40, help="queries per route (default 40)")
@@ -919,24 +1009,75 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child-index", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--child-measure", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--db", type=Path, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    return p
+
+
+def _run_child_mode(args: argparse.Namespace) -> bool:
+    """The child processes' work (``--child-*``): print its JSON; False when this is not a child."""
     if args.child_build:
         print(json.dumps(_build(args.child_build, args.db, args.seed, args.embed_max, args.build_threads)))
-        return 0
-    if args.child_index:
+    elif args.child_index:
         partial = args.db / (_BUILD_FILE + ".partial")
         print(json.dumps(_index(args.db, json.loads(partial.read_text(encoding="utf-8")))))
         partial.unlink()
-        return 0
-    if args.child_graph:
+    elif args.child_graph:
         print(json.dumps(_graph(args.db, args.build_threads)))
-        return 0
-    if args.child_measure:
+    elif args.child_measure:
         profile = [r for r in args.profile.split(",") if r]
         print(json.dumps(_measure(args.db, args.queries, args.seed, args.repeat, profile, args.db, args.threads,
                                   args.timeout)))
-        return 0
+    else:
+        return False
+    return True
 
+
+def _build_kb(db: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """A knowledge base of ``n`` segments in ``db`` (three child processes: build, graph, indexes); its record."""
+    shutil.rmtree(db, ignore_errors=True)
+    print(f"building {n:,} segments in {db} ...", file=sys.stderr, flush=True)
+    build = _child(["--child-build", str(n), "--db", str(db), "--seed", str(args.seed),
+                    "--embed-max", str(args.embed_max), "--build-threads", str(args.build_threads)])
+    print(f"[build {n}] graph ...", file=sys.stderr, flush=True)
+    graph = _child(["--child-graph", "--db", str(db), "--build-threads", str(args.build_threads)])
+    build.update(graph=graph, rebuild_graph_s=graph["wall"], entity_names_embed_s=graph["embed"],
+                 entities=graph["entities"], relations=graph["relations"])
+    print(f"[build {n}] finish_writes (indexes) ...", file=sys.stderr, flush=True)
+    (db / (_BUILD_FILE + ".partial")).write_text(json.dumps(build), encoding="utf-8")
+    return _child(["--child-index", "--db", str(db)])
+
+
+def _measure_kb(db: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """The measurement of ``db`` (a child process), kept next to it and summarised on stderr."""
+    print(f"measuring {n:,} segments ...", file=sys.stderr, flush=True)
+    measurement = _child(["--child-measure", "--db", str(db), "--queries", str(args.queries), "--seed",
+                          str(args.seed), "--repeat", str(args.repeat), "--profile", args.profile,
+                          "--timeout", str(args.timeout)]
+                         + (["--threads", str(args.threads)] if args.threads else []))
+    (db / "bench_query_measure.json").write_text(json.dumps(measurement, indent=1), encoding="utf-8")
+    for route in ROUTES:
+        s = measurement["latency_ms"][route]
+        print(f"  {n:>9,} {route:6s} p50 {s['p50']:7.1f} ms  p95 {s['p95']:7.1f} ms  max {s['max']:7.1f} ms",
+              file=sys.stderr, flush=True)
+    print(f"  recall@10 {measurement['recall_at_10']:.3f}", file=sys.stderr, flush=True)
+    return measurement
+
+
+def _with_plot(section: str, results: _Results) -> str:
+    """``section`` with the latency plot (docs/benchmarks/query_latency.png, written now) linked at its end."""
+    from benchmarks.bench_plots import PLOTS, latency_plot
+
+    plot = latency_plot([b["segments"] for b, _m in results],
+                        {route: [(m["latency_ms"][route]["p50"], m["latency_ms"][route]["p95"]) for _b, m in results]
+                         for route in ROUTES if route != "auto"},
+                        TARGETS, PLOTS / "query_latency.png",
+                        "retrieve(query, k=10) per route; dotted: p50 targets at 1M")
+    return SECTION.add_image(section, "Query latency against corpus size", plot)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if _run_child_mode(args):
+        return 0
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     results = []
     tmp = None if args.keep else tempfile.mkdtemp(prefix="vrag-bench-query-")
@@ -945,44 +1086,16 @@ def main(argv: list[str] | None = None) -> int:
             db = (args.keep if args.keep else Path(tmp)) / f"kb-{n}"  # type: ignore[arg-type]
             build = _built(db, n)
             if build is None:
-                shutil.rmtree(db, ignore_errors=True)
-                print(f"building {n:,} segments in {db} ...", file=sys.stderr, flush=True)
-                build = _child(["--child-build", str(n), "--db", str(db), "--seed", str(args.seed),
-                                "--embed-max", str(args.embed_max), "--build-threads", str(args.build_threads)])
-                print(f"[build {n}] graph ...", file=sys.stderr, flush=True)
-                graph = _child(["--child-graph", "--db", str(db), "--build-threads", str(args.build_threads)])
-                build.update(graph=graph, rebuild_graph_s=graph["wall"], entity_names_embed_s=graph["embed"],
-                             entities=graph["entities"], relations=graph["relations"])
-                print(f"[build {n}] finish_writes (indexes) ...", file=sys.stderr, flush=True)
-                (db / (_BUILD_FILE + ".partial")).write_text(json.dumps(build), encoding="utf-8")
-                build = _child(["--child-index", "--db", str(db)])
+                build = _build_kb(db, n, args)
             else:
                 print(f"reusing {db} ({n:,} segments)", file=sys.stderr, flush=True)
-            print(f"measuring {n:,} segments ...", file=sys.stderr, flush=True)
-            measured = _child(["--child-measure", "--db", str(db), "--queries", str(args.queries), "--seed",
-                               str(args.seed), "--repeat", str(args.repeat), "--profile", args.profile,
-                               "--timeout", str(args.timeout)]
-                              + (["--threads", str(args.threads)] if args.threads else []))
-            (db / "bench_query_measure.json").write_text(json.dumps(measured, indent=1), encoding="utf-8")
-            for route in ROUTES:
-                s = measured["latency_ms"][route]
-                print(f"  {n:>9,} {route:6s} p50 {s['p50']:7.1f} ms  p95 {s['p95']:7.1f} ms  max {s['max']:7.1f} ms",
-                      file=sys.stderr, flush=True)
-            print(f"  recall@10 {measured['recall_at_10']:.3f}", file=sys.stderr, flush=True)
-            results.append((build, measured))
+            results.append((build, _measure_kb(db, n, args)))
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     section = _report(results, command_line("benchmarks.bench_query", argv))
     if not args.no_plot and results:
-        from benchmarks.bench_plots import PLOTS, latency_plot
-
-        plot = latency_plot([b["segments"] for b, _m in results],
-                            {route: [(m["latency_ms"][route]["p50"], m["latency_ms"][route]["p95"]) for _b, m in results]
-                             for route in ROUTES if route != "auto"},
-                            TARGETS, PLOTS / "query_latency.png",
-                            "retrieve(query, k=10) per route; dotted: p50 targets at 1M")
-        section = SECTION.add_image(section, "Query latency against corpus size", plot)
+        section = _with_plot(section, results)
     SECTION.publish(section, args.out)
     return 0
 

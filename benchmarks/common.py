@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-__all__ = ["HEADER", "PACKAGES", "Clock", "Section", "child_json", "command_line", "installed", "machine",
+__all__ = ["HEADER", "PACKAGES", "Clock", "Section", "TimedEmbed", "child_json", "command_line", "installed", "machine",
            "make_clips", "measured", "rss_mb", "stamp"]
 
 #: The start of a BENCHMARKS.md written from scratch.
@@ -136,6 +136,25 @@ class Clock:
 
     def to_json(self) -> dict[str, float]:
         return {"wall": self.wall, "cpu": self.cpu, "others": self.others}
+
+
+class TimedEmbed:
+    """``embed(texts)`` that also sums the seconds it took and the texts it embedded (``reset`` zeroes both)."""
+
+    def __init__(self, embed: Callable[[Any], Any]) -> None:
+        self._embed = embed
+        self.seconds, self.count = 0.0, 0
+
+    def reset(self) -> None:
+        self.seconds, self.count = 0.0, 0
+
+    def __call__(self, texts: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self._embed(texts)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.count += len(texts)
 
 
 def rss_mb() -> float:
