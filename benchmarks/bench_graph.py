@@ -3,7 +3,7 @@
 Builds a temporary knowledge base of synthetic speech (ASR-like sentences) and screen text
 (OCR-like slide lines) spread over many videos, generated deterministically from a seeded
 vocabulary of people, organisations, places and domain concepts (with acronym definitions
-such as "traumatic brain injury (TBI)"). Then it measures the graph stage as the pipeline
+such as "traumatic brain injury (TBI)"; :mod:`benchmarks.textgen`). Then it measures the graph stage as the pipeline
 runs it: spaCy extraction per video, ``replace_extraction`` per video, and one
 ``rebuild_graph`` with the packaged MiniLM embedder for entity names. Each scale runs in a
 fresh process so its peak memory is its own. Results replace the ``graph`` section of
