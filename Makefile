@@ -51,15 +51,15 @@ BENCH_DB ?= /tmp/vrag-bench
 EVAL_DIR ?= ../shared/eval
 
 bench: setup
-	$(PY) -m vrag.bench --out BENCHMARKS.md --long 30 --eval $(EVAL_DIR)/media
-	$(PY) -m vrag.bench_graph --segments 100000 --videos 200 --out BENCHMARKS.md
-	$(PY) -m vrag.retrievers.router_train --bench BENCHMARKS.md
+	$(PY) -m benchmarks.bench --out BENCHMARKS.md --long 30 --eval $(EVAL_DIR)/media
+	$(PY) -m benchmarks.bench_graph --segments 100000 --videos 200 --out BENCHMARKS.md
+	$(PY) -m benchmarks.bench_router --out BENCHMARKS.md
 	$(VRAG) index $(EVAL_DIR)/media $(EVAL_DIR)/audio --db $(BENCH_DB)/eval -q
-	$(PY) -m vrag.bench_qa --db $(BENCH_DB)/eval --out BENCHMARKS.md
-	$(PY) -m vrag.bench_query --sizes 10000,100000,1000000 --out BENCHMARKS.md --keep $(BENCH_DB)/query
-	$(PY) -m vrag.bench_objectstore --out BENCHMARKS.md
+	$(PY) -m benchmarks.bench_qa --db $(BENCH_DB)/eval --out BENCHMARKS.md
+	$(PY) -m benchmarks.bench_query --sizes 10000,100000,1000000 --out BENCHMARKS.md --keep $(BENCH_DB)/query
+	$(PY) -m benchmarks.bench_objectstore --out BENCHMARKS.md
 	$(PY) -m pip install -q -e '.[ray]'
-	$(PY) -m vrag.bench_ray --out BENCHMARKS.md
+	$(PY) -m benchmarks.bench_ray --out BENCHMARKS.md
 
 setup: system $(VENV)/.installed
 

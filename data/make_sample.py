@@ -4,7 +4,7 @@ Usage::
 
     python data/make_sample.py [--out data/sample] [--force]
 
-Writes ``vrag_sample.mp4`` (from :func:`vrag.synth.sample_slides`) and
+Writes ``vrag_sample.mp4`` (from :func:`tests.support.synth.sample_slides`) and
 ``vrag_sample.spans.json`` (when each slide is shown and its narration is
 spoken) into the output folder, then prints the video path.  Existing
 outputs are kept unless ``--force`` is given.  Needs ffmpeg and espeak-ng.
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing vrag
 
-from vrag.synth import SynthError, make_lecture, sample_slides  # noqa: E402
+from tests.support.synth import SynthError, make_lecture, sample_slides  # noqa: E402
 
 VIDEO_NAME = "vrag_sample.mp4"
 SPANS_NAME = "vrag_sample.spans.json"

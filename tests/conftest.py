@@ -119,7 +119,7 @@ def media_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def lecture(media_dir):
     """A 3-slide lecture with known narration and on-screen text: (path, spans)."""
-    from vrag.synth import Slide, make_lecture
+    from support.synth import Slide, make_lecture
 
     slides = [
         Slide(
@@ -172,7 +172,7 @@ def qa_kb(tmp_path_factory, lecture):
     """The lecture plus two Curie clips whose speech comes from sidecar subtitles (known words at known
     times), indexed with shots, ASR, OCR and the graph: (for test_ask and test_eval_cli)."""
     from vrag import KnowledgeBase
-    from vrag.synth import Slide, make_lecture
+    from support.synth import Slide, make_lecture
 
     folder = tmp_path_factory.mktemp("ask")
     for name, lines in {

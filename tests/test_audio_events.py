@@ -8,7 +8,7 @@ from conftest import EVAL_DIR, eval_file
 
 from vrag import KnowledgeBase
 from vrag.indexers.audio_events import merge_spans
-from vrag.synth import make_tone
+from support.synth import make_tone
 
 
 def test_music_only_audio_yields_music_and_no_speech_text(tmp_path, lecture):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from vrag import KnowledgeBase
-from vrag.synth import Slide, make_color_video, make_lecture
+from support.synth import Slide, make_color_video, make_lecture
 
 
 def _unknown_codec_avi(path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from vrag.bench_plots import latency_plot, stages_plot
+from benchmarks.bench_plots import latency_plot, stages_plot
 
 
 def _not_blank(path):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from vrag.synth import Slide, make_lecture
+from support.synth import Slide, make_lecture
 
 
 def _vrag(*args, cwd=None):

@@ -15,7 +15,7 @@ import pytest
 from vrag import KnowledgeBase
 from vrag.cli import main
 from vrag.index_lock import IndexLockedError, write_lock
-from vrag.synth import Slide, make_lecture
+from support.synth import Slide, make_lecture
 
 TOPICS = ["rivers", "deserts", "forests", "oceans", "mountains", "glaciers"]
 

@@ -4,7 +4,7 @@ Two question files, both run the way ``vrag eval`` runs them (:mod:`vrag.evaluat
 ``tests/qa/shared_eval.jsonl``, written by hand from the media (the picture, the sonnet's reference
 line timings, word timestamps), and ``tests/qa/nextqa_4405327307.jsonl``, the human NExT-QA
 questions of the concert clip with NExT-GQA spans (``data/convert_nextqa.py``).
-``python -m vrag.bench_qa --db DB --out BENCHMARKS.md`` reports the same numbers in full. The
+``python -m benchmarks.bench_qa --db DB --out BENCHMARKS.md`` reports the same numbers in full. The
 ~70 search+ask calls take about 20 s on 2 cores on top of the shared indexing pass (``eval_kb``).
 """
 
@@ -26,7 +26,7 @@ KINDS = {"speech", "screen", "visual", "cross", "global", "unanswerable"}
 
 # Floors a little below what was measured (the bench-qa section of BENCHMARKS.md) so that a
 # regression fails the test but run-to-run noise does not. Measured on /tmp/evalkb with
-# `python -m vrag.bench_qa --db /tmp/evalkb` (k=10, spans must overlap: no slack), 2026-11-24:
+# `python -m benchmarks.bench_qa --db /tmp/evalkb` (k=10, spans must overlap: no slack), 2026-11-24:
 # shared_eval recall@5 (file + span) 0.94 over the 53 answerable questions, answer accuracy 0.61
 # over all 59, all 6 unanswerable questions "not found"; NExT-QA file recall@5 1.00.
 RECALL_AT_5_FLOOR = 0.88

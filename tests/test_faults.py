@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 
 from vrag import KnowledgeBase
-from vrag.synth import Slide, make_lecture
+from support.synth import Slide, make_lecture
 
 _DRIVER = r'''
 import os, shutil, signal, subprocess, sys, threading

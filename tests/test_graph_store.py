@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from vrag import KnowledgeBase
-from vrag.synth import make_tone
+from support.synth import make_tone
 
 
 def _talk(folder, name, lines):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from vrag import KnowledgeBase
-from vrag.synth import Slide, make_color_video, make_lecture, render_slide
+from support.synth import Slide, make_color_video, make_lecture, render_slide
 
 FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
 CHANGED = "file changed while it was being indexed; nothing was written (index it again)"

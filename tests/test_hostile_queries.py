@@ -35,7 +35,7 @@ def _srt(lines):
 
 @pytest.fixture(scope="module")
 def hk(tmp_path_factory):
-    from vrag.synth import Slide, make_lecture
+    from support.synth import Slide, make_lecture
 
     folder = tmp_path_factory.mktemp("hostile")
     clips = {

@@ -9,7 +9,7 @@ import pytest
 
 from vrag import KnowledgeBase
 from vrag.errors import ModelMismatchError
-from vrag.synth import Slide, make_lecture
+from support.synth import Slide, make_lecture
 
 
 def _one_slide(path: Path, title: str, narration: str) -> None:

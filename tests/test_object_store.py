@@ -17,7 +17,7 @@ import pytest
 from vrag import KnowledgeBase
 from vrag.errors import StoreError
 from vrag.kb_files import KBFiles, parse_storage_options
-from vrag.synth import Slide, make_lecture
+from support.synth import Slide, make_lecture
 
 STAGES = ("shot", "asr", "ocr", "frame", "graph")
 

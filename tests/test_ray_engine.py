@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from vrag import KnowledgeBase
-from vrag.synth import Slide, make_lecture
+from support.synth import Slide, make_lecture
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray

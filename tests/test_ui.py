@@ -24,7 +24,7 @@ pytest.importorskip("streamlit", reason="the UI needs streamlit: pip install 'vr
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from vrag import KnowledgeBase  # noqa: E402
-from vrag.synth import make_tone  # noqa: E402
+from support.synth import make_tone  # noqa: E402
 from vrag.timecode import mmss  # noqa: E402
 from vrag.ui.media import MediaAccessError, MediaGuard  # noqa: E402
 

@@ -10,7 +10,7 @@ from conftest import EVAL_DIR, eval_file
 
 from vrag import KnowledgeBase
 from vrag.errors import ConfigError, MediaError
-from vrag.synth import make_color_video
+from support.synth import make_color_video
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Distributed indexing scaling: ``python -m vrag.bench_ray --out BENCHMARKS.md`` (``make bench``).
+"""Distributed indexing scaling: ``python -m benchmarks.bench_ray --out BENCHMARKS.md`` (``make bench``).
 
 Indexes the same folder of generated lectures (``--clips`` of ``--seconds`` each) three ways, each
 into a fresh knowledge base and timed end to end (models loading included, as a user sees it):
@@ -17,28 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-from vrag.bench import _machine, _write
+from benchmarks.common import Section, command_line, make_clips, measured
 
-__all__ = ["main"]
+__all__ = ["SECTION", "main"]
 
-BEGIN, END = "<!-- bench-ray:begin -->", "<!-- bench-ray:end -->"
-
-
-def _clips(folder: Path, count: int, seconds: float) -> float:
-    from vrag.media.probe import probe
-    from vrag.synth import lecture_slides, make_lecture
-
-    folder.mkdir(parents=True, exist_ok=True)
-    total = 0.0
-    for i in range(count):
-        path = folder / f"clip_{i:02d}.mp4"
-        if not path.exists():
-            make_lecture(lecture_slides(1, seconds, seed=i), path)
-        total += probe(str(path)).duration
-    return total
+SECTION = Section("<!-- bench-ray:begin -->", "<!-- bench-ray:end -->")
 
 
 def _run(folder: Path, db: Path, extra: list[str]) -> float:
@@ -51,13 +36,13 @@ def _run(folder: Path, db: Path, extra: list[str]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vrag.bench_ray", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_ray", description=__doc__.splitlines()[0])
     p.add_argument("--clips", type=int, default=8, help="generated lectures to index (default 8)")
     p.add_argument("--seconds", type=float, default=30.0, help="length of each (default 30)")
     p.add_argument("--work", type=Path, default=Path("data/bench/ray"), help="where the clips are cached")
     p.add_argument("--out", type=Path, help="markdown file whose bench-ray section is replaced")
     args = p.parse_args(argv)
-    media = _clips(args.work, args.clips, args.seconds)
+    media = make_clips(args.work, args.clips, args.seconds)
     runs = [("local engine (2 torch threads)", ["--set", "threads=2"]),
             ("ray, 1 actor (1 thread)", ["--engine", "ray", "--workers", "1", "--set", "threads=1"]),
             ("ray, 2 actors (1 thread each)", ["--engine", "ray", "--workers", "2", "--set", "threads=1"])]
@@ -69,9 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             times[label] = _run(args.work, db, extra)
             shutil.rmtree(db, ignore_errors=True)
     one, two = times[runs[1][0]], times[runs[2][0]]
-    command = "python -m vrag.bench_ray " + " ".join(argv if argv is not None else sys.argv[1:])
-    lines = [BEGIN, "## Distributed indexing (`--engine ray`, local Ray)", "",
-             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command.strip()}` on: {_machine()}.", "",
+    lines = ["## Distributed indexing (`--engine ray`, local Ray)", "",
+             f"{measured(command_line('benchmarks.bench_ray', argv))}.", "",
              f"{args.clips} generated lectures of {args.seconds:g} s ({media:.0f} s of media), every default stage, "
              "each run a fresh knowledge base and a fresh process (model loading and Ray start-up included).", "",
              "| run | wall time | media s per wall s |", "|---|---|---|"]
@@ -82,11 +66,8 @@ def main(argv: list[str] | None = None) -> int:
               f"about linearly at the per-actor rate ({media / one:.1f} media s per wall s for one single-thread "
               "actor here, start-up included), until the single writer saturates: writes are well under 1% of "
               "indexing time (the `write` stage in the indexing table above). Not measured on a real multi-machine "
-              "cluster.", END]
-    section = "\n".join(lines)
-    print(section)
-    if args.out:
-        _write(args.out, section, BEGIN, END)
+              "cluster."]
+    SECTION.publish(SECTION.render(lines), args.out)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Object-storage knowledge base: ``python -m vrag.bench_objectstore --out BENCHMARKS.md`` (``make bench``).
+"""Object-storage knowledge base: ``python -m benchmarks.bench_objectstore --out BENCHMARKS.md`` (``make bench``).
 
 Indexes the same generated lectures into a local directory and into ``s3://`` on a local S3
 server (moto, on loopback), then runs the same searches and questions on both. Reports wall
@@ -17,15 +17,13 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-from vrag.bench import _machine, _write
-from vrag.bench_ray import _clips
+from benchmarks.common import Section, command_line, make_clips, measured
 
-__all__ = ["main"]
+__all__ = ["SECTION", "main"]
 
-BEGIN, END = "<!-- bench-objectstore:begin -->", "<!-- bench-objectstore:end -->"
+SECTION = Section("<!-- bench-objectstore:begin -->", "<!-- bench-objectstore:end -->")
 QUESTIONS = [
     "what does the lecture say about volcanoes", "how do bees communicate", "explain the water cycle",
     "what is photosynthesis", "who built the first computer", "how are glaciers formed",
@@ -68,7 +66,7 @@ def _timed_queries(kb: object, requests: _Requests, ask: bool) -> tuple[list[flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vrag.bench_objectstore", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_objectstore", description=__doc__.splitlines()[0])
     p.add_argument("--clips", type=int, default=4, help="generated lectures to index (default 4)")
     p.add_argument("--seconds", type=float, default=30.0, help="length of each (default 30)")
     p.add_argument("--work", type=Path, default=Path("data/bench/ray"), help="where the clips are cached")
@@ -79,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     from vrag import KnowledgeBase
 
     folder = args.work
-    media = _clips(folder, args.clips, args.seconds)
+    media = make_clips(folder, args.clips, args.seconds)
     clips = sorted(folder.glob("clip_*.mp4"))[: args.clips]
     server, endpoint = _server()
     requests = _Requests()
@@ -116,11 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         werkzeug.removeHandler(requests)
         server.stop()  # type: ignore[attr-defined]
-    command = "python -m vrag.bench_objectstore " + " ".join(argv if argv is not None else sys.argv[1:])
     p50 = lambda xs: statistics.median(xs) * 1000  # noqa: E731
     p95 = lambda xs: sorted(xs)[int(0.95 * (len(xs) - 1))] * 1000  # noqa: E731
-    lines = [BEGIN, "## Object-storage knowledge base (`--db s3://...`)", "",
-             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command.strip()}` on: {_machine()}.", "",
+    lines = ["## Object-storage knowledge base (`--db s3://...`)", "",
+             f"{measured(command_line('benchmarks.bench_objectstore', argv))}.", "",
              f"{args.clips} generated lectures of {args.seconds:g} s ({media:.0f} s of media), every default stage, "
              f"indexed in-process (models loaded beforehand) into each knowledge base; then {len(QUESTIONS)} searches (k=10) and "
              f"{len(QUESTIONS)} questions, each run twice. The S3 server is moto on loopback: no network latency.", "",
@@ -132,11 +129,8 @@ def main(argv: list[str] | None = None) -> int:
                      f"{p50(search):.0f} ms ({p95(search):.0f}) | {f'{search_req:.0f}' if remote else '-'} | "
                      f"{p50(ask):.0f} ms ({p95(ask):.0f}) | {f'{ask_req:.0f}' if remote else '-'} |")
     lines += ["", "The request counts are what a real bucket adds: each is one round trip (LanceDB issues many in "
-              "parallel, so the added latency is less than count x RTT). Not measured against a real bucket.", END]
-    section = "\n".join(lines)
-    print(section)
-    if args.out:
-        _write(args.out, section, BEGIN, END)
+              "parallel, so the added latency is less than count x RTT). Not measured against a real bucket."]
+    SECTION.publish(SECTION.render(lines), args.out)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Query latency benchmark: ``python -m vrag.bench_query --sizes 10000,1000000 --out BENCHMARKS.md``.
+"""Query latency benchmark: ``python -m benchmarks.bench_query --sizes 10000,1000000 --out BENCHMARKS.md``.
 
 For each size N it builds (or, with ``--keep DIR``, reuses) a knowledge base of N synthetic
 ASR/OCR-like text segments over N/500 videos, with a knowledge graph and the store's own
@@ -8,7 +8,7 @@ models already loaded (no LLM anywhere): naive, hybrid, graph, and ``auto``
 (``KnowledgeBase.search``, router + escalation), p50/p95/max over ~40 queries drawn from the
 vocabulary, plus the recall of the approximate vector index against an exact search.
 
-Text comes from the seeded generator of :mod:`vrag.bench_graph` (people, organisations, places
+Text comes from the seeded generator of :mod:`benchmarks.textgen` (people, organisations, places
 and domain concepts with acronyms, each video with its own Zipf-skewed cast). The generator's
 draws are recorded, so each segment's entities are known without running spaCy: the graph is
 built from synthetic extraction rows (mentions, co-occurrence and typed verb relations) through
@@ -31,7 +31,6 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,9 +39,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["main"]
+from benchmarks.common import Clock, Section, TimedEmbed, child_json, command_line, measured, rss_mb
+from benchmarks.textgen import Video, Vocabulary
 
-_BEGIN, _END = "<!-- bench-query:begin -->", "<!-- bench-query:end -->"
+__all__ = ["SECTION", "main"]
+
+SECTION = Section("<!-- bench-query:begin -->", "<!-- bench-query:end -->")
 #: Segments per video.
 PER_VIDEO = 500
 #: Up to this many segments every text is embedded with MiniLM; above, vectors are composed.
@@ -72,48 +74,44 @@ _VERB_RE = re.compile(r"\b(" + "|".join(sorted(_LEMMA, key=len, reverse=True)) +
 
 
 # -- synthetic text with known entities -----------------------------------------------------
-def _tracked_video_class() -> Any:
-    from vrag.bench_graph import _Video
+class _Tracked(Video):
+    """A generated video's cast (:class:`benchmarks.textgen.Video`), recording every name it draws
+    as (surface, type, name)."""
 
-    class Tracked(_Video):  # type: ignore[misc, valid-type]
-        """bench_graph's video cast, recording every name it draws as (surface, type, name)."""
+    def __init__(self, vocab: Vocabulary, rng: random.Random):
+        super().__init__(vocab, rng)
+        self.log: list[tuple[str, str, str]] = []
 
-        def __init__(self, vocab: Any, rng: random.Random):
-            super().__init__(vocab, rng)
-            self.log: list[tuple[str, str, str]] = []
+    def person(self) -> str:
+        s = super().person()
+        self.log.append((s, "PERSON", re.sub(r"^(?:Dr\.|Professor) ", "", s)))
+        return s
 
-        def person(self) -> str:
-            s = super().person()
-            self.log.append((s, "PERSON", re.sub(r"^(?:Dr\.|Professor) ", "", s)))
-            return s
+    def surname(self) -> str:
+        s = super().surname()
+        self.log.append((s, "PERSON", s))
+        return s
 
-        def surname(self) -> str:
-            s = super().surname()
-            self.log.append((s, "PERSON", s))
-            return s
+    def org(self) -> str:
+        s = super().org()
+        self.log.append((s, "ORG", re.sub(r"^the ", "", s)))
+        return s
 
-        def org(self) -> str:
-            s = super().org()
-            self.log.append((s, "ORG", re.sub(r"^the ", "", s)))
-            return s
+    def place(self) -> str:
+        s = super().place()
+        self.log.append((s, "GPE", re.sub(r"^the ", "", s)))
+        return s
 
-        def place(self) -> str:
-            s = super().place()
-            self.log.append((s, "GPE", re.sub(r"^the ", "", s)))
-            return s
-
-        def concept(self, define: bool = True) -> str:
-            s = super().concept(define)
-            if s.endswith(")") and " (" in s:
-                long, short = s[:-1].split(" (")
-                self.log.append((s, "DEFINED", long + "|" + short))
-            elif s.isupper():
-                self.log.append((s, "ACRONYM", s))
-            else:
-                self.log.append((s, "CONCEPT", s))
-            return s
-
-    return Tracked
+    def concept(self, define: bool = True) -> str:
+        s = super().concept(define)
+        if s.endswith(")") and " (" in s:
+            long, short = s[:-1].split(" (")
+            self.log.append((s, "DEFINED", long + "|" + short))
+        elif s.isupper():
+            self.log.append((s, "ACRONYM", s))
+        else:
+            self.log.append((s, "CONCEPT", s))
+        return s
 
 
 def _found(log: list[tuple[str, str, str]], text: str) -> list[tuple[int, int, str, str, str]]:
@@ -206,13 +204,11 @@ class Corpus:
     composed vectors, and each video's extraction (written through ``sink``)."""
 
     def __init__(self, n: int, seed: int = 0, sink: Callable[[str, Any], None] | None = None):
-        from vrag.bench_graph import Vocabulary
         from vrag.schema import segment_id
 
         self.n = n
         self.videos = max(1, n // PER_VIDEO)
         self.vocab = Vocabulary(seed)
-        video_cls = _tracked_video_class()
         cols: dict[str, list[Any]] = {k: [] for k in ("segment_id", "video_id", "uri", "start", "end", "modality",
                                                       "text", "producer")}
         self.lexicon: dict[str, int] = {}
@@ -228,7 +224,7 @@ class Corpus:
 
         for v in range(self.videos):
             rng = random.Random(f"{seed}:{v}")
-            video = video_cls(self.vocab, rng)
+            video = _Tracked(self.vocab, rng)
             vid = _video_id(v)
             uri = f"/bench/videos/lecture_{v:05d}.mp4"
             ext = _Extraction()
@@ -369,23 +365,33 @@ class _Timed:
 
 def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[str, Any]:
     """In a fresh process: generate and write the segments, videos and per-video extraction."""
-    import resource
-
-    import numpy as np
-    import pyarrow as pa
-
     from vrag.backends.text_embed import text_embedder
-    from vrag.bench_graph import _Clock
     from vrag.config import Config
-    from vrag.graph_store import replace_extraction
-    from vrag.store import SEGMENTS, Store
+    from vrag.store import Store
 
     cfg = Config.load(threads=threads)
     emb = text_embedder(cfg)
     store = Store(db)
     info: dict[str, Any] = {"segments": n, "seed": seed, "started": datetime.now(timezone.utc).isoformat(),
                             "build_threads": threads}
-    extraction = _Clock()
+    corpus = _generate(n, seed, store, info)
+    vectors = _vectors(corpus, emb, n <= embed_max, info)
+    print(f"[build {n}] vectors ready ({info['vectors']}); writing segments ...", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    _write_rows(store, corpus, vectors, emb)
+    info["write_segments_s"] = time.perf_counter() - started
+    del vectors, corpus
+
+    info["peak_rss_mb"] = rss_mb()
+    return info
+
+
+def _generate(n: int, seed: int, store: Any, info: dict[str, Any]) -> Corpus:
+    """The corpus, each video's extraction written as it is generated (both timed into ``info``)."""
+    from vrag.graph_store import replace_extraction
+
+    extraction = Clock()
     written = [0]
 
     def sink(vid: str, ext: _Extraction) -> None:
@@ -405,34 +411,46 @@ def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[st
                 asr=corpus.cols["modality"].count("asr"), ocr=corpus.cols["modality"].count("ocr"))
     print(f"[build {n}] generated in {info['generate_s']:.0f} s, extraction written in "
           f"{extraction.wall:.0f} s; embedding ...", file=sys.stderr, flush=True)
+    return corpus
+
+
+def _vectors(corpus: Corpus, emb: Any, real: bool, info: dict[str, Any]) -> Any:
+    """The segments' vectors: MiniLM on every text when ``real`` (and the composed vectors checked
+    against them), else composed from the embedded parts."""
+    import numpy as np
 
     started = time.perf_counter()
     emb.embed(["warm up"])
     info["model_load_s"] = time.perf_counter() - started
-    clock = _Clock()
+    clock = Clock()
     with clock:
         lex_vectors = emb.embed(list(corpus.lexicon))
     info["embed_lexicon_s"] = clock.wall
     composed = corpus.composed(lex_vectors)
-    if n <= embed_max:
-        with _Clock() as clock:
-            vectors = emb.embed(corpus.cols["text"])
-        info["embed_texts_s"] = clock.wall
-        info["vectors"] = "minilm"
-        cos = np.einsum("ij,ij->i", vectors, composed)
-        info["composed_vs_real"] = {"mean": float(cos.mean()), "p10": float(np.percentile(cos, 10)),
-                                    "weight": TEMPLATE_WEIGHT}
-        for w in (0.25, 0.5, 1.0, 1.5):  # how the template weight was chosen
-            alt = corpus.composed(lex_vectors, w)
-            info["composed_vs_real"][f"mean_w{w:g}"] = float(np.einsum("ij,ij->i", vectors, alt).mean())
-        _neighbour_agreement(info, vectors, composed, corpus, emb)
-    else:
-        vectors = composed
+    if not real:
         info["vectors"] = "composed"
-    del composed, lex_vectors
-    print(f"[build {n}] vectors ready ({info['vectors']}); writing segments ...", file=sys.stderr, flush=True)
+        return composed
+    with Clock() as clock:
+        vectors = emb.embed(corpus.cols["text"])
+    info["embed_texts_s"] = clock.wall
+    info["vectors"] = "minilm"
+    cos = np.einsum("ij,ij->i", vectors, composed)
+    info["composed_vs_real"] = {"mean": float(cos.mean()), "p10": float(np.percentile(cos, 10)),
+                                "weight": TEMPLATE_WEIGHT}
+    for w in (0.25, 0.5, 1.0, 1.5):  # how the template weight was chosen
+        alt = corpus.composed(lex_vectors, w)
+        info["composed_vs_real"][f"mean_w{w:g}"] = float(np.einsum("ij,ij->i", vectors, alt).mean())
+    _neighbour_agreement(info, vectors, composed, corpus, emb)
+    return vectors
 
-    started = time.perf_counter()
+
+def _write_rows(store: Any, corpus: Corpus, vectors: Any, emb: Any) -> None:
+    """The segments (in batches of ``_ROWS_PER_WRITE``) and the videos rows."""
+    import pyarrow as pa
+
+    from vrag.store import SEGMENTS
+
+    n = corpus.n
     table = store._vectors(SEGMENTS, emb.model_id, emb.dim)  # the store's own table creation (schema, model id)
     schema = table.schema
     meta = pa.array(["{}"] * min(n, _ROWS_PER_WRITE), pa.string())
@@ -450,29 +468,21 @@ def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[st
         }).select(schema.names).cast(schema)
         table.add(batch)
     store._videos().add(pa.Table.from_pylist(corpus.video_rows, schema=store._video_schema()))
-    info["write_segments_s"] = time.perf_counter() - started
-    del vectors, corpus
-
-    info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return info
 
 
 def _index(db: Path, info: dict[str, Any]) -> dict[str, Any]:
     """In a fresh process: ``Store.finish_writes`` (the indexes), timed step by step; then sizes on disk."""
-    import resource
-
-    from vrag.bench_graph import _Clock
     from vrag.store import SEGMENTS, Store
 
     store = Store(db)
     table = store._open(SEGMENTS)
-    with _Timed(type(table), ("create_index", "create_scalar_index", "optimize")) as timed, _Clock() as clock:
+    with _Timed(type(table), ("create_index", "create_scalar_index", "optimize")) as timed, Clock() as clock:
         store.finish_writes()
     info.update(finish_writes=clock.to_json(), finish_writes_s=clock.wall, index_steps=timed.calls,
                 indices=[{"name": ix.name, "type": ix.index_type, "columns": list(ix.columns)}
                          for ix in store._open(SEGMENTS).list_indices()],
                 rows=store._open(SEGMENTS).count_rows(), sizes=_table_sizes(db),
-                index_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                index_peak_rss_mb=rss_mb(),
                 finished=datetime.now(timezone.utc).isoformat())
     info["sizes_latest"] = _latest_sizes(db)
     (db / _BUILD_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
@@ -481,10 +491,7 @@ def _index(db: Path, info: dict[str, Any]) -> dict[str, Any]:
 
 def _graph(db: Path, threads: int) -> dict[str, Any]:
     """In a fresh process (its peak memory is its own): resolve the stored extraction into the graph."""
-    import resource
-
     from vrag.backends.text_embed import text_embedder
-    from vrag.bench_graph import _Clock
     from vrag.config import Config
     from vrag.graph_build import rebuild_graph
     from vrag.store import Store
@@ -493,22 +500,13 @@ def _graph(db: Path, threads: int) -> dict[str, Any]:
     emb = text_embedder(cfg)
     emb.embed(["warm up"])
     store = Store(db)
-    embedded = {"s": 0.0, "n": 0}
-
-    def embed(texts: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return emb.embed(texts)
-        finally:
-            embedded["s"] += time.perf_counter() - t0
-            embedded["n"] += len(texts)
-
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    with _Clock() as clock:
+    embed = TimedEmbed(emb.embed)
+    rss0 = rss_mb()
+    with Clock() as clock:
         entities, relations = rebuild_graph(store, embed, float(cfg.graph_merge_similarity), emb.model_id)
-    return {**clock.to_json(), "how": "graph_build.rebuild_graph", "embed": embedded["s"], "names": embedded["n"],
+    return {**clock.to_json(), "how": "graph_build.rebuild_graph", "embed": embed.seconds, "names": embed.count,
             "entities": entities, "relations": relations, "rss_before_mb": rss0,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": rss_mb()}
 
 
 def _neighbour_agreement(info: dict[str, Any], real: Any, composed: Any, corpus: Corpus, emb: Any) -> None:
@@ -627,23 +625,33 @@ def _bounded(fn: Callable[[str], Any], query: str, seconds: float) -> Any:
 def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], profile_dir: Path | None,
              threads: int | None = None, timeout: float = 60.0) -> dict[str, Any]:
     """In a fresh process: load models, build the caches, then time every route over the queries."""
-    import numpy as np
-
     from vrag.backends.text_embed import text_embedder
-    from vrag.bench_graph import _Clock
-    from vrag.graph_store import to_networkx
-    from vrag.indexers.graph_extract import load_nlp
     from vrag.kb import KnowledgeBase
-    from vrag.retrievers.graph import GraphRetriever, _key_index
-    from vrag.retrievers.hybrid import HybridRetriever
-    from vrag.retrievers.naive import NaiveRetriever, filter_clause
-    from vrag.store import ANN_MIN_ROWS, SEGMENTS
 
     kb = KnowledgeBase(db, threads=threads) if threads else KnowledgeBase(db)
     store, cfg = kb.store, kb.config
     emb = text_embedder(cfg)
     res: dict[str, Any] = {"load_start": os.getloadavg()[0], "threads": int(cfg.threads)}
     spent: dict[str, float] = {}  # seconds per component within the current query
+    _instrument(emb, store, spent)
+    graph = _warm_caches(kb, emb, res)
+    queries, warm = _queries(graph, count, seed)
+    res["queries"] = queries
+    run = _routes(kb, emb)
+    for q in warm:  # first calls: lazy opens, index caches, code paths
+        for route in ROUTES:
+            _bounded(run[route], q, timeout)
+    res.update(_summarise_routes(_time_routes(run, queries, repeat, timeout, spent), timeout))
+    res.update(_ann_recall(store, emb, queries))
+    if profile:
+        res["profiles"] = _profile_routes(run, queries, profile, profile_dir, timeout)
+    res["load_end"] = os.getloadavg()[0]
+    return res
+
+
+def _instrument(emb: Any, store: Any, spent: dict[str, float]) -> None:
+    """Where the time goes: instance attributes that shadow the methods the retrievers call and add
+    their seconds to ``spent``."""
 
     def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kw: Any) -> Any:
@@ -654,12 +662,20 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
                 spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
         return wrapper
 
-    # where the time goes: instance attributes shadow the methods the retrievers call
     emb.embed = timed("query embedding", emb.embed)  # before the router is made: it captures ``embed`` too
     store.vector_search = timed("vector search", store.vector_search)  # type: ignore[method-assign]
     store.fts_search = timed("full-text search", store.fts_search)  # type: ignore[method-assign]
     store.paths = timed("other store reads", store.paths)  # type: ignore[method-assign]
     store.segments = timed("other store reads", store.segments)  # type: ignore[method-assign]
+
+
+def _warm_caches(kb: Any, emb: Any, res: dict[str, Any]) -> Any:
+    """Load the models and build the caches a query needs, each timed (``res["one_off_s"]``); the graph."""
+    from vrag.graph_store import to_networkx
+    from vrag.indexers.graph_extract import load_nlp
+    from vrag.retrievers.graph import _key_index
+
+    store = kb.store
     one_off: dict[str, float] = {}
     t0 = time.perf_counter()
     emb.embed(["warm up"])
@@ -680,61 +696,80 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
     res["graph_nodes"], res["graph_edges"] = graph.number_of_nodes(), graph.number_of_edges()
     res["graph_provenance"] = sum(len(d["provenance"]) for _n, d in graph.nodes(data=True)) + sum(
         len(d["provenance"]) for _u, _v, d in graph.edges(data=True))
-    import resource
+    res["rss_after_caches_mb"] = rss_mb()
+    return graph
 
-    res["rss_after_caches_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    queries, warm = _queries(graph, count, seed)
-    res["queries"] = queries
+def _routes(kb: Any, emb: Any) -> dict[str, Callable[[str], Any]]:
+    """``retrieve(query, k=10)`` per route; auto is ``KnowledgeBase.search``."""
+    from vrag.retrievers.graph import GraphRetriever
+    from vrag.retrievers.hybrid import HybridRetriever
+    from vrag.retrievers.naive import NaiveRetriever
+
+    store, cfg = kb.store, kb.config
     naive, hybrid, graphr = NaiveRetriever(store, emb), HybridRetriever(store, cfg, emb), GraphRetriever(store, cfg, emb)
-    run: dict[str, Callable[[str], Any]] = {
+    return {
         "naive": lambda q: naive.retrieve(q, k=10),
         "hybrid": lambda q: hybrid.retrieve(q, k=10),
         "graph": lambda q: graphr.retrieve(q, k=10),
         "auto": lambda q: kb.search(q, k=10),
     }
-    for q in warm:  # first calls: lazy opens, index caches, code paths
-        for route in ROUTES:
-            _bounded(run[route], q, timeout)
-    times: dict[str, list[float]] = {r: [] for r in ROUTES}
-    timeouts: dict[str, list[str]] = {r: [] for r in ROUTES}
-    embeds: dict[str, list[float]] = {r: [] for r in ROUTES}
-    parts: dict[str, list[dict[str, float]]] = {r: [] for r in ROUTES}
-    clocks = {r: _Clock() for r in ROUTES}
-    hits: dict[str, list[int]] = {r: [] for r in ROUTES}
-    chosen: dict[str, int] = {}
+
+
+def _time_routes(run: dict[str, Callable[[str], Any]], queries: list[str], repeat: int, timeout: float,
+                 spent: dict[str, float]) -> dict[str, Any]:
+    """Every query on every route, ``repeat`` times: the samples (ms), stopped queries, hits and auto's routes."""
+    raw: dict[str, Any] = {key: {r: [] for r in ROUTES} for key in ("times", "timeouts", "embeds", "parts", "hits")}
+    raw["clocks"] = {r: Clock() for r in ROUTES}
+    raw["chosen"] = chosen = {}
     for _ in range(repeat):
         for route in ROUTES:
             for q in queries:
-                with clocks[route]:
+                with raw["clocks"][route]:
                     spent.clear()
                     t0 = time.perf_counter()
                     out = _bounded(run[route], q, timeout)
-                    times[route].append((time.perf_counter() - t0) * 1000)
-                    embeds[route].append(spent.get("query embedding", 0.0) * 1000)
-                    parts[route].append({k: v * 1000 for k, v in spent.items()})
+                    raw["times"][route].append((time.perf_counter() - t0) * 1000)
+                    raw["embeds"][route].append(spent.get("query embedding", 0.0) * 1000)
+                    raw["parts"][route].append({k: v * 1000 for k, v in spent.items()})
                 if out is None:
-                    timeouts[route].append(q)
+                    raw["timeouts"][route].append(q)
                     print(f"  {route}: {q!r} stopped after {timeout:g} s", file=sys.stderr, flush=True)
                     continue
-                hits[route].append(len(out["hits"]) if route == "auto" else len(out))
+                raw["hits"][route].append(len(out["hits"]) if route == "auto" else len(out))
                 if route == "auto":
                     key = out["route"] + (" (escalated)" if out["escalated"] else "")
                     chosen[key] = chosen.get(key, 0) + 1
-    res["latency_ms"] = {r: _summary(times[r]) for r in ROUTES}
-    res["samples_ms"] = times
-    res["embed_ms"] = {r: _summary(embeds[r]) for r in ROUTES}
-    res["embed_samples_ms"] = embeds
-    res["parts_ms"] = {r: {name: _pct([p.get(name, 0.0) for p in parts[r]], 0.5) for name in _PARTS} for r in ROUTES}
-    res["parts_samples_ms"] = parts
-    res["without_embed_ms"] = {r: _summary([t - e for t, e in zip(times[r], embeds[r])]) for r in ROUTES}
-    res["others_busy"] = {r: clocks[r].others / clocks[r].wall if clocks[r].wall else 0.0 for r in ROUTES}
-    res["hits"] = {r: statistics.fmean(hits[r]) if hits[r] else 0.0 for r in ROUTES}
-    res["timeout_s"] = timeout
-    res["timeouts"] = timeouts
-    res["auto_routes"] = chosen
+    return raw
 
-    # ANN recall: the store's (indexed) top-10 vs. an exact scan with the same filter
+
+def _summarise_routes(raw: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Latency summaries per route from :func:`_time_routes`' samples."""
+    times, embeds, parts, clocks, hits = raw["times"], raw["embeds"], raw["parts"], raw["clocks"], raw["hits"]
+    return {
+        "latency_ms": {r: _summary(times[r]) for r in ROUTES},
+        "samples_ms": times,
+        "embed_ms": {r: _summary(embeds[r]) for r in ROUTES},
+        "embed_samples_ms": embeds,
+        "parts_ms": {r: {name: _pct([p.get(name, 0.0) for p in parts[r]], 0.5) for name in _PARTS} for r in ROUTES},
+        "parts_samples_ms": parts,
+        "without_embed_ms": {r: _summary([t - e for t, e in zip(times[r], embeds[r])]) for r in ROUTES},
+        "others_busy": {r: clocks[r].others / clocks[r].wall if clocks[r].wall else 0.0 for r in ROUTES},
+        "hits": {r: statistics.fmean(hits[r]) if hits[r] else 0.0 for r in ROUTES},
+        "timeout_s": timeout,
+        "timeouts": raw["timeouts"],
+        "auto_routes": raw["chosen"],
+    }
+
+
+def _ann_recall(store: Any, emb: Any, queries: list[str]) -> dict[str, Any]:
+    """ANN recall: the store's (indexed) top-10 vs. an exact scan with the same filter."""
+    import numpy as np
+
+    from vrag.retrievers.naive import filter_clause
+    from vrag.store import ANN_MIN_ROWS, SEGMENTS
+
+    res: dict[str, Any] = {}
     table = store._open(SEGMENTS)
     res["rows"] = rows = table.count_rows()
     res["ann"] = rows >= ANN_MIN_ROWS and any(ix.index_type.lower().startswith("ivf") for ix in table.list_indices())
@@ -752,55 +787,63 @@ def _measure(db: Path, count: int, seed: int, repeat: int, profile: list[str], p
     res["recall_at_10"] = float(np.mean(recall))
     res["recall_min"] = float(np.min(recall))
     res["exact_scan_ms"] = _summary(exact_ms)
-
-    if profile:
-        import cProfile
-        import io
-        import pstats
-
-        res["profiles"] = {}
-        for route in profile:
-            prof = cProfile.Profile()
-            for q in queries:
-                prof.runcall(_bounded, run[route], q, timeout)
-            buf = io.StringIO()
-            stats = pstats.Stats(prof, stream=buf)
-            stats.sort_stats("cumulative").print_stats(20)
-            stats.sort_stats("tottime").print_stats(12)
-            res["profiles"][route] = buf.getvalue()
-            if profile_dir is not None:
-                (profile_dir / f"profile_{route}.txt").write_text(buf.getvalue(), encoding="utf-8")
-                prof.dump_stats(str(profile_dir / f"profile_{route}.prof"))
-            print(f"--- profile {route} ({len(queries)} queries) ---\n{buf.getvalue()}", file=sys.stderr)
-    res["load_end"] = os.getloadavg()[0]
     return res
+
+
+def _profile_routes(run: dict[str, Callable[[str], Any]], queries: list[str], profile: list[str],
+                    profile_dir: Path | None, timeout: float) -> dict[str, str]:
+    """The ``profile`` routes over the queries under cProfile: stats per route (printed, and saved in
+    ``profile_dir``)."""
+    import cProfile
+    import io
+    import pstats
+
+    profiles = {}
+    for route in profile:
+        prof = cProfile.Profile()
+        for q in queries:
+            prof.runcall(_bounded, run[route], q, timeout)
+        buf = io.StringIO()
+        stats = pstats.Stats(prof, stream=buf)
+        stats.sort_stats("cumulative").print_stats(20)
+        stats.sort_stats("tottime").print_stats(12)
+        profiles[route] = buf.getvalue()
+        if profile_dir is not None:
+            (profile_dir / f"profile_{route}.txt").write_text(buf.getvalue(), encoding="utf-8")
+            prof.dump_stats(str(profile_dir / f"profile_{route}.prof"))
+        print(f"--- profile {route} ({len(queries)} queries) ---\n{buf.getvalue()}", file=sys.stderr)
+    return profiles
 
 
 # -- driver --------------------------------------------------------------------------------------
 def _child(args: list[str]) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "vrag.bench_query", *args], stdout=subprocess.PIPE, text=True,
-                         check=False, env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error"))
-    if out.returncode != 0:
-        raise SystemExit(f"benchmark child {' '.join(args)} failed (exit {out.returncode})")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return child_json("benchmarks.bench_query", args)
 
 
 def _mb(n: int) -> str:
     return f"{n / 2**30:.2f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
-def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) -> str:
-    from vrag.bench import _machine
+#: (build record, measurement) per size, smallest first.
+_Results = list[tuple[dict[str, Any], dict[str, Any]]]
 
+
+def _report(results: _Results, command: str) -> str:
+    """The bench-query section of BENCHMARKS.md."""
+    return SECTION.render(_latency_table(results, command) + _parts_table(results) + _index_table(results)
+                          + _size_lines(results) + _data_notes(results))
+
+
+def _latency_table(results: _Results, command: str) -> list[str]:
+    """The header, and p50/p95/max per size and route against the targets."""
     def cell(m: dict[str, Any], route: str, key: str) -> str:
         v = m["latency_ms"][route][key]
         return f"{v:.0f}" if v >= 10 else f"{v:.1f}"
 
     lines = [
-        _BEGIN,
         "## Query latency per route (synthetic knowledge bases, CPU)",
         "",
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` on: {_machine()}.",
+        f"{measured(command)}.",
         "",
         "Latency of one `retrieve(query, k=10)` per route, models loaded and caches built (no LLM anywhere): "
         "naive (`NaiveRetriever`), hybrid (`HybridRetriever`), graph (`GraphRetriever`), and auto "
@@ -826,6 +869,12 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
                          f"| {m['without_embed_ms'][route]['p50']:.0f} "
                          f"| {len(m['timeouts'][route])} "
                          f"| {f'< {target:.0f} ms' if target else 'n/a'} | {verdict} |")
+    return lines
+
+
+def _parts_table(results: _Results) -> list[str]:
+    """Median milliseconds per query in each part (embedding, vector, full-text, other reads, the rest)."""
+    lines: list[str] = []
     lines += ["", "Where the time goes (median per query, ms; the rest is Python in the retriever: entity linking and the "
               "graph walk, fusion, merging, MMR, routing):", "",
               "| segments | route | " + " | ".join(_PARTS) + " | rest |", "|---|---|" + "---|" * (len(_PARTS) + 1)]
@@ -835,6 +884,12 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
             rest = _pct([t - sum(p.values()) for t, p in zip(m["samples_ms"][route], m["parts_samples_ms"][route])], 0.5)
             lines.append(f"| {build['segments']:,} | {route} | " + " | ".join(f"{med[n]:.0f}" for n in _PARTS)
                          + f" | {rest:.0f} |")
+    return lines
+
+
+def _index_table(results: _Results) -> list[str]:
+    """Per size: the ANN index and its recall, the index and graph builds, one-off costs."""
+    lines: list[str] = []
     lines += ["", "| segments | ANN index | recall@10 of the store's vector search vs. exact (mean / worst query) "
               "| exact flat scan p50 | index build (`finish_writes`) | graph build | one-off per process |",
               "|---|---|---|---|---|---|---|"]
@@ -849,6 +904,12 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
             f"| {build['graph']['how']} {build['rebuild_graph_s']:.0f} s, peak RSS {build['graph']['peak_rss_mb']:,.0f} MB "
             f"({build['entities']:,} entities, {build['relations']:,} relations) "
             f"| " + ", ".join(f"{k} {v:.1f} s" for k, v in one.items()) + " |")
+    return lines
+
+
+def _size_lines(results: _Results) -> list[str]:
+    """Table sizes on disk per size, before and after old versions are cleaned up."""
+    lines: list[str] = []
     lines += ["", "Table sizes on disk right after `finish_writes` (old versions kept, as the store leaves them) "
               "and after `optimize(cleanup_older_than=timedelta(0))` (the data and indexes themselves):", ""]
     for build, _m in results:
@@ -858,13 +919,19 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
 
         lines.append(f"- {build['segments']:,} segments: {sizes_text(build['sizes'])}"
                      + (f". Cleaned: {sizes_text(build['sizes_latest'])}." if "sizes_latest" in build else "."))
+    return lines
+
+
+def _data_notes(results: _Results) -> list[str]:
+    """How the data, the vectors and the queries were made; build times; machine load."""
+    lines: list[str] = []
     big_build, big = results[-1]
     small_build = next((b for b, _m in results if "composed_vs_real" in b), None)
     lines += [
         "",
         "How the data was made:",
         "",
-        f"- Text: the seeded generator of `vrag.bench_graph` (seed {big_build['seed']}): "
+        f"- Text: the seeded generator of `benchmarks.textgen` (seed {big_build['seed']}): "
         f"{big_build['vocabulary']['people']:,} people, {big_build['vocabulary']['organisations']:,} organisations, "
         f"{big_build['vocabulary']['places']} places and {big_build['vocabulary']['concepts']:,} concepts in 8 fields "
         "(with acronyms), each video with its own Zipf-skewed cast; ~3 in 4 segments are ASR-like "
@@ -913,12 +980,11 @@ def _report(results: list[tuple[dict[str, Any], dict[str, Any]]], command: str) 
         + "; ".join(f"{b['segments']:,}: " + ", ".join(f"{r} {m['others_busy'][r]:.1f}" for r in ROUTES)
                     for b, m in results) + " (of 2).",
     ]
-    lines.append(_END)
-    return "\n".join(lines)
+    return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vrag.bench_query", description=__doc__.splitlines()[0])
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_query", description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10000,1000000", help="comma list of segment counts (default 10000,1000000)")
     p.add_argument("--queries", type=int, default=40, help="queries per route (default 40)")
     p.add_argument("--repeat", type=int, default=1, help="run every query this many times per route (default 1)")
@@ -943,24 +1009,75 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child-index", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--child-measure", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--db", type=Path, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    return p
+
+
+def _run_child_mode(args: argparse.Namespace) -> bool:
+    """The child processes' work (``--child-*``): print its JSON; False when this is not a child."""
     if args.child_build:
         print(json.dumps(_build(args.child_build, args.db, args.seed, args.embed_max, args.build_threads)))
-        return 0
-    if args.child_index:
+    elif args.child_index:
         partial = args.db / (_BUILD_FILE + ".partial")
         print(json.dumps(_index(args.db, json.loads(partial.read_text(encoding="utf-8")))))
         partial.unlink()
-        return 0
-    if args.child_graph:
+    elif args.child_graph:
         print(json.dumps(_graph(args.db, args.build_threads)))
-        return 0
-    if args.child_measure:
+    elif args.child_measure:
         profile = [r for r in args.profile.split(",") if r]
         print(json.dumps(_measure(args.db, args.queries, args.seed, args.repeat, profile, args.db, args.threads,
                                   args.timeout)))
-        return 0
+    else:
+        return False
+    return True
 
+
+def _build_kb(db: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """A knowledge base of ``n`` segments in ``db`` (three child processes: build, graph, indexes); its record."""
+    shutil.rmtree(db, ignore_errors=True)
+    print(f"building {n:,} segments in {db} ...", file=sys.stderr, flush=True)
+    build = _child(["--child-build", str(n), "--db", str(db), "--seed", str(args.seed),
+                    "--embed-max", str(args.embed_max), "--build-threads", str(args.build_threads)])
+    print(f"[build {n}] graph ...", file=sys.stderr, flush=True)
+    graph = _child(["--child-graph", "--db", str(db), "--build-threads", str(args.build_threads)])
+    build.update(graph=graph, rebuild_graph_s=graph["wall"], entity_names_embed_s=graph["embed"],
+                 entities=graph["entities"], relations=graph["relations"])
+    print(f"[build {n}] finish_writes (indexes) ...", file=sys.stderr, flush=True)
+    (db / (_BUILD_FILE + ".partial")).write_text(json.dumps(build), encoding="utf-8")
+    return _child(["--child-index", "--db", str(db)])
+
+
+def _measure_kb(db: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """The measurement of ``db`` (a child process), kept next to it and summarised on stderr."""
+    print(f"measuring {n:,} segments ...", file=sys.stderr, flush=True)
+    measurement = _child(["--child-measure", "--db", str(db), "--queries", str(args.queries), "--seed",
+                          str(args.seed), "--repeat", str(args.repeat), "--profile", args.profile,
+                          "--timeout", str(args.timeout)]
+                         + (["--threads", str(args.threads)] if args.threads else []))
+    (db / "bench_query_measure.json").write_text(json.dumps(measurement, indent=1), encoding="utf-8")
+    for route in ROUTES:
+        s = measurement["latency_ms"][route]
+        print(f"  {n:>9,} {route:6s} p50 {s['p50']:7.1f} ms  p95 {s['p95']:7.1f} ms  max {s['max']:7.1f} ms",
+              file=sys.stderr, flush=True)
+    print(f"  recall@10 {measurement['recall_at_10']:.3f}", file=sys.stderr, flush=True)
+    return measurement
+
+
+def _with_plot(section: str, results: _Results) -> str:
+    """``section`` with the latency plot (docs/benchmarks/query_latency.png, written now) linked at its end."""
+    from benchmarks.bench_plots import PLOTS, latency_plot
+
+    plot = latency_plot([b["segments"] for b, _m in results],
+                        {route: [(m["latency_ms"][route]["p50"], m["latency_ms"][route]["p95"]) for _b, m in results]
+                         for route in ROUTES if route != "auto"},
+                        TARGETS, PLOTS / "query_latency.png",
+                        "retrieve(query, k=10) per route; dotted: p50 targets at 1M")
+    return SECTION.add_image(section, "Query latency against corpus size", plot)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if _run_child_mode(args):
+        return 0
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     results = []
     tmp = None if args.keep else tempfile.mkdtemp(prefix="vrag-bench-query-")
@@ -969,51 +1086,17 @@ def main(argv: list[str] | None = None) -> int:
             db = (args.keep if args.keep else Path(tmp)) / f"kb-{n}"  # type: ignore[arg-type]
             build = _built(db, n)
             if build is None:
-                shutil.rmtree(db, ignore_errors=True)
-                print(f"building {n:,} segments in {db} ...", file=sys.stderr, flush=True)
-                build = _child(["--child-build", str(n), "--db", str(db), "--seed", str(args.seed),
-                                "--embed-max", str(args.embed_max), "--build-threads", str(args.build_threads)])
-                print(f"[build {n}] graph ...", file=sys.stderr, flush=True)
-                graph = _child(["--child-graph", "--db", str(db), "--build-threads", str(args.build_threads)])
-                build.update(graph=graph, rebuild_graph_s=graph["wall"], entity_names_embed_s=graph["embed"],
-                             entities=graph["entities"], relations=graph["relations"])
-                print(f"[build {n}] finish_writes (indexes) ...", file=sys.stderr, flush=True)
-                (db / (_BUILD_FILE + ".partial")).write_text(json.dumps(build), encoding="utf-8")
-                build = _child(["--child-index", "--db", str(db)])
+                build = _build_kb(db, n, args)
             else:
                 print(f"reusing {db} ({n:,} segments)", file=sys.stderr, flush=True)
-            print(f"measuring {n:,} segments ...", file=sys.stderr, flush=True)
-            measured = _child(["--child-measure", "--db", str(db), "--queries", str(args.queries), "--seed",
-                               str(args.seed), "--repeat", str(args.repeat), "--profile", args.profile,
-                               "--timeout", str(args.timeout)]
-                              + (["--threads", str(args.threads)] if args.threads else []))
-            (db / "bench_query_measure.json").write_text(json.dumps(measured, indent=1), encoding="utf-8")
-            for route in ROUTES:
-                s = measured["latency_ms"][route]
-                print(f"  {n:>9,} {route:6s} p50 {s['p50']:7.1f} ms  p95 {s['p95']:7.1f} ms  max {s['max']:7.1f} ms",
-                      file=sys.stderr, flush=True)
-            print(f"  recall@10 {measured['recall_at_10']:.3f}", file=sys.stderr, flush=True)
-            results.append((build, measured))
+            results.append((build, _measure_kb(db, n, args)))
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-    command = "python -m vrag.bench_query " + " ".join(argv if argv is not None else sys.argv[1:])
-    section = _report(results, command.strip())
+    section = _report(results, command_line("benchmarks.bench_query", argv))
     if not args.no_plot and results:
-        from vrag.bench_plots import PLOTS, latency_plot
-
-        plot = latency_plot([b["segments"] for b, _m in results],
-                            {route: [(m["latency_ms"][route]["p50"], m["latency_ms"][route]["p95"]) for _b, m in results]
-                             for route in ROUTES if route != "auto"},
-                            TARGETS, PLOTS / "query_latency.png",
-                            "retrieve(query, k=10) per route; dotted: p50 targets at 1M")
-        section = section.replace(_END, f"\n![Query latency against corpus size]({plot.as_posix()})\n{_END}")
-    print(section)
-    if args.out:
-        from vrag.bench import _write
-
-        _write(args.out, section, _BEGIN, _END)
-        print(f"wrote {args.out}", file=sys.stderr)
+        section = _with_plot(section, results)
+    SECTION.publish(section, args.out)
     return 0
 
 

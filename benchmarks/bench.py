@@ -1,6 +1,6 @@
-"""Indexing benchmark: ``python -m vrag.bench`` (``make bench``).
+"""Indexing benchmark: ``python -m benchmarks.bench`` (``make bench``).
 
-Builds a lecture-style video (default 10 minutes) with :mod:`vrag.synth`, indexes it in
+Builds a lecture-style video (default 10 minutes) with :mod:`tests.support.synth`, indexes it in
 a fresh process with the default offline models, and reports per-stage throughput as
 a multiple of real time, peak memory, and the cost of an unchanged re-run. Results
 replace the ``index`` section of BENCHMARKS.md, with the machine and the command.
@@ -11,21 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main"]
+from benchmarks.common import Section, child_json, command_line, measured, stamp
 
-_BEGIN, _END = "<!-- bench:index -->", "<!-- /bench:index -->"
-_EVAL_BEGIN, _EVAL_END = "<!-- bench:index-eval -->", "<!-- /bench:index-eval -->"
+__all__ = ["EVAL_SECTION", "SECTION", "main"]
+
+SECTION = Section("<!-- bench:index -->", "<!-- /bench:index -->")
+EVAL_SECTION = Section("<!-- bench:index-eval -->", "<!-- /bench:index-eval -->")
 _STAGES = ("frames", "ocr", "frame", "asr", "audio_event", "caption", "graph", "embed", "write")
 _STAGE_HELP = {
     "frames": "decode every frame + shot detection (PySceneDetect on 160 px frames)",
@@ -56,10 +54,9 @@ def _child_folder(folder: str, db: str) -> list[dict[str, Any]]:
 
 def _eval_report(rows: list[dict[str, Any]], folder: str, command: str) -> str:
     lines = [
-        _EVAL_BEGIN,
         "## Indexing throughput on real recordings (../shared/eval)",
         "",
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` on the machine above; "
+        f"Measured {stamp()} UTC with `{command}` on the machine above; "
         f"`{folder}`, models already loaded.",
         "",
         "| file | duration | whole index | x real time | frames | ocr | keyframes | asr |",
@@ -79,9 +76,8 @@ def _eval_report(rows: list[dict[str, Any]], folder: str, command: str) -> str:
         "runs whenever the picture changes: screencasts and ads whose text keeps changing pay for every "
         "change, and a moving speaker inset makes the reader re-check a static slide (backing off to every "
         "16 s while the text stays the same).",
-        _EVAL_END,
     ]
-    return "\n".join(lines)
+    return EVAL_SECTION.render(lines)
 
 
 def _child(video: str, db: str, stages: str = "") -> dict[str, Any]:
@@ -132,41 +128,8 @@ def _child(video: str, db: str, stages: str = "") -> dict[str, Any]:
 
 
 def _run_child(video: Path, db: Path, flag: str = "--child", stages: str = "") -> Any:
-    out = subprocess.run(
-        [sys.executable, "-m", "vrag.bench", flag, str(video), "--db", str(db)]
-        + (["--child-stages", stages] if stages else []),
-        capture_output=True, text=True, check=False,
-        env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error"),
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"benchmark child failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        match = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = match.group(1).strip() if match else cpu
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    versions = ", ".join(
-        f"{pkg} {metadata.version(pkg)}"
-        for pkg in ("lancedb", "faster-whisper", "ctranslate2", "rapidocr-onnxruntime", "onnxruntime",
-                    "sentence-transformers", "torch", "av", "scenedetect")
-        if _installed(pkg)
-    )
-    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.machine()}, "
-            f"Python {platform.python_version()}; {versions}")
-
-
-def _installed(pkg: str) -> bool:
-    try:
-        metadata.version(pkg)
-        return True
-    except metadata.PackageNotFoundError:
-        return False
+    return child_json("benchmarks.bench", [flag, str(video), "--db", str(db)]
+                      + (["--child-stages", stages] if stages else []), quiet=True)
 
 
 def _x(duration: float, seconds: float) -> str:
@@ -183,11 +146,10 @@ def _report(video: Path, minutes: float, long: dict, short: dict, longer: dict |
     ]
     total = long["seconds"]
     counts = ", ".join(f"{k} {v}" for k, v in sorted(long["counts"].items()))
-    return "\n".join([
-        _BEGIN,
+    return SECTION.render([
         "## Indexing throughput (default offline models, CPU)",
         "",
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` on: {_machine()}.",
+        f"{measured(command)}.",
         "",
         f"Input: `{video.name}`, a {minutes:g}-minute generated lecture (espeak-ng narration over rendered "
         f"slides, a photo on every 4th slide, 1280x720 H.264 25 fps + AAC). Records written: {counts}.",
@@ -225,21 +187,11 @@ def _report(video: Path, minutes: float, long: dict, short: dict, longer: dict |
         + " of the time. Every H.264 frame must be decoded and cuts need the full frame rate; speech "
         "recognition is the largest model; OCR and keyframes scale with how often the picture changes "
         "(a screencast costs far more than slides).",
-        _END,
     ])
 
 
-def _write(out: Path, section: str, begin: str = _BEGIN, end: str = _END) -> None:
-    text = out.read_text(encoding="utf-8") if out.exists() else "# vrag benchmarks\n\nNumbers come from `make bench`; each section names the machine and the command.\n"
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + section + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    out.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vrag.bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, help="markdown file whose index section is replaced (e.g. BENCHMARKS.md)")
     p.add_argument("--minutes", type=float, default=10.0, help="length of the generated lecture (default 10)")
     p.add_argument("--long", type=float, default=0.0, metavar="MINUTES",
@@ -259,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_child_folder(args.child_folder, args.db)))
         return 0
 
-    from vrag.synth import lecture_slides, make_lecture
+    from tests.support.synth import lecture_slides, make_lecture
 
     args.work.mkdir(parents=True, exist_ok=True)
     def lecture(minutes: float) -> Path:
@@ -294,25 +246,20 @@ def main(argv: list[str] | None = None) -> int:
                 eval_rows = _run_child(Path(args.eval), Path(tmp) / "kb-eval", "--child-folder")
             else:
                 print(f"skipping --eval {args.eval}: not a folder", file=sys.stderr)
-    command = "make bench" if os.environ.get("MAKELEVEL") else "python -m vrag.bench " + " ".join(argv or sys.argv[1:])
-    section = _report(video, args.minutes, long, short, longer, rerun, command.strip(), asr_only)
+    command = "make bench" if os.environ.get("MAKELEVEL") else command_line("benchmarks.bench", argv or sys.argv[1:])
+    section = _report(video, args.minutes, long, short, longer, rerun, command, asr_only)
     if not args.no_plot:
-        from vrag.bench_plots import PLOTS, stages_plot
+        from benchmarks.bench_plots import PLOTS, stages_plot
 
         runs = {f"{r['duration'] / 60:.0f} min lecture": r["timings"] for r in (short, long, longer) if r is not None}
         runs[f"{long['duration'] / 60:.0f} min, speech only"] = asr_only["timings"]
         plot = stages_plot(runs, _STAGES, PLOTS / "index_stages.png",
                            "Indexing time per stage (generated lectures, 2 CPU cores)")
-        section = section.replace(_END, f"\n![Indexing time per stage]({plot.as_posix()})\n{_END}")
+        section = SECTION.add_image(section, "Indexing time per stage", plot)
     print(section)
     if eval_rows is not None:
-        eval_section = _eval_report(eval_rows, str(args.eval), command.strip())
-        print(eval_section)
-        if args.out:
-            _write(args.out, eval_section, _EVAL_BEGIN, _EVAL_END)
-    if args.out:
-        _write(args.out, section)
-        print(f"wrote {args.out}", file=sys.stderr)
+        EVAL_SECTION.publish(_eval_report(eval_rows, str(args.eval), command), args.out)
+    SECTION.publish(section, args.out, echo=False)
     return 0
 
 

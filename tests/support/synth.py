@@ -20,7 +20,7 @@ and scikit-image are imported inside the functions that need them.
 
 Example::
 
-    from vrag.synth import make_lecture, sample_slides
+    from tests.support.synth import make_lecture, sample_slides
     spans = make_lecture(sample_slides(), "/tmp/sample.mp4")
     for span in spans:
         print(span.slide.title, span.start, span.end)

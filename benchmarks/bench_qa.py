@@ -1,4 +1,4 @@
-"""Question-answering benchmark on real material: ``python -m vrag.bench_qa`` (``make bench``).
+"""Question-answering benchmark on real material: ``python -m benchmarks.bench_qa`` (``make bench``).
 
 Runs ``vrag eval`` (:mod:`vrag.evaluate`: the same questions, metrics and defaults) on one or more
 question files against an already indexed knowledge base, and writes the results as the
@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vrag.bench import _machine, _write
+from benchmarks.common import Section, command_line, measured
 
-__all__ = ["main", "report"]
+__all__ = ["SECTION", "main", "report"]
 
-BEGIN, END = "<!-- bench-qa:begin -->", "<!-- bench-qa:end -->"
+SECTION = Section("<!-- bench-qa:begin -->", "<!-- bench-qa:end -->")
 DEFAULT_QUESTIONS = ("tests/qa/shared_eval.jsonl", "tests/qa/nextqa_4405327307.jsonl")
 #: Retrieval set-ups compared on the same knowledge base and questions (search only):
 #: (label, mode, filters). "window" records are the fixed 30 s windows the indexer also writes
@@ -105,10 +102,9 @@ def _section(name: str, summary: dict[str, Any], rows: list[dict[str, Any]],
 def report(results: list[tuple[str, dict[str, Any], list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]],
            command: str, db: str, tolerance: float) -> str:
     lines = [
-        BEGIN,
         "## Question answering on real recordings (../shared/eval)",
         "",
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` on: {_machine()}. "
+        f"{measured(command)}. "
         f"Each file's numbers are what `vrag eval FILE --db {db}` prints.",
         "",
         f"Knowledge base: `{db}`, built by `vrag index ../shared/eval/media ../shared/eval/audio`. "
@@ -133,12 +129,11 @@ def report(results: list[tuple[str, dict[str, Any], list[dict[str, Any]], list[t
     ]
     for name, summary, rows, baselines in results:
         lines += _section(name, summary, rows, baselines)
-    lines.append(END)
-    return "\n".join(lines)
+    return SECTION.render(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vrag.bench_qa", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_qa", description=__doc__.splitlines()[0])
     p.add_argument("--db", required=True, help="an indexed knowledge base of ../shared/eval")
     p.add_argument("--questions", action="append", help="question file (repeatable; default: "
                    + ", ".join(DEFAULT_QUESTIONS) + ")")
@@ -153,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     from vrag.cli_eval import print_report
     from vrag.evaluate import load_qa, quantile, run_eval, summarise
 
-    argv = sys.argv[1:] if argv is None else argv
-    command = "python -m vrag.bench_qa " + " ".join(shlex.quote(a) for a in argv)
+    command = command_line("benchmarks.bench_qa", argv)
     files = args.questions or list(DEFAULT_QUESTIONS)
     kb = KnowledgeBase(args.db)
     if not kb.status()["videos"]:
@@ -182,8 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json_out.write_text(json.dumps({"command": command, "files": {
             n: {"summary": s, "questions": r, "baselines": dict(b)} for n, s, r, b in results}}, indent=1),
             encoding="utf-8")
-    if args.out:
-        _write(args.out, report(results, command, args.db, args.tolerance), BEGIN, END)
+    SECTION.publish(report(results, command, args.db, args.tolerance), args.out, echo=False)
     return 0
 
 

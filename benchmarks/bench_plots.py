@@ -1,5 +1,5 @@
 """PNG plots for BENCHMARKS.md (matplotlib, the ``bench`` extra): query latency against corpus
-size, and indexing time per stage. Written by :mod:`vrag.bench_query` and :mod:`vrag.bench`."""
+size, and indexing time per stage. Written by :mod:`benchmarks.bench_query` and :mod:`benchmarks.bench`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ PLOTS = Path("docs/benchmarks")
 
 
 def _pyplot() -> Any:
-    from .registry import require
+    from vrag.registry import require
 
     matplotlib = require("matplotlib", "Benchmark plots", "bench")
     matplotlib.use("Agg")  # files only; never a window

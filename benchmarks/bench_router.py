@@ -1,0 +1,54 @@
+"""Query routing accuracy: ``python -m benchmarks.bench_router --out BENCHMARKS.md`` (``make bench``).
+
+Evaluates the shipped router weights on the held-out split of ``retrievers/route_queries.jsonl``
+(:func:`vrag.retrievers.router_train.evaluate`) and writes the level accuracy, the global/localized
+accuracy and the confusion matrix as the ``bench-router`` section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import Section, command_line, machine
+
+__all__ = ["SECTION", "main", "report"]
+
+SECTION = Section("<!-- bench-router:begin -->", "<!-- bench-router:end -->")
+
+
+def report(result: dict[str, Any], levels: tuple[str, ...] | list[str], command: str) -> str:
+    """The section for one :func:`~vrag.retrievers.router_train.evaluate` result."""
+    rows = [f"| {t} | " + " | ".join(str(result["confusion"][t][p]) for p in levels) + " |" for t in levels]
+    return SECTION.render([
+        "## Query routing accuracy",
+        "",
+        f"Machine: {machine()}",
+        "",
+        f"Command: `{command}`",
+        "",
+        "The shipped router (logistic regression on MiniLM + lexical cues) on the held-out split of "
+        f"`retrievers/route_queries.jsonl` ({result['n_test']} queries from topic groups not seen in training; "
+        f"{result['n_train']} training queries): **level accuracy {result['level_accuracy']:.3f}**, "
+        f"global/localized accuracy {result['global_accuracy']:.3f}.",
+        "",
+        "| true \\ predicted | " + " | ".join(levels) + " |",
+        "|---|" + "---|" * len(levels),
+        *rows,
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_router", description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, help="markdown file whose bench-router section is replaced (e.g. BENCHMARKS.md)")
+    args = p.parse_args(argv)
+    from vrag.retrievers.router import LEVELS
+    from vrag.retrievers.router_train import evaluate
+
+    SECTION.publish(report(evaluate(), LEVELS, command_line("benchmarks.bench_router", argv)), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
