@@ -736,9 +736,9 @@ def _time_routes(run: dict[str, Callable[[str], Any]], queries: list[str], repea
                     raw["timeouts"][route].append(q)
                     print(f"  {route}: {q!r} stopped after {timeout:g} s", file=sys.stderr, flush=True)
                     continue
-                raw["hits"][route].append(len(out["hits"]) if route == "auto" else len(out))
+                raw["hits"][route].append(len(out.hits) if route == "auto" else len(out))
                 if route == "auto":
-                    key = out["route"] + (" (escalated)" if out["escalated"] else "")
+                    key = out.route + (" (escalated)" if out.escalated else "")
                     chosen[key] = chosen.get(key, 0) + 1
     return raw
 

@@ -109,27 +109,6 @@ def evaluate(embedder: Any = None) -> dict[str, Any]:
     }
 
 
-def _bench(out: Path) -> int:
-    """Held-out routing accuracy as a BENCHMARKS.md section."""
-    from vrag.bench import _machine, _write
-
-    result = evaluate()
-    rows = "\n".join(f"| {t} | " + " | ".join(str(result["confusion"][t][p]) for p in LEVELS) + " |" for t in LEVELS)
-    begin, end = "<!-- bench-router:begin -->", "<!-- bench-router:end -->"
-    section = (
-        begin + "\n## Query routing accuracy\n\n"
-        f"Machine: {_machine()}\n\nCommand: `python -m vrag.retrievers.router_train --bench {out}`\n\n"
-        f"The shipped router (logistic regression on MiniLM + lexical cues) on the held-out split of "
-        f"`retrievers/route_queries.jsonl` ({result['n_test']} queries from topic groups not seen in training; "
-        f"{result['n_train']} training queries): **level accuracy {result['level_accuracy']:.3f}**, "
-        f"global/localized accuracy {result['global_accuracy']:.3f}.\n\n"
-        "| true \\ predicted | " + " | ".join(LEVELS) + " |\n|---|" + "---|" * len(LEVELS) + "\n" + rows + "\n" + end
-    )
-    _write(out, section, begin, end)
-    print(section)
-    return 0
-
-
 def _check() -> int:
     """0 if the weights file was trained on the current query file, else 1 (with a message)."""
     try:
@@ -147,13 +126,9 @@ def _check() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vrag.retrievers.router_train", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only verify the weights match the query set")
-    parser.add_argument("--bench", metavar="FILE", help="only evaluate the shipped weights and write the result "
-                        "as a section of FILE (BENCHMARKS.md)")
     args = parser.parse_args(argv)
     if args.check:
         return _check()
-    if args.bench:
-        return _bench(Path(args.bench))
     embedder = _embedder()
     started = time.perf_counter()
     weights = train(embedder)

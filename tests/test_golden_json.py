@@ -54,7 +54,7 @@ def image_kb(tmp_path_factory):
     from PIL import Image
     from skimage import data
 
-    from vrag.synth import make_color_video
+    from support.synth import make_color_video
 
     folder = tmp_path_factory.mktemp("golden_image")
     video = folder / "cutaway.mp4"
