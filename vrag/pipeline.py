@@ -23,7 +23,8 @@ from .media.frames import FrameStream
 from .media.probe import content_hash, probe
 from .schema import Segment, VideoRef
 from . import stages
-from .store import FRAMES, SEGMENTS, Store, sql_quote
+from .filters import Filter
+from .store import FRAMES, SEGMENTS, Store
 
 __all__ = ["ProgressEvent", "FileResult", "IndexReport", "Indexer"]
 
@@ -140,17 +141,17 @@ class Indexer:
         files, skipped = discover(paths)
         report = IndexReport([FileResult(s.path, "failed", s.reason) for s in skipped])
         self._known, self._by_path = {}, {}
-        for row in self.store.videos():
+        for row in self.store.videos.all():
             self._remember(row)
         return files, report
 
     def _check_models(self) -> None:
         """Stored vectors must come from the configured models (else: `vrag reembed`)."""
-        self.store.check_text_model(self.embedder.model_id)
+        self.store.segments.check_model(self.embedder.model_id)
         if "frame" in self.cfg.stages:
             from vrag.backends import get_backend
 
-            self.store.check_model(FRAMES, get_backend("image_embed", self.cfg).model_id)
+            self.store.frames.check_model(get_backend("image_embed", self.cfg).model_id)
 
     def _create_tables(self) -> None:
         """Object storage: this run's tables exist before it writes a record (see Store.create_tables)."""
@@ -164,12 +165,7 @@ class Indexer:
 
             backend = get_backend("image_embed", self.cfg)
             image = (backend.model_id, backend.dim)
-        self.store.create_tables((self.embedder.model_id, self.embedder.dim), image)
-        if "graph" in self.cfg.stages:
-            from vrag.graph_store import mentions_table
-
-            with self.store.writing():
-                mentions_table(self.store)
+        self.store.create_tables((self.embedder.model_id, self.embedder.dim), image, graph="graph" in self.cfg.stages)
 
     def index_file(self, found: Found, index: int = 0, count: int = 1, plan_only: bool = False) -> FileResult:
         """Index one discovered file (or, with ``plan_only``, only decide whether it needs it: an
@@ -230,7 +226,7 @@ class Indexer:
         """Remove videos under ``roots`` whose file no longer exists."""
         out = []
         abs_roots = [os.path.abspath(r) for r in roots]
-        for row in self.store.videos():
+        for row in self.store.videos.all():
             path = row["abs_path"]
             inside = any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in abs_roots)
             if inside and path not in present and not os.path.exists(path):
@@ -279,7 +275,7 @@ class Indexer:
                 # moved or renamed: keep the records, update where it lives
             same = dict(same, path=found.path, abs_path=found.abs_path, size=st.st_size, mtime_ns=st.st_mtime_ns)
             if same != self._known[video_id]:
-                self.store.upsert_video(same)
+                self.store.videos.upsert(same)
                 self._remember(same)
             return FileResult(found.path, "unchanged", "", video_id, same["duration"], counts=same["counts"])
         if plan_only:
@@ -315,7 +311,7 @@ class Indexer:
             "has_video": False, "has_audio": False, "streams": [], "status": "failed",
             "errors": [reason], "warnings": [], "recipe": {}, "producers": {}, "counts": {},
         }
-        self.store.upsert_video(row)
+        self.store.videos.upsert(row)
         self._remember(row)
 
     def _index_video(
@@ -332,7 +328,7 @@ class Indexer:
         before = before if before is not None and before["video_id"] == video.video_id else None
         done = stages.parse_recipe(before["recipe"]) if before else {}
         row = _video_row(video)
-        self.store.upsert_video(dict(before or row, status="indexing"))
+        self.store.videos.upsert(dict(before or row, status="indexing"))
         ctx = IndexContext(
             self.cfg, video, data_dir=str(self.store.files.local_dir), progress=lambda stage, d, total: emit(stage, d, total)
         )
@@ -386,14 +382,12 @@ class Indexer:
         emit("write", 0.0, float(len(new)))
         model = self.embedder
         with ctx.timed("write"):
-            self.store.replace_segments(
+            self.store.segments.replace(
                 video.video_id, texts, model.model_id, model.dim, modalities=[m for m in replaced if m != "frame"]
             )
             if "frame" in replaced:
                 image = ctx.backend("image_embed")
-                self.store.replace_segments(
-                    video.video_id, frames, image.model_id, image.dim, modalities=["frame"], table_name=FRAMES
-                )
+                self.store.frames.replace(video.video_id, frames, image.model_id, image.dim, modalities=["frame"])
                 self.store.files.publish(video.video_id)  # object storage: upload the new thumbnails
         counts = {m: n for m, n in (before["counts"] if before else {}).items() if m not in replaced}
         for seg in new:
@@ -409,7 +403,7 @@ class Indexer:
             recipe={**{k: v for k, v in done.items() if k not in need}, **{st: want[st] for st in ran if st not in failed}},
             producers={**(before["producers"] if before else {}), **ctx.producers, "text_embed": model.model_id},
         )
-        self.store.upsert_video(final)
+        self.store.videos.upsert(final)
         self._remember(final)
         self.store.files.done_with(video.video_id)
         timings = dict(ctx.timings)
@@ -431,12 +425,12 @@ class Indexer:
         except OSError:
             pass
         if before is not None:
-            self.store.upsert_video(before)  # back to how it was; its records were not touched
+            self.store.videos.upsert(before)  # back to how it was; its records were not touched
         elif any(self._known[v]["status"] in ("indexed", "partial") for v in self._by_path.get(video.abs_path, ())):
             self.store.delete_video(video.video_id)  # the path keeps its earlier records
         else:
             failed = dict(row, status="failed", errors=[_CHANGED])
-            self.store.upsert_video(failed)
+            self.store.videos.upsert(failed)
             self._remember(failed)
         raise MediaError(video.path, _CHANGED)
 
@@ -459,7 +453,6 @@ class Indexer:
 
     def _extract_graph(self, video: VideoRef, ctx: Any, new: list[Segment], ran: list[str]) -> None:
         """Entities and relations of this video's text; the graph itself is rebuilt after the run."""
-        from vrag.graph_store import replace_extraction
         from vrag.indexers.graph_extract import PRODUCER, extract
 
         texts: list[tuple[str, str]] = []
@@ -489,7 +482,7 @@ class Indexer:
             ctx.fail("graph", str(exc))
             ran.remove("graph")
             return
-        replace_extraction(self.store, video.video_id, mentions, relations)
+        self.store.graph.replace_extraction(video.video_id, mentions, relations)
         ctx.producers["graph"] = producer
         self.graph_changed = True
 
@@ -497,17 +490,15 @@ class Indexer:
         """The records of ``modality`` as they stand after this run: fresh if its stage ran, else stored."""
         if modality in ran:
             return [s for s in new if s.modality == modality]
-        where = f"video_id = {sql_quote(video.video_id)} AND modality = {sql_quote(modality)}"
-        return self.store.segments(where, table_name=FRAMES if modality == "frame" else SEGMENTS)
+        table = self.store.frames if modality == "frame" else self.store.segments
+        return table.read(Filter.of(video.video_id, modality))
 
     def _units(self, video: VideoRef, ctx: Any, new: list[Segment], ran: list[str]) -> list[Segment]:
         """Shot/window/chapter records from this run's speech and screen text plus the stored rest."""
         from vrag.indexers.granularity import units
 
         stored_kinds = [m for m in ("asr", "ocr", "shot") if m not in ran]
-        stored = self.store.segments(
-            f"video_id = {sql_quote(video.video_id)} AND modality IN ({', '.join(map(sql_quote, stored_kinds))})"
-        ) if stored_kinds else []
+        stored = self.store.segments.read(Filter.of(video.video_id, stored_kinds)) if stored_kinds else []
         fine = [s for s in new + stored if s.modality in ("asr", "ocr")]
         shots = ctx.shots if "shot" in ran else sorted((s.start, s.end) for s in stored if s.modality == "shot")
         producer = ctx.producers.get("shot") or next((s.producer for s in stored if s.modality == "shot"), None)
