@@ -222,7 +222,8 @@ def test_replace_of_some_modalities_keeps_the_others_and_reembed_rebuilds_the_in
 
 def test_videos_table(tmp_path):
     store = Store(tmp_path / "kb")
-    assert not store.exists() and store.videos.all() == [] and store.videos.count() == 0 and store.videos.arrow() is None
+    assert not store.exists() and store.videos.all() == [] and store.videos.count() == 0
+    assert store.videos.arrow() is None
     for vid, path in (("V2", "b.mp4"), ("V1", "a.mp4")):
         store.videos.upsert({"video_id": vid, "path": path, "abs_path": f"/v/{path}", "status": "indexed",
                              "errors": ["asr: no speech"], "recipe": {"asr": "x"}})

@@ -55,7 +55,8 @@ class Connection:
                 lancedb = require("lancedb", "The knowledge-base store", "all")
                 try:
                     if self.remote:
-                        self._db = lancedb.connect(self.uri, storage_options=lance_options(self.storage_options) or None)
+                        options = lance_options(self.storage_options) or None
+                        self._db = lancedb.connect(self.uri, storage_options=options)
                     else:
                         self.path.mkdir(parents=True, exist_ok=True)
                         self._db = lancedb.connect(str(self.path))
@@ -157,8 +158,9 @@ class Connection:
         if code is None:
             return None
         filename = getattr(exc, "filename", None)
-        ours = not isinstance(exc, OSError) or code not in _NO_ACCESS or (
-            filename is not None and (os.path.abspath(filename) + os.sep).startswith(os.path.abspath(self.path) + os.sep))
+        inside = filename is not None and (
+            (os.path.abspath(filename) + os.sep).startswith(os.path.abspath(self.path) + os.sep))
+        ours = not isinstance(exc, OSError) or code not in _NO_ACCESS or inside
         if code in _NO_SPACE or (code in _NO_ACCESS and ours):
             return StoreWriteError(f"{self.uri}: cannot write to the knowledge base: {os.strerror(code)}; "
                                    "what was indexed before is kept: fix that and run the same command again")

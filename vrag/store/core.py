@@ -4,8 +4,7 @@ operations (write safety, conflict retries, table creation, whole-video removal,
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, ContextManager, Iterable
 
 from ..errors import StoreWriteError
 from ..kb_files import KBFiles
@@ -61,13 +60,11 @@ class Store:
         directory is deleted (or replaced) under it stops instead of silently starting a new one."""
         self._conn.pin_home()
 
-    @contextmanager
-    def writing(self) -> Iterator[None]:
+    def writing(self) -> ContextManager[None]:
         """Around every write: the directory must still be the one the run started with, and a disk
         that is full, read-only or not writable becomes one :class:`StoreWriteError` naming the
         knowledge base (the run stops; every earlier commit stays)."""
-        with self._conn.writing():
-            yield
+        return self._conn.writing()
 
     def write_fault(self, exc: BaseException) -> StoreWriteError | None:
         """A :class:`StoreWriteError` if ``exc`` says the disk is full or read-only, or the knowledge

@@ -81,8 +81,9 @@ class VideoTable:
         batch = pa.Table.from_pylist([full], schema=video_schema())
         with self._conn.writing():
             table = self.ensure()
-            self._conn.retry_conflicts(f"recording video {full['video_id'][:12]}", lambda: table.merge_insert("video_id")
-                                       .when_matched_update_all().when_not_matched_insert_all().execute(batch))
+            self._conn.retry_conflicts(
+                f"recording video {full['video_id'][:12]}",
+                lambda: table.merge_insert("video_id").when_matched_update_all().when_not_matched_insert_all().execute(batch))
 
     def all(self) -> list[dict[str, Any]]:
         """Every video row, ordered by path."""
