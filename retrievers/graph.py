@@ -95,7 +95,7 @@ def link_entities(store: Store, query: str, embed: Any) -> dict[str, float]:
             if ids:
                 covered |= set(range(i, i + n))
     if unlinked:  # "the Duke team" -> Duke, "dementias" -> dementia: by name vector
-        for name, vector in zip(unlinked, embed(unlinked)):
+        for vector in embed(unlinked):
             for ident, score in store.graph.search_entities(vector, 3):
                 if score >= LINK_MIN:
                     linked[ident] = max(linked.get(ident, 0.0), score)

@@ -76,10 +76,3 @@ def where(selection: Filter | None) -> str | None:
     if selection.has_text:
         parts.append("text != ''")
     return " AND ".join(parts) or None
-
-
-def both(first: str | None, second: str | None) -> str | None:
-    """Two optional conditions joined by AND."""
-    if first and second:
-        return f"{first} AND ({second})"
-    return first or second
