@@ -87,8 +87,12 @@ class RecordTable:
                 f"{model_id!r}; run `vrag reembed --db {self._conn.uri}` to re-embed them, or use another --db"
             )
 
-    def ensure(self, model_id: str, dim: int) -> Any:
-        """The table, created empty for ``model_id`` if it does not exist yet (model checked)."""
+    def ensure(self, model_id: str, dim: int) -> None:
+        """Create the table (empty, for ``model_id`` vectors ``dim`` wide) if it does not exist yet;
+        :class:`ModelMismatchError` if it exists with another model."""
+        self._writable(model_id, dim)
+
+    def _writable(self, model_id: str, dim: int) -> Any:
         with self._conn.lock:
             self.check_model(model_id)
             return self._conn.open_or_create(self.name, segment_schema(model_id, dim))
@@ -199,7 +203,7 @@ class RecordTable:
         clause = to_sql(scope)
         data = pa.Table.from_pylist(rows, schema=segment_schema(model_id, dim)) if rows else None
         with self._conn.writing():
-            table = self.ensure(model_id, dim)
+            table = self._writable(model_id, dim)
             if data is None:
                 self._conn.retry_conflicts(f"removing records of video {video_id[:12]}", lambda: table.delete(clause))
                 return 0

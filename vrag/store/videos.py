@@ -63,9 +63,9 @@ class VideoTable:
     def __init__(self, conn: Connection):
         self._conn = conn
 
-    def ensure(self) -> Any:
-        """The table, created empty if it does not exist yet."""
-        return self._conn.open_or_create(VIDEOS, video_schema())
+    def ensure(self) -> None:
+        """Create the (empty) table if it does not exist yet."""
+        self._conn.open_or_create(VIDEOS, video_schema())
 
     def upsert(self, row: dict[str, Any]) -> None:
         """Insert or replace the row of ``row["video_id"]`` (missing fields empty; JSON fields as
@@ -80,7 +80,7 @@ class VideoTable:
         full["indexed_at"] = full["indexed_at"] or datetime.now(timezone.utc)
         batch = pa.Table.from_pylist([full], schema=video_schema())
         with self._conn.writing():
-            table = self.ensure()
+            table = self._conn.open_or_create(VIDEOS, video_schema())
             self._conn.retry_conflicts(
                 f"recording video {full['video_id'][:12]}",
                 lambda: table.merge_insert("video_id").when_matched_update_all().when_not_matched_insert_all().execute(batch))
