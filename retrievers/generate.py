@@ -173,7 +173,7 @@ def with_context(store: Any, hits: list[Hit]) -> list[Hit]:
     """``hits`` plus, for each speech hit that opens with a pronoun, the speech record just before
     it in the same video (not retrieved itself: it names who "she" is), so an answer can quote it.
     Each extra hit (score 0) follows the hit it explains; it is evidence for :func:`check_citations` too."""
-    from vrag.store import sql_quote
+    from vrag.filters import Filter
 
     out: list[Hit] = []
     have = {h.segment.segment_id for h in hits}
@@ -182,9 +182,8 @@ def with_context(store: Any, hits: list[Hit]) -> list[Hit]:
         s = h.segment
         if n >= READ or s.modality != "asr" or not _PRONOUN_LED.match(s.text or ""):
             continue
-        where = (f"video_id = {sql_quote(s.video_id)} AND modality = 'asr' AND `end` <= {s.start + 0.25} "
-                 f"AND `end` >= {s.start - ANTECEDENT_GAP}")
-        before = [b for b in store.segments(where) if b.segment_id not in have and b.start < s.start]
+        where = Filter.of(s.video_id, "asr", ends_within=(s.start - ANTECEDENT_GAP, s.start + 0.25))
+        before = [b for b in store.segments.read(where) if b.segment_id not in have and b.start < s.start]
         if before:
             prev = max(before, key=lambda b: b.end)
             have.add(prev.segment_id)

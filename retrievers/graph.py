@@ -20,10 +20,10 @@ from typing import Any
 from vrag.config import Config
 from vrag.graph_store import ENTITIES, to_networkx
 from vrag.schema import Hit, Segment
-from vrag.store import Store, sql_quote
+from vrag.store import Store
 
 from .evidence import merge_adjacent, mmr
-from .naive import filter_clause
+from .naive import record_filter
 from .query_terms import STOP_WORDS, matched, terms
 
 __all__ = ["GraphRetriever", "link_entities"]
@@ -47,21 +47,21 @@ def _key_index(store: Store) -> dict[str, list[str]]:
     """entity key (of each name and alias) -> entity ids; cached per entities-table version."""
     from vrag.indexers.graph_extract import entity_key
 
-    table = store._open(ENTITIES)
-    if table is None:
+    version = store.graph.version(ENTITIES)
+    if version is None:
         return {}
     with _INDEX_LOCK:
         cached = _INDEX.get(store.uri)
-        if cached is not None and cached[0] == table.version:
+        if cached is not None and cached[0] == version:
             return cached[1]
     index: dict[str, list[str]] = {}
-    for row in table.to_arrow().select(["entity_id", "name", "aliases"]).to_pylist():
+    for row in store.graph.entities(["entity_id", "name", "aliases"]):
         for name in [row["name"], *json.loads(row["aliases"])]:
             key = entity_key(name)
             if key and row["entity_id"] not in index.get(key, []):
                 index.setdefault(key, []).append(row["entity_id"])
     with _INDEX_LOCK:
-        _INDEX[store.uri] = (table.version, index)
+        _INDEX[store.uri] = (version, index)
     return index
 
 
@@ -95,13 +95,10 @@ def link_entities(store: Store, query: str, embed: Any) -> dict[str, float]:
             if ids:
                 covered |= set(range(i, i + n))
     if unlinked:  # "the Duke team" -> Duke, "dementias" -> dementia: by name vector
-        table = store._open(ENTITIES)
-        for name, vector in zip(unlinked, embed(unlinked)):
-            for row in table.search(list(map(float, vector))).distance_type("cosine").limit(3).select(
-                    ["entity_id", "_distance"]).to_list():
-                score = 1.0 - float(row["_distance"])
+        for vector in embed(unlinked):
+            for ident, score in store.graph.search_entities(vector, 3):
                 if score >= LINK_MIN:
-                    linked[row["entity_id"]] = max(linked.get(row["entity_id"], 0.0), score)
+                    linked[ident] = max(linked.get(ident, 0.0), score)
     if len(linked) > MAX_SEEDS:  # a lone surname links one scoped entity per video: keep the best known
         graph = to_networkx(store)
         size = lambda e: len(graph.nodes[e]["provenance"]) if e in graph else 0  # noqa: E731
@@ -167,7 +164,7 @@ class GraphRetriever:
             return []
         top = sorted(scores, key=lambda s: -scores[s])[: max(50, 5 * k)]
         segs = self._segments(top, filters, query)
-        paths = self.store.paths({s.video_id for s in segs})
+        paths = self.store.videos.paths({s.video_id for s in segs})
         best = max(scores[s.segment_id] for s in segs) if segs else 1.0
         qvec = np.asarray(self.embedder.embed([query])[0], dtype=np.float32)
         words = terms(query)
@@ -184,8 +181,7 @@ class GraphRetriever:
     def _segments(self, ids: list[str], filters: dict[str, Any] | None, query: str) -> list[Segment]:
         if not ids:
             return []
-        where = "segment_id IN (" + ", ".join(sql_quote(i) for i in ids) + ") AND " + filter_clause(filters, query)
-        return self.store.segments(where)
+        return self.store.segments.read(record_filter(filters, query).narrow(segment_ids=tuple(ids)))
 
 
 def _edges(graph: Any, u: str, v: str) -> list[tuple[str, dict[str, Any]]]:

@@ -20,7 +20,7 @@ from vrag.store import Store
 
 from .evidence import merge_adjacent, mmr, spread
 from .fusion import rrf
-from .naive import filter_clause
+from .naive import record_filter
 from .query_terms import matched, terms
 from .visual import VisualRetriever
 
@@ -39,11 +39,11 @@ class HybridRetriever:
     def retrieve(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
         vector = self.embedder.embed([query])[0]
         pool = max(30, POOL * k)
-        where = filter_clause(filters, query)
+        where = record_filter(filters, query)
         words = terms(query)
-        by_vector = self.store.vector_search(vector, pool, where=where, model_id=self.embedder.model_id)
-        by_words = self.store.fts_search(query, pool, where=where)
-        paths = self.store.paths({s.video_id for s, _ in by_vector} | {s.video_id for s, _ in by_words})
+        by_vector = self.store.segments.vector_search(vector, pool, where=where, model_id=self.embedder.model_id)
+        by_words = self.store.segments.fts_search(query, pool, where=where)
+        paths = self.store.videos.paths({s.video_id for s, _ in by_vector} | {s.video_id for s, _ in by_words})
         lists = [
             [self._hit(seg, vector, words, paths) for seg, _score in by_vector],
             [self._hit(seg, vector, words, paths) for seg, _score in by_words],
@@ -85,10 +85,10 @@ class HybridRetriever:
 
         vector = self.embedder.embed([query])[0]
         words = terms(query)
-        paths = self.store.paths([video])
+        paths = self.store.videos.paths([video])
         for modalities in (("asr", "ocr", "caption"), ("window", "shot")):  # precise spans first
-            where = filter_clause(dict(filters, video_id=video, modality=list(modalities))) + " AND text != ''"
-            segs = [s for s in self.store.segments(where) if s.vector]
+            where = record_filter(dict(filters, video_id=video, modality=list(modalities))).narrow(has_text=True)
+            segs = [s for s in self.store.segments.read(where) if s.vector]
             if segs:
                 break
         else:
@@ -103,6 +103,6 @@ class HybridRetriever:
             hit.score = 0.5 * hit.score + typical
             hit.why = f"global: part of {paths.get(video, video)}, typical {typical:.2f}; " + hit.why
             hits.append(hit)
-        row = self.store.video(video)
+        row = self.store.videos.get(video)
         end = float(row["duration"]) if row and row.get("duration") else max(s.end for s in segs)
         return spread(hits, k, float(filters.get("start") or 0.0), float(filters.get("end") or end))

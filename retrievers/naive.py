@@ -7,10 +7,11 @@ import re
 from typing import Any
 
 from vrag.errors import VragError
+from vrag.filters import Filter
 from vrag.schema import MODALITIES, Hit
-from vrag.store import Store, sql_quote
+from vrag.store import Store
 
-__all__ = ["NaiveRetriever", "filter_clause", "default_modalities"]
+__all__ = ["NaiveRetriever", "record_filter", "default_modalities"]
 
 #: Fine-grained modalities searched by default. Shots, windows and chapters are coarser views of the
 #: same speech and screen text (a talk's one shot holds all of it): they serve global questions.
@@ -25,27 +26,21 @@ def default_modalities(query: str = "") -> tuple[str, ...]:
     return DEFAULT_MODALITIES + (("audio_event",) if _SOUND.search(query) else ())
 
 
-def filter_clause(filters: dict[str, Any] | None, query: str = "") -> str:
-    """Lance SQL for ``{"video_id": ..., "modality": [...], "start": s, "end": e}``."""
+def record_filter(filters: dict[str, Any] | None, query: str = "") -> Filter:
+    """The :class:`Filter` for a user's ``{"video_id": ..., "modality": [...], "start": s, "end": e}``
+    (checked: known modalities, names, finite seconds, start not after end); without a modality,
+    the query's :func:`default_modalities`."""
     filters = dict(filters or {})
-    parts = []
     modalities = _names(filters.get("modality") or default_modalities(query), "modality")
     bad = [m for m in modalities if m not in MODALITIES]
     if bad:
         raise VragError(f"modality filter {bad[0]!r}: valid: {', '.join(MODALITIES)}")
-    parts.append("modality IN (" + ", ".join(sql_quote(m) for m in modalities) + ")")
-    if filters.get("video_id"):
-        ids = _names(filters["video_id"], "video")
-        parts.append("video_id IN (" + ", ".join(sql_quote(i) for i in ids) + ")")
+    ids = _names(filters["video_id"], "video") if filters.get("video_id") else None
     start = _seconds(filters.get("start"), "start")
     end = _seconds(filters.get("end"), "end")
     if start is not None and end is not None and start > end:
         raise VragError(f"time filter: start {start:g} s is after end {end:g} s")
-    if start is not None:
-        parts.append(f"`end` >= {start!r}")
-    if end is not None:
-        parts.append(f"start <= {end!r}")
-    return " AND ".join(parts)
+    return Filter.of(ids, modalities, start=start, end=end)
 
 
 def _names(value: Any, what: str) -> list[str]:
@@ -78,8 +73,9 @@ class NaiveRetriever:
 
     def retrieve(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
         vector = self.embedder.embed([query])[0]
-        found = self.store.vector_search(vector, k, where=filter_clause(filters, query), model_id=self.embedder.model_id)
-        paths = self.store.paths(seg.video_id for seg, _ in found)
+        found = self.store.segments.vector_search(vector, k, where=record_filter(filters, query),
+                                                  model_id=self.embedder.model_id)
+        paths = self.store.videos.paths(seg.video_id for seg, _ in found)
         return [
             Hit(seg, score, f"{seg.modality}: vector similarity {score:.2f}", paths.get(seg.video_id, seg.uri),
                 {"similarity": score})

@@ -9,9 +9,9 @@ from vrag.backends import get_backend
 from vrag.config import Config
 from vrag.errors import MediaError
 from vrag.schema import Hit
-from vrag.store import FRAMES, Store
+from vrag.store import Store
 
-from .naive import filter_clause
+from .naive import record_filter
 
 __all__ = ["VisualRetriever", "load_image"]
 
@@ -46,7 +46,7 @@ class VisualRetriever:
         return get_backend("image_embed", self.cfg)
 
     def can_search_text(self) -> bool:
-        return self.store.model_of(FRAMES) is not None and bool(getattr(self._backend(), "can_embed_text", False))
+        return self.store.frames.model() is not None and bool(getattr(self._backend(), "can_embed_text", False))
 
     def by_image(self, image: Any, k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
         backend = self._backend()
@@ -59,9 +59,9 @@ class VisualRetriever:
 
     def _search(self, vector: Any, k: int, filters: dict[str, Any] | None, why: str) -> list[Hit]:
         backend = self._backend()
-        where = filter_clause(dict(filters or {}, modality="frame"))
-        found = self.store.vector_search(vector, k, where=where, model_id=backend.model_id, table_name=FRAMES)
-        paths = self.store.paths(seg.video_id for seg, _ in found)
+        where = record_filter(dict(filters or {}, modality="frame"))
+        found = self.store.frames.vector_search(vector, k, where=where, model_id=backend.model_id)
+        paths = self.store.videos.paths(seg.video_id for seg, _ in found)
         return [
             Hit(seg, score, f"frame: {why} {score:.2f}", paths.get(seg.video_id, seg.uri), {"image": score})
             for seg, score in found

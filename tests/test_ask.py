@@ -144,7 +144,7 @@ def test_answer_borrows_the_sentence_before_a_pronoun_led_speech_record(tmp_path
     named = Segment("v1", "asr", 28.6, 31.2, "This photograph shows Eileen Collins.", "test@1")
     she = Segment("v1", "asr", 31.9, 40.2, "In 1995, she became the first woman to pilot the Space Shuttle.", "test@1")
     other = Segment("v1", "asr", 10.0, 20.0, "Light roasts are finished at one hundred ninety six degrees.", "test@1")
-    store.replace_segments("v1", [named, she, other], "m", 4)
+    store.segments.replace("v1", [named, she, other], "m", 4)
     hits = [Hit(she, 0.8, "asr", "talk.mp4"), Hit(other, 0.2, "asr", "talk.mp4")]
     evidence = with_context(store, hits)
     assert [h.segment.segment_id for h in evidence] == [she.segment_id, named.segment_id, other.segment_id]

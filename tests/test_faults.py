@@ -110,13 +110,14 @@ wrap(lancedb.merge.LanceMergeInsertBuilder, "execute",
      lambda self, *a, **kw: ("commit", f"merge_insert {self._table.name}"))
 wrap(lancedb.db.LanceDBConnection, "create_table", lambda self, name, *a, **kw: ("commit", f"create_table {name}"))
 Store = vrag.store.Store
-wrap(Store, "replace_segments", lambda self, vid, *a, **kw: (f"replace_segments:{kw.get('table_name', 'segments')}", vid))
-wrap(Store, "upsert_video", lambda self, row: ("upsert_video", f"{row['path']} {row['status']}"))
+wrap(vrag.store.RecordTable, "replace", lambda self, vid, *a, **kw: (f"replace_segments:{self.name}", vid))
+wrap(vrag.store.VideoTable, "upsert", lambda self, row: ("upsert_video", f"{row['path']} {row['status']}"))
 wrap(Store, "delete_video", lambda self, vid: ("delete_video", vid))
 wrap(Store, "finish_writes", "finish_writes")
-wrap(vrag.graph_store, "replace_extraction", lambda store, vid, *a: ("replace_extraction", vid))
+wrap(vrag.store.GraphTables, "replace_extraction", lambda self, vid, *a: ("replace_extraction", vid))
 wrap(vrag.graph_build, "rebuild_graph", "rebuild_graph")
-wrap(vrag.graph_build, "_write", lambda store, name, *a: (f"graph_write:{name}", ""))
+wrap(vrag.store.GraphTables, "write_relations", lambda self, *a, **kw: ("graph_write:relations", ""))
+wrap(vrag.store.GraphTables, "write_entities", lambda self, *a, **kw: ("graph_write:entities", ""))
 _init = vrag.pipeline.Indexer.__init__
 
 
@@ -181,43 +182,35 @@ def _rerun(folder: Path, db: Path, cli: bool = False) -> None:
     assert report.ok, [(r.path, r.status, r.reason) for r in report.results]
 
 
-def _rows(table, drop: tuple[str, ...] = ()) -> list[tuple]:
-    if table is None:
-        return []
-    data = table.to_arrow()
-    data = data.drop([c for c in drop if c in data.column_names])
-    return sorted(tuple(json.dumps(v, sort_keys=True, default=str) for v in row.values()) for row in data.to_pylist())
+def _rows(rows: list[dict]) -> list[tuple]:
+    return sorted(tuple(json.dumps(v, sort_keys=True, default=str) for v in row.values()) for row in rows)
 
 
 def _snapshot(db: Path) -> dict:
     """Everything a run leaves behind that must not depend on how often it was interrupted."""
-    from vrag.graph_store import ENTITIES, MENTIONS, RELATIONS, needs_rebuild
-    from vrag.store import SEGMENTS, VIDEOS
+    from vrag.graph_store import needs_rebuild
 
     kb = KnowledgeBase(db)
     store = kb.store
     segs = kb.segments()
     ids = [s.segment_id for s in segs]
     videos = kb.status()["videos"]
-    segments_table = store._open(SEGMENTS)
-    fts = [ix for ix in segments_table.list_indices() if ix.index_type == "FTS"] if segments_table else []
+    mentions = store.graph.extraction_arrow()
+    entities, relations = store.graph.entities(), store.graph.relations()
     return {
         "videos": {v["path"]: (v["status"], v["counts"], v["errors"], v["warnings"]) for v in videos},
-        "video_rows": store._open(VIDEOS).count_rows() if store._open(VIDEOS) is not None else 0,
+        "video_rows": store.videos.count(),
         "segment_ids": ids,
         "records": sum(sum(v["counts"].values()) for v in videos),
-        "mentions": _rows(store._open(MENTIONS)),
-        "entities": _rows(store._open(ENTITIES), drop=("vector",)),
-        "entity_names": sorted(r["name"] for r in (store._open(ENTITIES).to_arrow().drop(["vector"]).to_pylist()
-                                                   if store._open(ENTITIES) is not None else [])),
-        "relations": _rows(store._open(RELATIONS)),
-        "provenance": [p["segment_id"] for t in (ENTITIES, RELATIONS) if store._open(t) is not None
-                       for row in store._open(t).to_arrow().select(["provenance"]).to_pylist()
-                       for p in json.loads(row["provenance"])],
-        "fts_index": bool(fts) and not any(segments_table.index_stats(ix.name).num_unindexed_rows for ix in fts),
-        "fts_hits": len(store.fts_search("glacier", 5)),
-        "graph_stale": needs_rebuild(store, float(kb.config.graph_merge_similarity), store.text_model()[0])
-        if store.text_model() else True,
+        "mentions": _rows(mentions.to_pylist() if mentions is not None else []),
+        "entities": _rows(entities),
+        "entity_names": sorted(r["name"] for r in entities),
+        "relations": _rows(relations),
+        "provenance": [p["segment_id"] for row in entities + relations for p in json.loads(row["provenance"])],
+        "fts_index": "FTS" in store.segments.index_types() and not store.indexes_behind(),
+        "fts_hits": len(store.segments.fts_search("glacier", 5)),
+        "graph_stale": needs_rebuild(store, float(kb.config.graph_merge_similarity), store.segments.model()[0])
+        if store.segments.model() else True,
         "thumbs_missing": sum(not (db / str(s.meta.get("thumb", ""))).is_file() for s in segs if s.modality == "frame"),
     }
 
@@ -351,7 +344,7 @@ def test_kill_9_inside_the_first_commit_of_a_table(corpus, tmp_path):
     first = next(p for p, line in zip(corpus["points"], corpus["trace"]) if "create_table segments" in line)
     _killed(corpus["folder"], db, first)
     (db / "segments.lance" / "_transactions").mkdir(parents=True)
-    assert "segments" in KnowledgeBase(db).store._tables()
+    assert KnowledgeBase(db).store.has_tables(["segments"])
     assert KnowledgeBase(db).status()["videos"][0]["status"] == "indexing"
     _rerun(corpus["folder"], db)
     assert _lost(_snapshot(db), corpus["clean"]) == {}

@@ -34,7 +34,7 @@ def by_name(results) -> dict:
 
 def videos(kb: KnowledgeBase) -> dict[str, dict]:
     """Stored video rows (with width/height/streams) by file name."""
-    return {Path(v["path"]).name: v for v in kb.store.videos()}
+    return {Path(v["path"]).name: v for v in kb.store.videos.all()}
 
 
 def text_of(kb: KnowledgeBase, video_id: str, modality: str) -> str:

@@ -249,13 +249,14 @@ def test_largest_k_returns_at_most_every_record(hk):
         _sane(hk, result)
 
 
-def test_sql_quote_and_direct_record_lookups_resist_injection(hk):
-    from vrag.store import sql_quote
+def test_filter_quoting_and_direct_record_lookups_resist_injection(hk):
+    from vrag.filters import Filter
+    from vrag.store.sql import where
 
-    assert sql_quote("o'brien") == "'o''brien'" and sql_quote("''") == "''''''"
+    assert where(Filter.of("o'brien")) == "video_id = 'o''brien'" and where(Filter.of("''")) == "video_id = ''''''"
     for value in ("x' OR '1'='1", "\\' OR 1=1 --", "x') OR (1=1", "x'; DELETE FROM segments; --", "'"):
         assert hk.kb.segments(video_id=value) == [] and hk.kb.segments(modality=value) == []
-        assert hk.kb.store.video(value) is None and hk.kb.store.paths([value]) == {}
+        assert hk.kb.store.videos.get(value) is None and hk.kb.store.videos.paths([value]) == {}
     assert {s.video_id for s in hk.kb.segments(video_id=hk.evil)} == {hk.evil}
     _intact(hk)
 

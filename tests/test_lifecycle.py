@@ -136,7 +136,7 @@ def test_model_change_is_detected_and_reembed_switches(tmp_path, lecture):
         switched.search("glacier")
     done = switched.reembed()
     assert done == {"segments": len(kb.segments())}
-    assert switched.store.text_model() == ("sentence-transformers:my-embedder", 384)
+    assert switched.store.segments.model() == ("sentence-transformers:my-embedder", 384)
     hits = switched.search("glacier retreat", k=1).hits
     assert "glacier" in hits[0].text.lower()
 

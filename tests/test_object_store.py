@@ -40,11 +40,11 @@ def _own_cache(monkeypatch, tmp_path):
 
 
 def _snapshot(kb):
-    entities = kb.store._open("entities").to_arrow().to_pylist()
-    relations = kb.store._open("relations").to_arrow().to_pylist()
+    entities = kb.store.graph.entities(["entity_id", "name", "type", "provenance"])
+    relations = kb.store.graph.relations()
     return {
         "segments": sorted((s.segment_id, s.modality, s.text, s.start, s.end) for s in kb.segments()),
-        "frames": sorted((s.segment_id, s.meta.get("thumb")) for s in kb.store.segments(table_name="frames")),
+        "frames": sorted((s.segment_id, s.meta.get("thumb")) for s in kb.store.frames.read()),
         "videos": sorted((v["path"], v["video_id"], v["status"], json.dumps(v["counts"], sort_keys=True))
                          for v in kb.status()["videos"]),
         "entities": sorted((e["entity_id"], e["name"], e["type"], e["provenance"]) for e in entities),
@@ -85,7 +85,7 @@ def test_s3_knowledge_base_holds_what_a_local_one_holds(s3, clips, tmp_path):
 
     # reembed reads every keyframe thumbnail back from the bucket: the same vectors as from local files
     assert remote.reembed(force=True)["frames"] == local.reembed(force=True)["frames"] == len(a["frames"])
-    vectors = [{s.segment_id: np.array(s.vector) for s in kb.store.segments(table_name="frames")} for kb in (local, remote)]
+    vectors = [{s.segment_id: np.array(s.vector) for s in kb.store.frames.read()} for kb in (local, remote)]
     assert vectors[0].keys() == vectors[1].keys()
     assert all(np.allclose(vectors[0][k], vectors[1][k], atol=1e-5) for k in vectors[0])
 
@@ -110,7 +110,7 @@ def test_a_changed_video_replaces_its_thumbnails_in_the_bucket(s3, tmp_path):
     new = s3.keys(bucket, "kb/thumbs/")
     assert new and all(f"/thumbs/{row['video_id']}/" in k for k in new)  # the old content's are gone
     assert not set(old) & set(new)
-    names = sorted(s.meta["thumb"] for s in kb.store.segments(table_name="frames"))
+    names = sorted(s.meta["thumb"] for s in kb.store.frames.read())
     assert [f"kb/{n}" for n in names] == new
 
 
@@ -190,7 +190,7 @@ def _two_machines(db, env, options, clips, tmp_path):
     for key in a:
         assert a[key] == b[key], key
     assert not needs_rebuild(shared.store, float(shared.config.graph_merge_similarity),
-                             shared.store.text_model()[0])
+                             shared.store.segments.model()[0])
     assert not shared.store.indexes_behind()
 
 
@@ -355,7 +355,7 @@ def test_object_store_failure_paths_are_one_line(s3, monkeypatch):
         KBFiles("az://container/kb", {}).fs  # noqa: B018
 
     store = Store(f"s3://{s3.bucket('vrag-conflicts')}/kb", parse_storage_options(s3.options))
-    monkeypatch.setattr("vrag.store.time.sleep", lambda _s: None)
+    monkeypatch.setattr("vrag.store.connection.time.sleep", lambda _s: None)
     calls = []
 
     def always_loses():

@@ -40,9 +40,9 @@ def clips(tmp_path_factory):
 
 def _snapshot(kb):
     segs = kb.segments()
-    frames = kb.store.segments(table_name="frames")
-    entities = kb.store._open("entities").to_arrow().to_pylist()
-    relations = kb.store._open("relations").to_arrow().to_pylist()
+    frames = kb.store.frames.read()
+    entities = kb.store.graph.entities(["entity_id", "name", "type", "provenance"])
+    relations = kb.store.graph.relations()
     return {
         "segments": sorted((s.segment_id, s.modality, s.text) for s in segs),
         "frames": sorted(s.segment_id for s in frames),
@@ -64,7 +64,7 @@ def test_ray_engine_writes_what_the_local_path_writes(local_ray, clips, tmp_path
     assert a["segments"] and Counter(m for _i, m, _t in a["segments"])["asr"] >= 3
     for key in a:
         assert a[key] == b[key], key
-    assert distributed.store.text_model() == local.store.text_model()
+    assert distributed.store.segments.model() == local.store.segments.model()
     hit = distributed.search("who discovered polonium", k=1).hits[0]
     assert hit.path.endswith("curie.mp4")
 

@@ -74,7 +74,7 @@ def test_removing_a_video_removes_its_frames_and_thumbnails(tmp_path):
     (vid,) = [v["video_id"] for v in kb.status()["videos"]]
     assert (kb.store.path / "thumbs" / vid).is_dir()
     kb.remove([video])
-    assert kb.store.segments(table_name="frames") == []
+    assert kb.store.frames.read() == []
     assert not (kb.store.path / "thumbs" / vid).exists()
 
 
@@ -174,7 +174,7 @@ def test_an_image_model_change_is_caught_and_reembed_uses_the_thumbnails(tmp_pat
                                                  "image_embedder is 'fake-colour-histogram'; run `vrag reembed"):
         other.index([video])
     assert other.reembed() == {"frames": 2}
-    assert other.store.model_of("frames") == ("fake-colour-histogram", 24)
+    assert other.store.frames.model() == ("fake-colour-histogram", 24)
     blue = np.zeros((32, 32, 3), np.uint8)
     blue[..., 2] = 255
     assert other.search(image=blue, k=1).hits[0].start == pytest.approx(1.0, abs=0.05)

@@ -57,7 +57,7 @@ class MediaGuard:
     @classmethod
     def for_kb(cls, kb: Any, roots: Iterable[str] = ()) -> "MediaGuard":
         """From the knowledge base's videos table (``abs_path`` of every indexed file)."""
-        rows = kb.store.videos() if kb.store.exists() else []
+        rows = kb.store.videos.all() if kb.store.exists() else []
         return cls([r["abs_path"] for r in rows], kb.store.path, roots, kb.store.files)
 
     def media(self, path: str | os.PathLike[str]) -> str:

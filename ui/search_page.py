@@ -68,7 +68,7 @@ def _answers_note(kb: Any) -> None:
 
 def _image_input(ctx: Context) -> Any:
     """The query-by-image uploader, only when the knowledge base has keyframe vectors."""
-    if ctx.kb.store.model_of("frames") is None:
+    if ctx.kb.store.frames.model() is None:
         return None
     upload = st.file_uploader("…or find moments that look like a picture", type=["png", "jpg", "jpeg", "webp"],
                               key="image", help="Searches the keyframes; combined with the text query if both are given.")

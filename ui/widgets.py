@@ -40,7 +40,7 @@ class Context:
 
     @classmethod
     def load(cls, kb: Any, board: JobBoard) -> "Context":
-        rows = kb.store.videos() if kb.store.exists() else []
+        rows = kb.store.videos.all() if kb.store.exists() else []
         videos = {r["video_id"]: r for r in rows}
         guard = MediaGuard([r["abs_path"] for r in rows], kb.store.path, board.roots, kb.store.files)
         return cls(kb, board, videos, guard)

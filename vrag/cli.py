@@ -236,7 +236,7 @@ def _cmd_reembed(args: argparse.Namespace) -> int:
     if not done:
         print(f"{kb.store.uri}: vectors already match the configured models; nothing to do (--force to redo)")
     for table, n in done.items():
-        print(f"re-embedded {n} {table} records in {kb.store.uri} with {kb.store.model_of(table)[0]}")
+        print(f"re-embedded {n} {table} records in {kb.store.uri} with {kb.store.records(table).model()[0]}")
     return 0
 
 

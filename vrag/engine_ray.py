@@ -73,56 +73,50 @@ class VideoIndexActor:
 
     def index_one(self, path: str, abs_path: str) -> dict[str, Any]:
         from vrag.discover import Found
-        from vrag.store import FRAMES, SEGMENTS, Store
+        from vrag.store import Store
 
         scratch = Path(tempfile.mkdtemp(prefix="vrag-ray-"))
         try:
             cfg = Config(dict(self.settings, db=str(scratch)), {k: "driver" for k in self.settings})
             store = Store(scratch)
             result = Indexer(store, cfg).index_file(Found(path, abs_path))
-            tables = {}
-            for name in (SEGMENTS, FRAMES, "mentions"):
-                table = store._open(name)
-                tables[name] = _ipc(table.to_arrow()) if table is not None else b""
-            videos = store._open("videos")
+            tables = {name: _ipc(data) if data is not None else b"" for name, data in (
+                ("segments", store.segments.arrow()), ("frames", store.frames.arrow()),
+                ("mentions", store.graph.extraction_arrow()), ("video", store.videos.arrow()))}
             thumbs = []
             for f in sorted((scratch / "thumbs").rglob("*")) if (scratch / "thumbs").is_dir() else []:
                 if f.is_file():
                     thumbs.append([str(f.relative_to(scratch)), f.read_bytes()])
-            return {"path": path, "result": json.dumps(vars(result)), "segments": tables[SEGMENTS],
-                    "frames": tables[FRAMES], "mentions": tables["mentions"],
-                    "video": _ipc(videos.to_arrow()) if videos is not None else b"", "thumbs": json.dumps(
-                        [[rel, data.hex()] for rel, data in thumbs])}
+            return {"path": path, "result": json.dumps(vars(result)), **tables,
+                    "thumbs": json.dumps([[rel, data.hex()] for rel, data in thumbs])}
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
 def import_video(store: Any, row: dict[str, Any]) -> FileResult:
     """Write one video's rows, as returned by :class:`VideoIndexActor`, into ``store``."""
-    from vrag.graph_store import MENTIONS
-    from vrag.store import FRAMES, SEGMENTS
-
     result = FileResult(**json.loads(row["result"]))
     videos = _from_ipc(row["video"]).to_pylist() if row["video"] else []
     if not videos:
         return result  # failed before anything was recorded (e.g. the file vanished)
     video = videos[0]
     vid = video["video_id"]
-    earlier = store.videos_at(video["abs_path"])
+    earlier = store.videos.at(video["abs_path"])
     if result.status == "failed" and any(o["status"] in ("indexed", "partial") for o in earlier):
         return result  # as the local path: a file that fails now keeps what was indexed before
-    for name in (SEGMENTS, FRAMES):
-        if row[name]:
-            store.import_rows(name, vid, _from_ipc(row[name]))
+    if row["segments"]:
+        store.segments.import_rows(vid, _from_ipc(row["segments"]))
+    if row["frames"]:
+        store.frames.import_rows(vid, _from_ipc(row["frames"]))
     if row["mentions"]:
-        store.import_rows(MENTIONS, vid, _from_ipc(row["mentions"]))
+        store.graph.import_extraction(vid, _from_ipc(row["mentions"]))
     if row["frames"]:  # the keyframes were redone: so are their thumbnails
         store.files.replace_thumbs(vid, {rel.rsplit("/", 1)[-1]: bytes.fromhex(data)
                                          for rel, data in json.loads(row["thumbs"]) if rel.startswith(f"thumbs/{vid}/")})
     for old in earlier:  # the file changed: its old records go only now
         if old["video_id"] != vid:
             store.delete_video(old["video_id"])
-    store.upsert_video(video)
+    store.videos.upsert(video)
     return result
 
 

@@ -18,12 +18,12 @@ import re
 import sys
 from typing import Any, Iterable, Iterator
 
-from .graph_store import _RECIPE_KEY, _SOURCE_KEY, ENTITIES, MENTIONS, RELATIONS, _recipe
-from .store import SEGMENTS, Store
+from .graph_store import _recipe
+from .store import MENTIONS, Store
 
 __all__ = ["rebuild_graph"]
 
-#: Extraction rows read, and table rows written, per batch.
+#: Extraction rows read per batch.
 CHUNK = 50_000
 _SENTENCE = re.compile(r"\n|(?<=[.!?])\s+")
 
@@ -44,9 +44,7 @@ class _Segments:
     def __init__(self, store: Store):
         import pyarrow.compute as pc
 
-        table = store._open(SEGMENTS)
-        cols = ["segment_id", "video_id", "start", "end", "text"]
-        data = table.search().select(cols).limit(None).to_arrow() if table is not None else None
+        data = store.segments.arrow(["segment_id", "video_id", "start", "end", "text"])
         if data is None or data.num_rows == 0:
             self.ids: list[str] = []
             self.videos: list[str] = []
@@ -78,22 +76,47 @@ def rebuild_graph(store: Store, embed: Any, similarity: float = 0.9, model_id: s
     ``similarity``: cosine above which near-duplicate names of one type merge (1 disables);
     ``model_id`` names the embedder, recorded with the settings so ``needs_rebuild`` can tell.
     """
+    from vrag.indexers.graph_resolve import merge_similar
+
+    version = store.graph.version(MENTIONS)
+    source = str(version) if version is not None else ""  # before reading: later writes mean rebuild again
+    segs = _Segments(store)
+    mention_rows, relation_rows = _split(store.graph.extraction_arrow())
+    entities, index = _resolve(mention_rows, relation_rows, segs)
+    del mention_rows
+    vectors = _name_vectors(store, [e.name for e in entities], embed, model_id)
+    entities, vectors, remap = merge_similar(entities, vectors, similarity)
+    ids_of: dict[str, list[tuple[str, str]]] = {}  # key -> [(scope, entity_id)]
+    for (key, _type, scope), ident in index.items():
+        ids_of.setdefault(key, []).append((scope, remap.get(ident, ident)))
+    del index
+    rel_acc = _relations(relation_rows, ids_of, segs)
+    del relation_rows
+    n_relations = store.graph.write_relations(_relation_rows_out(rel_acc, segs))
+    rel_acc.clear()
+    dim = int(vectors.shape[1]) if len(vectors) else 384
+    n_entities = store.graph.write_entities(_entity_rows(entities, vectors, segs), dim,
+                                            _recipe(similarity, model_id), source)
+    return n_entities, n_relations
+
+
+def _split(data: Any) -> tuple[Any, Any]:
+    """Extraction rows (Arrow) split into mention rows and relation rows."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from vrag.indexers.graph_extract import Mention, Relation
-    from vrag.indexers.graph_resolve import merge_similar, resolve
-
-    table = store._open(MENTIONS)
-    source = str(table.version) if table is not None else ""  # before reading: later writes mean rebuild again
-    segs = _Segments(store)
-    data = table.to_arrow() if table is not None else None
     if data is None or data.num_rows == 0:
-        mention_rows = relation_rows = pa.table({"video_id": pa.array([], pa.string())})
-    else:
-        is_mention = pc.equal(data.column("kind"), "mention")
-        mention_rows, relation_rows = data.filter(is_mention), data.filter(pc.invert(is_mention))
-    del data
+        empty = pa.table({"video_id": pa.array([], pa.string())})
+        return empty, empty
+    is_mention = pc.equal(data.column("kind"), "mention")
+    return data.filter(is_mention), data.filter(pc.invert(is_mention))
+
+
+def _resolve(mention_rows: Any, relation_rows: Any, segs: _Segments) -> tuple[list[Any], dict[Any, str]]:
+    """Entities from the mentions (``alias_of`` relations merge names), and the index
+    (key, type, scope) -> entity id."""
+    from vrag.indexers.graph_extract import Mention, Relation
+    from vrag.indexers.graph_resolve import resolve
 
     name_parts: set[tuple[str, str]] = set()  # (video, first or last name of a full PERSON name there)
     for batch in _batches(mention_rows, ["video_id", "key", "type"]):
@@ -103,19 +126,16 @@ def rebuild_graph(store: Store, embed: Any, similarity: float = 0.9, model_id: s
                 name_parts |= {(row["video_id"], parts[0]), (row["video_id"], parts[-1])}
     mentions = [Mention(row["name"], row["type"], row["key"], segs.numbers(row["segments"]), _scope(row, name_parts))
                 for batch in _batches(mention_rows) for row in batch]
-    del mention_rows
     aliases = [Relation(r["key"], r["target"], r["type"], r["weight"], segs.numbers(r["segments"]))
                for batch in _batches(relation_rows) for r in batch if r["type"] == "alias_of"]
-    entities, index = resolve(_merge_same(mentions), aliases, _VideoOf(segs.videos))
-    del mentions
-    vectors = _name_vectors(store, [e.name for e in entities], embed, model_id)
-    entities, vectors, remap = merge_similar(entities, vectors, similarity)
-    ids_of: dict[str, list[tuple[str, str]]] = {}  # key -> [(scope, entity_id)]
-    for (key, _type, scope), ident in index.items():
-        ids_of.setdefault(key, []).append((scope, remap.get(ident, ident)))
-    del index
+    return resolve(_merge_same(mentions), aliases, _VideoOf(segs.videos))
 
-    rel_acc: dict[tuple[str, str, str], list[Any]] = {}  # (source, target, type) -> [weight, segment numbers]
+
+def _relations(relation_rows: Any, ids_of: dict[str, list[tuple[str, str]]],
+               segs: _Segments) -> dict[tuple[str, str, str], list[Any]]:
+    """(source, target, type) -> [weight, segment numbers], over every extracted relation whose
+    ends resolved to entities (of the same video, or unscoped)."""
+    rel_acc: dict[tuple[str, str, str], list[Any]] = {}
     for batch in _batches(relation_rows):
         for r in batch:
             video = r["video_id"]
@@ -131,39 +151,25 @@ def rebuild_graph(store: Store, embed: Any, similarity: float = 0.9, model_id: s
                         acc = rel_acc.setdefault((src, tgt, kind), [0.0, set()])
                         acc[0] += r["weight"]
                         acc[1] |= numbers
-    del relation_rows
+    return rel_acc
 
-    def relation_rows_out() -> Iterator[dict[str, Any]]:
-        for (src, tgt, kind), (weight, numbers) in rel_acc.items():
-            yield {"source": src, "target": tgt, "type": kind, "weight": weight,
-                   "provenance": json.dumps([segs.span(i) for i in sorted(numbers)])}
 
-    def entity_rows() -> Iterator[dict[str, Any]]:
-        for entity, vector in zip(entities, vectors):
-            order = sorted(entity.segments, key=lambda i: (segs.videos[i], segs.starts[i], i))
-            yield {
-                "entity_id": entity.entity_id, "name": entity.name, "type": entity.type,
-                "aliases": json.dumps(sorted(entity.aliases)),
-                "description": _description(entity.name, (segs.text(i) for i in order)),
-                "vector": vector, "videos": json.dumps(sorted({segs.videos[i] for i in order})),
-                "provenance": json.dumps([segs.span(i) for i in order]),
-            }
+def _relation_rows_out(rel_acc: dict[tuple[str, str, str], list[Any]], segs: _Segments) -> Iterator[dict[str, Any]]:
+    for (src, tgt, kind), (weight, numbers) in rel_acc.items():
+        yield {"source": src, "target": tgt, "type": kind, "weight": weight,
+               "provenance": json.dumps([segs.span(i) for i in sorted(numbers)])}
 
-    dim = int(vectors.shape[1]) if len(vectors) else 384
-    ent_schema = pa.schema([
-        pa.field("entity_id", pa.string()), pa.field("name", pa.string()), pa.field("type", pa.string()),
-        pa.field("aliases", pa.string()), pa.field("description", pa.string()),
-        pa.field("vector", pa.list_(pa.float32(), dim)),
-        pa.field("videos", pa.string()), pa.field("provenance", pa.string()),
-    ], metadata={_RECIPE_KEY: _recipe(similarity, model_id).encode(), _SOURCE_KEY: source.encode()})
-    rel_schema = pa.schema([
-        pa.field("source", pa.string()), pa.field("target", pa.string()), pa.field("type", pa.string()),
-        pa.field("weight", pa.float64()), pa.field("provenance", pa.string()),
-    ])
-    n_relations = _write(store, RELATIONS, rel_schema, relation_rows_out())
-    rel_acc.clear()
-    n_entities = _write(store, ENTITIES, ent_schema, entity_rows())
-    return n_entities, n_relations
+
+def _entity_rows(entities: list[Any], vectors: Any, segs: _Segments) -> Iterator[dict[str, Any]]:
+    for entity, vector in zip(entities, vectors):
+        order = sorted(entity.segments, key=lambda i: (segs.videos[i], segs.starts[i], i))
+        yield {
+            "entity_id": entity.entity_id, "name": entity.name, "type": entity.type,
+            "aliases": json.dumps(sorted(entity.aliases)),
+            "description": _description(entity.name, (segs.text(i) for i in order)),
+            "vector": vector, "videos": json.dumps(sorted({segs.videos[i] for i in order})),
+            "provenance": json.dumps([segs.span(i) for i in order]),
+        }
 
 
 def _batches(rows: Any, columns: list[str] | None = None) -> Iterator[list[dict[str, Any]]]:
@@ -172,52 +178,24 @@ def _batches(rows: Any, columns: list[str] | None = None) -> Iterator[list[dict[
         yield (batch.select(columns) if columns else batch).to_pylist()
 
 
-def _write(store: Store, name: str, schema: Any, rows: Iterator[dict[str, Any]]) -> int:
-    """Replace table ``name`` with ``rows`` in one commit, streamed :data:`CHUNK` rows per batch."""
-    import pyarrow as pa
-
-    count = 0
-
-    def batches() -> Iterator[Any]:
-        nonlocal count
-        buf: list[dict[str, Any]] = []
-        for row in rows:
-            buf.append(row)
-            if len(buf) >= CHUNK:
-                count += len(buf)
-                yield pa.RecordBatch.from_pylist(buf, schema=schema)
-                buf.clear()
-        count += len(buf)
-        yield pa.RecordBatch.from_pylist(buf, schema=schema)
-
-    reader = pa.RecordBatchReader.from_batches(schema, batches())
-    with store._lock, store.writing():
-        mode = "overwrite" if name in store._tables() else "create"
-        store.db.create_table(name, reader, schema=schema, mode=mode)
-    return count
-
-
 def _name_vectors(store: Store, names: list[str], embed: Any, model_id: str) -> Any:
     """Vectors of entity names: reused from the current graph when it was built with the same
     embedder (most names survive a rebuild), embedded for the rest."""
     import numpy as np
 
     known: dict[str, Any] = {}
-    entities = store._open(ENTITIES)
-    if entities is not None and model_id and _built_with(entities, model_id):
-        data = entities.to_arrow().select(["name", "vector"])
-        known = dict(zip(data.column("name").to_pylist(), data.column("vector").to_numpy(zero_copy_only=False)))
+    if model_id and _built_with(store.graph.build_info().get("recipe"), model_id):
+        known = store.graph.name_vectors()
     missing = sorted({n for n in names if n not in known})
     if missing:
         known.update(zip(missing, embed(missing)))
     return np.asarray([known[n] for n in names], dtype=np.float32) if names else np.zeros((0, 1), np.float32)
 
 
-def _built_with(entities: Any, model_id: str) -> bool:
-    """True when the stored entity vectors come from the embedder ``model_id``."""
-    stored = (entities.schema.metadata or {}).get(_RECIPE_KEY)
+def _built_with(recipe: str | None, model_id: str) -> bool:
+    """True when the graph built with ``recipe`` has entity vectors from the embedder ``model_id``."""
     try:
-        return stored is not None and json.loads(stored.decode()).get("embedder") == model_id
+        return recipe is not None and json.loads(recipe).get("embedder") == model_id
     except ValueError:
         return False
 

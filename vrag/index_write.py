@@ -1,7 +1,7 @@
 """What an index run reads from and writes to the store: the only place the run touches it.
 
-Every store call of a run goes through :class:`RunStore` (marked ``# store API``), so a
-change of the store's interface changes this file only. A video's records are written by
+Every store call of a run goes through :class:`RunStore`, so a change of the store's
+interface changes this file only. A video's records are written by
 :meth:`RunStore.write_video` in one go, in the kill-safe order: graph extraction, text
 records, keyframes (and their thumbnails), then the video row that marks them current.
 """
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from .schema import Segment, VideoRef
-from .store import FRAMES, SEGMENTS, Store, sql_quote
+from .filters import Filter
+from .store import FRAMES, MENTIONS, SEGMENTS, VIDEOS, Store
 
 __all__ = ["RunStore", "VideoWrite", "video_row", "IMAGE_MODALITIES"]
 
@@ -50,25 +51,21 @@ class RunStore:
     def prepare(self, cfg: Any, text: Any, pin: bool) -> None:
         """Before a run: stored vectors come from the configured models (else: `vrag reembed`),
         (``pin``) the knowledge base is pinned, and on object storage this run's tables exist."""
-        self.store.check_text_model(text.model_id)  # store API: segments.check_model
+        self.store.segments.check_model(text.model_id)
         image = None
         if "frame" in cfg.stages:
             from vrag.backends import get_backend
 
             image = get_backend("image_embed", cfg)
-            self.store.check_model(FRAMES, image.model_id)  # store API: frames.check_model
+            self.store.frames.check_model(image.model_id)
         if pin:
             self.store.pin_home()
         graph = "graph" in cfg.stages
-        wanted = {"videos", SEGMENTS} | ({FRAMES} if image is not None else set()) | ({"mentions"} if graph else set())
+        wanted = {VIDEOS, SEGMENTS} | ({FRAMES} if image is not None else set()) | ({MENTIONS} if graph else set())
         if not self.store.remote or self.store.has_tables(wanted):
             return  # (checked first: the embedders' sizes may mean loading them)
-        self.store.create_tables((text.model_id, text.dim), (image.model_id, image.dim) if image is not None else None)
-        if graph:
-            from vrag.graph_store import mentions_table
-
-            with self.store.writing():
-                mentions_table(self.store)  # store API: create_tables(..., graph=True)
+        self.store.create_tables((text.model_id, text.dim), (image.model_id, image.dim) if image is not None else None,
+                                 graph=graph)
 
     def finish(self, wrote: bool) -> None:
         """After a run: build the indexes (also when a killed run never got to it)."""
@@ -79,22 +76,21 @@ class RunStore:
         return self.store.write_fault(exc)
 
     def videos(self) -> list[dict[str, Any]]:
-        return self.store.videos()  # store API: videos.all()
+        return self.store.videos.all()
 
     def upsert(self, row: dict[str, Any]) -> None:
-        self.store.upsert_video(row)  # store API: videos.upsert(row)
+        self.store.videos.upsert(row)
 
     def delete(self, video_id: str) -> None:
-        self.store.delete_video(video_id)  # store API
+        self.store.delete_video(video_id)
 
     def stored(self, video_id: str, modalities: Sequence[str]) -> list[Segment]:
         """The stored records of ``video_id`` of ``modalities``."""
         out: list[Segment] = []
-        for table, kinds in ((SEGMENTS, [m for m in modalities if m not in IMAGE_MODALITIES]),
-                             (FRAMES, [m for m in modalities if m in IMAGE_MODALITIES])):
-            if kinds:  # store API: table.read(Filter(video_id=..., modality=kinds))
-                where = f"video_id = {sql_quote(video_id)} AND modality IN ({', '.join(map(sql_quote, kinds))})"
-                out += self.store.segments(where, table_name=table)
+        for table, kinds in ((self.store.segments, [m for m in modalities if m not in IMAGE_MODALITIES]),
+                             (self.store.frames, [m for m in modalities if m in IMAGE_MODALITIES])):
+            if kinds:
+                out += table.read(Filter.of(video_id, kinds))
         return out
 
     def fetch(self, paths: Iterable[str]) -> None:
@@ -106,18 +102,15 @@ class RunStore:
     def write_video(self, w: VideoWrite) -> None:
         """One video's records, then its row (which makes them current)."""
         if w.extraction is not None:
-            from vrag import graph_store
-
-            graph_store.replace_extraction(self.store, w.video_id, *w.extraction)  # store API: graph
+            self.store.graph.replace_extraction(w.video_id, *w.extraction)
         texts = [s for s in w.records if s.modality not in IMAGE_MODALITIES]
         frames = [s for s in w.records if s.modality in IMAGE_MODALITIES]
         model, dim = w.text_model
-        self.store.replace_segments(  # store API: segments.replace(...)
+        self.store.segments.replace(
             w.video_id, texts, model, dim, modalities=[m for m in w.replaced if m not in IMAGE_MODALITIES])
         image = [m for m in w.replaced if m in IMAGE_MODALITIES]
         if image and w.image_model is not None:
-            self.store.replace_segments(  # store API: frames.replace(...)
-                w.video_id, frames, *w.image_model, modalities=image, table_name=FRAMES)
+            self.store.frames.replace(w.video_id, frames, *w.image_model, modalities=image)
             self.store.files.publish(w.video_id)  # object storage: upload the new thumbnails
         self.upsert(w.row)
 

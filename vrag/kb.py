@@ -10,9 +10,10 @@ from .config import Config
 from .errors import VragError
 from .kb_files import parse_storage_options
 from .pipeline import FileResult, IndexReport, Indexer, ProgressEvent
+from .filters import Filter
 from .results import AskResult, SearchResult
 from .schema import Segment
-from .store import FRAMES, Store, sql_quote
+from .store import Store
 
 __all__ = ["KnowledgeBase", "SearchResult", "AskResult"]
 
@@ -75,7 +76,7 @@ class KnowledgeBase:
     def _remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[FileResult]:
         out = []
         targets = [os.path.abspath(os.fspath(p)) for p in paths]
-        rows = self.store.videos()
+        rows = self.store.videos.all()
         for target in targets:
             matched = [
                 r for r in rows
@@ -96,7 +97,7 @@ class KnowledgeBase:
 
         found = find_entity(self.store, name)
         if found is not None:
-            paths = {row["video_id"]: row["path"] for row in self.store.videos()}
+            paths = {row["video_id"]: row["path"] for row in self.store.videos.all()}
             for item in found["appearances"]:
                 item["path"] = paths.get(item["video_id"], "")
         return found
@@ -121,9 +122,9 @@ class KnowledgeBase:
 
         done: dict[str, int] = {}
         text = text_embedder(self.config)
-        if force or (self.store.text_model() or (text.model_id,))[0] != text.model_id:
-            done["segments"] = self.store.reembed(text.embed, text.model_id, text.dim, progress)
-        stored = self.store.model_of(FRAMES)
+        if force or (self.store.segments.model() or (text.model_id,))[0] != text.model_id:
+            done["segments"] = self.store.segments.reembed(text.embed, text.model_id, text.dim, progress)
+        stored = self.store.frames.model()
         if stored is not None:
             image = get_backend("image_embed", self.config)
             if force or stored[0] != image.model_id:
@@ -131,16 +132,14 @@ class KnowledgeBase:
                 def from_thumbs(metas: list[str]) -> Any:
                     return image.embed_images([load_image(self.store.files.read(json.loads(m)["thumb"])) for m in metas])
 
-                done["frames"] = self.store.reembed(
-                    from_thumbs, image.model_id, image.dim, progress, table_name=FRAMES, source="meta"
-                )
+                done["frames"] = self.store.frames.reembed(from_thumbs, image.model_id, image.dim, progress, source="meta")
         return done
 
     # -- inspection -------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """``{"videos": [{"video_id", "path", "duration", "status", "counts", ...}]}`` (stable contract)."""
         videos = []
-        for row in self.store.videos():
+        for row in self.store.videos.all():
             videos.append(
                 {
                     "video_id": row["video_id"],
@@ -160,15 +159,10 @@ class KnowledgeBase:
 
     def segments(self, video_id: str | None = None, modality: str | None = None) -> list[Segment]:
         """Stored records, optionally of one video and/or modality, in time order."""
-        parts = []
-        if video_id:
-            parts.append(f"video_id = {sql_quote(video_id)}")
-        if modality:
-            parts.append(f"modality = {sql_quote(modality)}")
-        where = " AND ".join(parts) or None
-        segs = [] if modality == "frame" else self.store.segments(where)
+        where = Filter.of(video_id or None, modality or None)
+        segs = [] if modality == "frame" else self.store.segments.read(where)
         if modality in (None, "frame"):
-            segs += self.store.segments(where, table_name=FRAMES)  # keyframes live apart: image vectors
+            segs += self.store.frames.read(where)  # keyframes live apart: image vectors
         return sorted(segs, key=lambda s: (s.video_id, s.start, s.modality))
 
     # -- search -----------------------------------------------------------------------
@@ -224,7 +218,7 @@ class KnowledgeBase:
         wanted = [wanted] if isinstance(wanted, str) else wanted
         if not isinstance(wanted, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in wanted):
             raise VragError(f"video filter {filters['video_id']!r}: expected a video id, path or file name (or a list)")
-        rows = self.store.videos()
+        rows = self.store.videos.all()
         ids = []
         for value in wanted:
             found = [r["video_id"] for r in rows if value in (r["video_id"], r["path"], r["abs_path"])
