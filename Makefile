@@ -10,7 +10,7 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 export HF_HUB_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test test-slow test-all test-ui test-ray test-azure bench setup system clean
+.PHONY: demo test lint test-slow test-all test-ui test-ray test-azure bench setup system clean
 
 demo: setup
 	$(PY) data/make_sample.py
@@ -20,8 +20,12 @@ demo: setup
 	$(VRAG) ask "who was the first woman to pilot the Space Shuttle?" --db data/kb
 	$(VRAG) eval data/sample_qa.jsonl --db data/kb -q
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -m "not slow and not scale and not ui and not ray and not azure" -q
+
+# ruff (settings in pyproject.toml): part of `make test`, so CI lints too.
+lint: setup
+	$(PY) -m ruff check .
 
 test-slow: setup
 	$(PY) -m pytest -m "slow" -q

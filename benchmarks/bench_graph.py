@@ -4,7 +4,7 @@ Builds a temporary knowledge base of synthetic speech (ASR-like sentences) and s
 (OCR-like slide lines) spread over many videos, generated deterministically from a seeded
 vocabulary of people, organisations, places and domain concepts (with acronym definitions
 such as "traumatic brain injury (TBI)"; :mod:`benchmarks.textgen`). Then it measures the graph stage as the pipeline
-runs it: spaCy extraction per video, ``replace_extraction`` per video, and one
+runs it: spaCy extraction per video, ``store.graph.replace_extraction`` per video, and one
 ``rebuild_graph`` with the packaged MiniLM embedder for entity names. Each scale runs in a
 fresh process so its peak memory is its own. Results replace the ``graph`` section of
 BENCHMARKS.md (``--out``), with the machine and the command.
@@ -118,13 +118,12 @@ def _generate(n: int, videos: int, seed: int, result: dict[str, Any]) -> dict[st
 def _write_segments(store: Any, data: dict[str, list[Any]], result: dict[str, Any]) -> None:
     started = time.perf_counter()
     for vid, segs in data.items():
-        store.replace_segments(vid, segs, _SEGMENT_MODEL, _DIM)
+        store.segments.replace(vid, segs, _SEGMENT_MODEL, _DIM)
     result["write_segments_s"] = time.perf_counter() - started
 
 
 def _extract_all(store: Any, data: dict[str, list[Any]], result: dict[str, Any]) -> None:
     """spaCy extraction per video and its ``replace_extraction``, each timed (spaCy loaded first)."""
-    from vrag.graph_store import MENTIONS, replace_extraction
     from vrag.indexers.graph_extract import extract
 
     started = time.perf_counter()
@@ -139,13 +138,13 @@ def _extract_all(store: Any, data: dict[str, list[Any]], result: dict[str, Any])
         with extract_clock:
             mentions, relations = extract(texts)
         with store_clock:
-            replace_extraction(store, vid, mentions, relations)
+            store.graph.replace_extraction(vid, mentions, relations)
         mentions_n += len(mentions)
         relations_n += len(relations)
     result.update(records=records, words=words, extract_s=extract_clock.wall, extract=extract_clock.to_json(),
                   replace_extraction_s=store_clock.wall,
                   mentions=mentions_n, video_relations=relations_n,
-                  mention_rows=store._open(MENTIONS).count_rows(), rss_after_extract_mb=rss_mb())
+                  mention_rows=store.graph.extraction_arrow().num_rows, rss_after_extract_mb=rss_mb())
 
 
 def _rebuild_all(store: Any, result: dict[str, Any], repeat: int) -> tuple[Callable[[], Any], TimedEmbed]:
@@ -205,7 +204,8 @@ def _run_child(n: int, videos: int, seed: int, profile: str | None = None, repea
     return child_json("benchmarks.bench_graph", args)
 
 
-_GRAPH_FILES = ("indexers/graph_extract.py", "indexers/graph_resolve.py", "vrag/graph_store.py")
+_GRAPH_FILES = ("indexers/graph_extract.py", "indexers/graph_resolve.py", "vrag/graph_store.py", "vrag/store/graph.py",
+                "vrag/graph_build.py")
 
 
 def _graph_code() -> dict[str, str]:
@@ -259,7 +259,7 @@ def _report(rows: list[dict[str, Any]], command: str) -> str:
         f"with a Zipf skew from {vocab['people']:,} people (full names, surnames alone, \"Dr. X\"), "
         f"{vocab['organisations']:,} organisations, {vocab['places']} places and {vocab['concepts']:,} domain "
         "concepts in 8 fields, some defined with an acronym (\"traumatic brain injury (TBI)\") and later "
-        "used by it. Segments are stored with `Store.replace_segments` and zero vectors (the graph stage "
+        "used by it. Segments are stored with `store.segments.replace` and zero vectors (the graph stage "
         "never reads segment vectors); each scale runs in a fresh process.",
         "",
         "| segments | extraction records | extract() | segments/s | replace_extraction | rebuild_graph | entities "

@@ -260,7 +260,7 @@ class Video:
 
     def sentence(self) -> str:
         r = self.rng
-        P, S, O, L, C = self.person, self.surname, self.org, self.place, self.concept
+        P, S, O, L, C = self.person, self.surname, self.org, self.place, self.concept  # noqa: E741 (the template letters)
         n = r.choice([12, 40, 85, 120, 300, 1500, 2400])
         year = r.randrange(1985, 2025)
 

@@ -103,7 +103,7 @@ class Store:
             for name in (SEGMENTS, FRAMES, MENTIONS, VIDEOS):
                 table = self._conn.open(name)
                 if table is not None:
-                    self.retry_conflicts(f"removing video {video_id[:12]}", lambda: table.delete(of_video(video_id)))
+                    self.retry_conflicts(f"removing video {video_id[:12]}", lambda t=table: t.delete(of_video(video_id)))
         self.files.delete_video(video_id)
 
     def finish_writes(self) -> None:
