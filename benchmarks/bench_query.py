@@ -395,14 +395,12 @@ def _build(n: int, db: Path, seed: int, embed_max: int, threads: int) -> dict[st
 
 def _generate(n: int, seed: int, store: Any, info: dict[str, Any]) -> Corpus:
     """The corpus, each video's extraction written as it is generated (both timed into ``info``)."""
-    from vrag.graph_store import replace_extraction
-
     extraction = Clock()
     written = [0]
 
     def sink(vid: str, ext: _Extraction) -> None:
         with extraction:
-            replace_extraction(store, vid, list(ext.mentions.values()), list(ext.relations.values()))
+            store.graph.replace_extraction(vid, list(ext.mentions.values()), list(ext.relations.values()))
         written[0] += 1
         if written[0] % 200 == 0:
             print(f"[build {n}] {written[0]} videos generated, replace_extraction so far {extraction.wall:.0f} s",

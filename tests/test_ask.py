@@ -209,3 +209,17 @@ def test_llm_generator_citations_are_checked_and_evidence_is_delimited(kb, lectu
                          llm_retries=0, llm_timeout=2.0)
     fallback = down.ask("In which year did Hekla erupt according to the slide?")
     assert "1104" in fallback.answer.text and fallback.answer.generator.startswith("extractive (llm at")
+
+
+def test_a_generator_named_as_module_class_in_the_settings_answers(kb):
+    from vrag.errors import ConfigError
+
+    plugged = KnowledgeBase(kb.store.uri, generator="support.parts:FirstHitGenerator")
+    out = plugged.ask("How much thickness does the biggest glacier lose every year?")
+    assert out.answer.generator == "first-hit" and out.to_json()["generator"] == "first-hit"
+    assert out.text == out.hits[0].text and out.citations[0]["start"] == out.hits[0].start
+    with pytest.raises(ConfigError, match=r"generator='first-hit': unknown value 'first-hit'; valid: extractive, llm "
+                                          r"\(or 'module:Class'\)"):
+        KnowledgeBase(kb.store.uri, generator="first-hit")
+    with pytest.raises(ConfigError, match=r"generator backend 'support.parts:Nope' cannot be imported"):
+        KnowledgeBase(kb.store.uri, generator="support.parts:Nope").ask("glacier")

@@ -48,3 +48,12 @@ def test_missing_config_file_is_a_clear_error(tmp_path):
 def test_every_setting_has_help_and_env_name():
     for s in SETTINGS:
         assert s.help and s.env == "VRAG_" + s.name.upper()
+
+
+@pytest.mark.parametrize("setting", ["engine", "router", "graph_extractor", "generator"])
+def test_pluggable_settings_take_a_module_class_and_refuse_unknown_names(setting):
+    assert Config.load(None, **{setting: "mypkg.parts:Mine"})[setting] == "mypkg.parts:Mine"
+    with pytest.raises(ConfigError, match=rf"{setting}='mine': unknown value 'mine'; valid: .* \(or 'module:Class'\)"):
+        Config.load(None, **{setting: "mine"})
+    with pytest.raises(ConfigError, match=r"valid: cpu, cuda, auto$"):  # not a pluggable part: no module:Class
+        Config.load(None, device="my:Device")

@@ -30,8 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     ix.add_argument("--prune", action="store_true", help="also remove indexed files under PATH that no longer exist")
     ix.add_argument("--only", metavar="STAGES", help="comma list of stages to run: " + ",".join(_stages()))
     ix.add_argument("--force-asr", action="store_true", help="run speech recognition even when subtitles exist")
-    ix.add_argument("--engine", choices=["local", "ray"], help="run the indexers here (local, default) or on a "
-                    "Ray cluster (ray; needs `pip install 'vrag[ray]'`)")
+    ix.add_argument("--engine", metavar="local|ray|module:Class", help="run the indexers here (local, default), "
+                    "on a Ray cluster (ray; needs `pip install 'vrag[ray]'`), or with a registered engine class")
     ix.add_argument("--address", metavar="auto|ray://HOST:PORT",
                     help="with --engine ray: the cluster to join (default: start a local one)")
     ix.add_argument("--workers", type=int, metavar="N", help="with --engine ray: indexing actors (default 2)")

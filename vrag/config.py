@@ -52,6 +52,8 @@ class Setting:
     initial: Any
     help: str
     allowed: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None
+    #: a pluggable part (see vrag.registry): besides ``allowed``, any ``module:Class`` is accepted
+    plugin: bool = False
 
     @property
     def default(self) -> Any:
@@ -100,11 +102,11 @@ class Setting:
             ) from None
         allowed = self.choices
         if allowed is not None:
-            bad = [v for v in (out if kind is tuple else (out,)) if v not in allowed]
+            bad = [v for v in (out if kind is tuple else (out,)) if v not in allowed and not (self.plugin and ":" in v)]
             if bad:
                 raise ConfigError(
                     f"{source}: {self.name}={value!r}: unknown value {bad[0]!r}; "
-                    f"valid: {', '.join(allowed)}"
+                    f"valid: {', '.join(allowed)}" + (" (or 'module:Class')" if self.plugin else "")
                 )
         return out
 
@@ -119,7 +121,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("device", "cpu", "Where models run: cpu, cuda (GPU) or auto.", ("cpu", "cuda", "auto")),
     Setting("threads", 2, "CPU threads per model."),
     Setting("engine", "local", "Where `vrag index` runs the indexers: local (this process) or ray (a Ray "
-            "cluster, `pip install 'vrag[ray]'`).", ("local", "ray")),
+            "cluster, `pip install 'vrag[ray]'`), or 'module:Class'.", ("local", "ray"), plugin=True),
     Setting("ray_address", "", "Ray cluster to join with engine=ray: '' starts a local one, 'auto' joins the "
             "running cluster, or ray://HOST:10001."),
     Setting("ray_workers", 2, "Indexing actors with engine=ray (each loads the models once)."),
@@ -188,8 +190,8 @@ SETTINGS: tuple[Setting, ...] = (
         "graph_extractor",
         "spacy",
         "Knowledge-graph extraction: spacy (offline, en_core_web_sm) or llm (a chat model at llm_base_url; "
-        "segments it fails on fall back to spacy, with the reason recorded).",
-        ("spacy", "llm"),
+        "segments it fails on fall back to spacy, with the reason recorded), or 'module:Class'.",
+        ("spacy", "llm"), plugin=True,
     ),
     Setting(
         "graph_merge_similarity",
@@ -200,15 +202,16 @@ SETTINGS: tuple[Setting, ...] = (
         "router",
         "learned",
         "Query routing for --mode auto: learned (offline classifier shipped with vrag) or llm (a chat model at "
-        "llm_base_url; falls back to learned when it fails).",
-        ("learned", "llm"),
+        "llm_base_url; falls back to learned when it fails), or 'module:Class'.",
+        ("learned", "llm"), plugin=True,
     ),
     Setting(
         "generator",
         "extractive",
         "Answers for `vrag ask`: extractive (offline: the best supporting sentences, quoted with their time span) "
-        "or llm (a chat model at llm_base_url writes the answer from the retrieved evidence; cited spans are checked).",
-        ("extractive", "llm"),
+        "or llm (a chat model at llm_base_url writes the answer from the retrieved evidence; cited spans are checked), "
+        "or 'module:Class'.",
+        ("extractive", "llm"), plugin=True,
     ),
     Setting("llm_provider", "openai", "Chat model for graph_extractor, generator or router = llm: openai (any OpenAI-compatible server) or ollama.",
             ("openai", "ollama")),
