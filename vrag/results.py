@@ -120,4 +120,5 @@ class AskResult(_ReadByKey):
         a, s = self.answer, self.search
         return {"question": self.question, "route": s.route, "answer": a.text, "citations": a.citations,
                 "hits": [h.to_json() for h in s.hits], "found": a.found, "generator": a.generator,
-                "dropped_citations": a.dropped, "confidence": s.confidence, "escalated": s.escalated}
+                "dropped_citations": a.dropped, "confidence": s.confidence, "escalated": s.escalated,
+                "answer_short": a.short}

@@ -216,4 +216,6 @@ class Answer:
     generator: str = "extractive"
     #: citations the generator made that pointed at no retrieved evidence, removed before showing
     dropped: int = 0
+    #: the direct answer in a few words ("Randy Lennox", "SPF 30", "about 60%"); "" when there is none
+    short: str = ""
 
