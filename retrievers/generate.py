@@ -15,30 +15,38 @@ import re
 from html import escape
 from typing import Any
 
+from dataclasses import dataclass
+
 from vrag.registry import register
 from vrag.schema import Answer, Hit
 from vrag.timecode import mmss, span
 
+from .answer_type import AnswerType, asked_type, find_typed
+from .pieces import (_PRONOUN_LED, ANTECEDENT_GAP, Piece, block_after, context_hits, display_paths, next_piece,
+                     plain, read_pieces, repeats)
 from .query_terms import matched, terms
 
-__all__ = ["ExtractiveGenerator", "LLMGenerator", "check_citations", "with_context", "NOT_FOUND"]
+__all__ = ["ExtractiveGenerator", "LLMGenerator", "check_citations", "with_context", "answers", "NOT_FOUND"]
 
 NOT_FOUND = "Not found in the indexed videos."
-#: A quoted piece must score at least this (cosine to the question + a bonus for its words).
+#: A quoted piece must score at least this (cosine to the question + bonuses for its words and type).
 MIN_RELEVANCE = 0.3
 #: How much better the best piece must be when retrieval already judged the evidence weak.
 WEAK_MARGIN = 0.1
 #: Added to a piece's score for the fraction of the question's content words it contains.
 WORD_BONUS = 0.3
+#: Added to a piece's score when it (or the sentence it runs on into) holds the asked-for type.
+TYPE_BONUS = 0.15
+#: A piece that holds at least this share of the question's content words answers it on its own.
+WORDS_ENOUGH = 0.5
 #: A piece shorter than this ("SUNSCREEN", a slide title) names a topic rather than answering.
 SHORT, SHORT_PENALTY = 16, 0.1
 #: Above this score a piece answers even if the question names something it does not.
 SURE = 0.6
-#: A pronoun-led quote borrows the sentence before it from a record ending at most this many seconds earlier.
-ANTECEDENT_GAP = 2.0
 #: Hits read for an answer, and quotes shown (more for an overview).
 READ, QUOTES, OVERVIEW_QUOTES = 8, 3, 6
-_PIECES = re.compile(r"\n|(?<=[.!?])\s+(?=[A-Z0-9\"'])")
+#: The short answer quotes at most this many words of a sentence.
+SHORT_WORDS = 20
 
 
 def check_citations(citations: list[dict[str, Any]], hits: list[Hit]) -> tuple[list[dict[str, Any]], int]:
@@ -59,8 +67,42 @@ def _citation(hit: Hit, start: float | None = None, end: float | None = None) ->
             "end": round(s.end if end is None else end, 3)}
 
 
+def with_context(store: Any, hits: list[Hit]) -> list[Hit]:
+    """``hits`` plus the unretrieved speech around the top ones (see :func:`context_hits`)."""
+    return context_hits(store, hits, READ)
+
+
+@dataclass
+class _Reading:
+    """The pieces of the evidence as judged for one question."""
+
+    question: str
+    hits: list[Hit]
+    pieces: list[Piece]
+    scores: list[float]
+    words: list[float]
+    want: AnswerType | None
+    typed: list[list[str]]
+    names: dict[str, str]
+    vectors: Any = None
+
+    def typed_at(self, i: int) -> list[str]:
+        """Answers of the asked type in piece ``i`` or in the sentence it runs on into."""
+        if self.typed[i]:
+            return self.typed[i]
+        j = next_piece(self.pieces, i, self.hits)
+        return self.typed[j] if j is not None else []
+
+    def where(self, i: int, start: float | None = None, end: float | None = None) -> str:
+        p = self.pieces[i]
+        return span(self.names[self.hits[p.hit].path], p.start if start is None else start,
+                    p.end if end is None else end)
+
+
 @register("generator", "extractive")
 class ExtractiveGenerator:
+    """Quotes the evidence that answers the question, led by the answer itself in a few words."""
+
     name = "extractive"
 
     def __init__(self, embedder: Any):
@@ -72,158 +114,196 @@ class ExtractiveGenerator:
         return cls(embedder)
 
     def answer(self, question: str, hits: list[Hit], overview: bool = False, weak: bool = False) -> Answer:
-        pieces = self._pieces(hits[: (len(hits) if overview else READ)])
+        read = hits if overview else [h for n, h in enumerate(hits) if n < READ or h.signals.get("context")]
+        pieces = read_pieces(read)
         if not pieces:
             return Answer(NOT_FOUND, [], found=False, generator=self.name)
+        r = self._read(question, read, pieces)
+        if overview:
+            return self._overview(r)
+        if not answers(r, weak):
+            return Answer(NOT_FOUND, [], found=False, generator=self.name)
+        chosen = _choose(r)
+        quotes = [_quote(r, i) for i in chosen]  # (text, start, end, pieces quoted)
+        short = _short(r, chosen, quotes)
+        lines = [f"“{text}” — {r.where(i, start, end)}" for i, (text, start, end, _u) in zip(chosen, quotes)]
+        if short and not short.endswith("…") and plain(short) != plain(quotes[0][0]):
+            lines.insert(0, short)
+        paths = [h.graph_path for h in read if h.graph_path]
+        if paths:
+            lines.insert(0, f"Connection: {paths[0]}")
+        citations = [_citation(read[r.pieces[i].hit], start, end) for i, (_t, start, end, _u) in zip(chosen, quotes)]
+        valid, dropped = check_citations(citations, hits)
+        return Answer("\n".join(lines), valid, found=True, generator=self.name, dropped=dropped, short=short)
+
+    def _read(self, question: str, hits: list[Hit], pieces: list[Piece]) -> _Reading:
         import numpy as np
 
-        vectors = np.asarray(self.embedder.embed([question] + [p[0] for p in pieces]), dtype=np.float32)
-        words = terms(question)
-        scores = [float(v @ vectors[0]) + WORD_BONUS * (len(matched(words, p[0])) / len(words) if words else 0.0)
-                  - (SHORT_PENALTY if len(p[0]) < SHORT else 0.0) for p, v in zip(pieces, vectors[1:])]
-        floor = MIN_RELEVANCE + (WEAK_MARGIN if weak else 0.0)  # weak retrieval: a piece must do better
-        if not overview and (max(scores) < floor or (
-                max(scores) < SURE and _missing_focus(question, [p[0] for p in pieces]))
-                or _no_answer_of_kind(question, [p[0] for p in pieces])):
-            return Answer(NOT_FOUND, [], found=False, generator=self.name)
-        if overview:  # the most representative piece of each part (closest to the part's own vector)
-            central = [_central(v, hits[p[1]].segment.vector, len(p[0])) for p, v in zip(pieces, vectors[1:])]
-            best: dict[int, int] = {}
-            for i, (_text, h, _s, _e) in enumerate(pieces):
-                if h not in best or central[i] > central[best[h]]:
-                    best[h] = i
-            chosen = sorted(best.values(), key=lambda i: -(scores[i] + central[i]))[:OVERVIEW_QUOTES]
-            chosen.sort(key=lambda i: (hits[pieces[i][1]].path, pieces[i][2]))
-            lines = [f"- {mmss(pieces[i][2])} “{pieces[i][0]}”" for i in chosen]
-            head = f"Overview of {hits[pieces[chosen[0]][1]].path}:" if chosen else ""
-            text = "\n".join([head, *lines])
-        else:
-            order = sorted(range(len(pieces)), key=lambda i: -scores[i])
-            on_path = [n for n, h in enumerate(hits[:READ]) if h.graph_path]
-            chosen, seen = [], set()
-            if on_path:  # a connection: quote each hit on the path (its best piece), they are the chain
-                for n in on_path[:QUOTES]:
-                    best_piece = next((i for i in order if pieces[i][1] == n), None)
-                    if best_piece is not None and not _repeats(pieces[best_piece][0], seen):
-                        chosen.append(best_piece)
-                        seen.add(_plain(pieces[best_piece][0]))
-            for i in order:
-                if chosen and (scores[i] < max(MIN_RELEVANCE, scores[order[0]] - 0.12) or len(chosen) >= QUOTES):
-                    break
-                if not _repeats(pieces[i][0], seen) and i not in chosen:
-                    chosen.append(i)
-                    seen.add(_plain(pieces[i][0]))
-            quoted = {i: _with_antecedent(pieces, hits, i, chosen) for i in chosen}  # i -> (text, start)
-            text = "\n".join(f"“{quoted[i][0]}” — {span(hits[pieces[i][1]].path, quoted[i][1], pieces[i][3])}"
-                             for i in chosen)
-            paths = [h.graph_path for h in hits if h.graph_path]
-            if paths:
-                text = f"Connection: {paths[0]}\n{text}"
-        starts = quoted if not overview else {i: (None, pieces[i][2]) for i in chosen}
-        citations = [_citation(hits[pieces[i][1]], starts[i][1], pieces[i][3]) for i in chosen]
-        valid, dropped = check_citations(citations, hits)
-        return Answer(text, valid, found=True, generator=self.name, dropped=dropped)
+        texts = [p.text for p in pieces]
+        vectors = np.asarray(self.embedder.embed([question] + texts), dtype=np.float32)
+        qwords = terms(question)
+        words = [len(matched(qwords, t)) / len(qwords) if qwords else 0.0 for t in texts]
+        want, typed = _types(question, pieces)
+        r = _Reading(question, hits, pieces, [], words, want, typed, display_paths([h.path for h in hits]), vectors)
+        r.scores = [float(v @ vectors[0]) + WORD_BONUS * w - (SHORT_PENALTY if len(t) < SHORT else 0.0)
+                    for t, v, w in zip(texts, vectors[1:], words)]
+        if want is not None:
+            r.scores = [s + (TYPE_BONUS if r.typed_at(i) else 0.0) for i, s in enumerate(r.scores)]
+        return r
 
-    @staticmethod
-    def _pieces(hits: list[Hit]) -> list[tuple[str, int, float, float]]:
-        """(sentence or screen line, hit index, start, end) for every readable piece of the hits;
-        merged hits are read part by part so each quote keeps its own span."""
-        out = []
-        for i, hit in enumerate(hits):
-            s = hit.segment
-            parts = s.meta.get("parts") or [{"modality": s.modality, "text": s.text, "start": s.start, "end": s.end}]
-            for part in parts:
-                for piece in _split(part["text"] or "", screen=part.get("modality") == "ocr"):
-                    out.append((piece, i, float(part["start"]), float(part["end"])))
-        # the same words in several records (speech repeated in a caption): keep the tightest span
-        tightest: dict[str, tuple[str, int, float, float]] = {}
-        for piece in out:
-            key = _plain(piece[0])
-            if key not in tightest or piece[3] - piece[2] < tightest[key][3] - tightest[key][2]:
-                tightest[key] = piece
-        return [p for p in out if tightest[_plain(p[0])] is p]
+    def _overview(self, r: _Reading) -> Answer:
+        """The most representative piece of each part (closest to the part's own vector), in order."""
+        central = [_central(v, r.hits[p.hit].segment.vector, len(p.text))
+                   for p, v in zip(r.pieces, r.vectors[1:])]
+        best: dict[int, int] = {}
+        for i, p in enumerate(r.pieces):
+            if p.hit not in best or central[i] > central[best[p.hit]]:
+                best[p.hit] = i
+        chosen = sorted(best.values(), key=lambda i: -(r.scores[i] + central[i]))[:OVERVIEW_QUOTES]
+        chosen.sort(key=lambda i: (r.hits[r.pieces[i].hit].path, r.pieces[i].start))
+        files = list(dict.fromkeys(r.names[r.hits[r.pieces[i].hit].path] for i in chosen))
+        lines = [f"Overview of {', '.join(files)}:"] + [f"- {mmss(r.pieces[i].start)} “{r.pieces[i].text}”"
+                                                        for i in chosen]
+        top = max(chosen, key=lambda i: central[i])
+        citations = [_citation(r.hits[r.pieces[i].hit], r.pieces[i].start, r.pieces[i].end) for i in chosen]
+        valid, dropped = check_citations(citations, r.hits)
+        return Answer("\n".join(lines), valid, found=True, generator=self.name, dropped=dropped,
+                      short=_clip(r.pieces[top].text))
 
 
-_PRONOUN_LED = re.compile(r"^\W*(?:\S+\s+){0,4}?(?:she|he|they|his|her|their|him|them)\b", re.I)
+def _types(question: str, pieces: list[Piece]) -> tuple[AnswerType | None, list[list[str]]]:
+    """The asked-for type and, per piece, the answers of that type it holds (none without spaCy)."""
+    from vrag.errors import MissingDependencyError
+    from vrag.indexers.graph_extract import load_nlp
+
+    try:
+        nlp = load_nlp()
+    except MissingDependencyError:
+        return asked_type(question), [[] for _ in pieces]
+    want = asked_type(question, nlp)
+    if want is None:
+        return None, [[] for _ in pieces]
+    docs = nlp.pipe([_parse_form(p.text) for p in pieces])
+    return want, [find_typed(doc, doc.text, want.type, question) for doc in docs]
 
 
-def _with_antecedent(pieces: list[tuple[str, int, float, float]], hits: list[Hit], i: int,
-                     chosen: list[int]) -> tuple[str, float]:
-    """The piece (and where its quote starts), preceded by the sentence just before it when it opens
-    with a pronoun: "In 1995, she became…" needs "This photograph shows Eileen Collins.". That
-    sentence is the previous one of the same record, or the last of a retrieved record of the same
-    video and kind that ends at most :data:`ANTECEDENT_GAP` seconds before this one starts."""
-    text, hit, start, end = pieces[i]
-    if not _PRONOUN_LED.match(text):
-        return text, start
-    seg = hits[hit].segment
-    prev = pieces[i - 1] if i > 0 and pieces[i - 1][1:] == pieces[i][1:] else None
-    if prev is None:
-        before = [j for j, p in enumerate(pieces)
-                  if p[1] != hit and hits[p[1]].segment.video_id == seg.video_id
-                  and hits[p[1]].segment.modality == seg.modality and p[3] <= start + 0.25
-                  and start - p[3] <= ANTECEDENT_GAP and p[2] < start]
-        prev = pieces[max(before, key=lambda j: (pieces[j][3], j))] if before else None
-    if prev is None or pieces.index(prev) in chosen or prev[0].endswith((":", "?")):
-        return text, start
-    return f"{prev[0]} {text}", min(start, prev[2])
+def _parse_form(text: str) -> str:
+    """Screen text in capitals reads as names to the tagger: "PRESIDENT OF BELL MEDIA" is parsed
+    as "President of bell media" would be, with the figures kept."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) >= 6 and sum(c.isupper() for c in letters) > 0.8 * len(letters):
+        return text[:1] + text[1:].lower()
+    return text
 
 
-def with_context(store: Any, hits: list[Hit]) -> list[Hit]:
-    """``hits`` plus, for each speech hit that opens with a pronoun, the speech record just before
-    it in the same video (not retrieved itself: it names who "she" is), so an answer can quote it.
-    Each extra hit (score 0) follows the hit it explains; it is evidence for :func:`check_citations` too."""
-    from vrag.filters import Filter
-
-    out: list[Hit] = []
-    have = {h.segment.segment_id for h in hits}
-    for n, h in enumerate(hits):
-        out.append(h)
-        s = h.segment
-        if n >= READ or s.modality != "asr" or not _PRONOUN_LED.match(s.text or ""):
-            continue
-        where = Filter.of(s.video_id, "asr", ends_within=(s.start - ANTECEDENT_GAP, s.start + 0.25))
-        before = [b for b in store.segments.read(where) if b.segment_id not in have and b.start < s.start]
-        if before:
-            prev = max(before, key=lambda b: b.end)
-            have.add(prev.segment_id)
-            out.append(Hit(prev, 0.0, "asr: the sentence before a quoted one (context)", h.path))
-    return out
+def answers(r: _Reading, weak: bool) -> bool:
+    """Whether the evidence answers the question: some piece holds the asked-for type or the
+    question's content words, and nothing the question names (a name, every noun, a price) is
+    missing from it. Weak retrieval asks more of the best piece."""
+    texts = [p.text for p in r.pieces]
+    best = max(r.scores)
+    if best < SURE and _missing_focus(r.question, texts):
+        return False
+    if _no_answer_of_kind(r.question, texts):
+        return False
+    floor = MIN_RELEVANCE + (WEAK_MARGIN if weak else 0.0)
+    for i in range(len(r.pieces)):
+        if r.scores[i] >= floor or r.words[i] >= WORDS_ENOUGH + (0.25 if weak else 0.0):
+            return True
+        if r.want is not None and r.typed_at(i) and r.words[i] > 0 and r.scores[i] >= floor - 0.1:
+            return True
+    return False
 
 
-def _plain(text: str) -> str:
-    """Words only, lowercased: the same sentence quoted with other punctuation is the same."""
-    return " ".join(re.findall(r"\w+", text.lower()))
+def _choose(r: _Reading) -> list[int]:
+    """The pieces to quote: the best, then those nearly as good (at most :data:`QUOTES`); each hit
+    on a graph path first (they are the chain between the question's entities)."""
+    order = sorted(range(len(r.pieces)), key=lambda i: -r.scores[i])
+    if r.want is not None:  # the best piece holding the asked-for type leads when it is nearly as good
+        typed = next((i for i in order if r.typed_at(i)), None)
+        if typed is not None and r.scores[typed] >= r.scores[order[0]] - 0.1:
+            order.remove(typed)
+            order.insert(0, typed)
+    chosen: list[int] = []
+    seen: set[str] = set()
+    on_path = [n for n, h in enumerate(r.hits[:READ]) if h.graph_path]
+    for n in on_path[:QUOTES]:
+        best = next((i for i in order if r.pieces[i].hit == n), None)
+        if best is not None and not repeats(r.pieces[best].text, seen):
+            chosen.append(best)
+            seen.add(plain(r.pieces[best].text))
+    lead = r.scores[order[0]]
+    for i in order:
+        if chosen and (r.scores[i] < max(MIN_RELEVANCE, lead - 0.12) or len(chosen) >= QUOTES):
+            break
+        if not repeats(r.pieces[i].text, seen) and i not in chosen:
+            chosen.append(i)
+            seen.add(plain(r.pieces[i].text))
+    return chosen
 
 
-def _repeats(text: str, seen: set[str]) -> bool:
-    """Already quoted, or inside (or around) a quote already chosen."""
-    plain = _plain(text)
-    return any(plain in other or other in plain for other in seen)
+def _quote(r: _Reading, i: int) -> tuple[str, float, float, list[int]]:
+    """Piece ``i`` as quoted, grown to what completes it: the sentence before when it opens with a
+    pronoun, the next sentence when that holds the asked-for answer, the lines under a screen
+    header ("KEY INGREDIENTS:" and its list); with the pieces it quotes, ``i`` first."""
+    p = r.pieces[i]
+    text, start, end, used = p.text, p.start, p.end, [i]
+    before = _antecedent(r, i)
+    if before is not None:
+        text, start = f"{r.pieces[before].text} {text}", min(start, r.pieces[before].start)
+        used.append(before)
+    if p.modality == "ocr" and (p.text.endswith(":") or len(p.text) < SHORT):
+        block = block_after(r.pieces, i)
+        if block and (p.text.endswith(":") or r.want is not None):
+            text = text.rstrip() + " " + " / ".join(r.pieces[j].text for j in block)
+            end = max([end] + [r.pieces[j].end for j in block])
+            used += block
+    elif r.want is not None and not r.typed[i] and r.typed_at(i):
+        j = next_piece(r.pieces, i, r.hits)
+        if j is not None:
+            text, end = f"{text} {r.pieces[j].text}", max(end, r.pieces[j].end)
+            used.insert(1, j)
+    return text, start, end, used
 
 
-def _split(text: str, screen: bool) -> list[str]:
-    """Quotable pieces: sentences (a short one joins the next: "Pity the world." + "Or else..."),
-    or screen lines (a line of figures joins the line it qualifies: "dementia in twin with TBI /
-    OR = 1.56; 95% CI=1.03-2.40")."""
-    if screen:
-        lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
-        out: list[str] = []
-        for line in lines:
-            figures = sum(c.isdigit() for c in line) >= 2 and sum(c.isalpha() for c in line) < 0.6 * len(line)
-            if out and figures:
-                out[-1] += " / " + line
-            else:
-                out.append(line)
+def _antecedent(r: _Reading, i: int) -> int | None:
+    """The piece just before a pronoun-led piece ("His name is..." after "...for Bell Media."), in
+    the same record or a record of the same video and kind ending at most ANTECEDENT_GAP earlier."""
+    p = r.pieces[i]
+    if not _PRONOUN_LED.match(p.text) or p.modality != "asr":
+        return None
+    if i > 0 and r.pieces[i - 1].hit == p.hit and r.pieces[i - 1].modality == p.modality:
+        prev = i - 1
     else:
-        out = []
-        for piece in _PIECES.split(text):
-            piece = " ".join(piece.split())
-            if out and len(out[-1]) < 40 and not out[-1].endswith(("?", "!")) and piece:
-                out[-1] += " " + piece
-            elif piece:
-                out.append(piece)
-    return [p for p in out if len(p) >= 3 and sum(c.isalpha() for c in p) >= 3]
+        video = r.hits[p.hit].segment.video_id
+        before = [j for j, q in enumerate(r.pieces) if q.hit != p.hit and q.modality == p.modality
+                  and r.hits[q.hit].segment.video_id == video and q.end <= p.start + 0.25
+                  and p.start - q.end <= ANTECEDENT_GAP and q.start < p.start]
+        prev = max(before, key=lambda j: (r.pieces[j].end, j)) if before else None
+    if prev is None or r.pieces[prev].text.endswith((":", "?")):
+        return None
+    return prev
+
+
+def _short(r: _Reading, chosen: list[int], quotes: list[tuple[str, float, float, list[int]]]) -> str:
+    """The answer in a few words: the asked-for name, figure, date or place from the best quote
+    that holds one; else the list under a quoted screen header; else the best quote, clipped."""
+    if r.want is not None:
+        for _text, _start, _end, used in quotes:
+            found = next((r.typed[j] for j in used if r.typed[j]), None)
+            if found:
+                return found[0]
+    first = quotes[0][0]
+    p = r.pieces[chosen[0]]
+    if p.modality == "ocr" and p.text.endswith(":") and first != p.text:
+        items = [x.strip(" *•-·") for x in first[len(p.text):].split(" / ")]
+        return ", ".join(x for x in items if x)
+    return _clip(first)
+
+
+def _clip(text: str) -> str:
+    words = text.split()
+    return text if len(words) <= SHORT_WORDS else " ".join(words[:SHORT_WORDS]) + " …"
 
 
 def _missing_focus(question: str, texts: list[str]) -> list[str]:

@@ -147,10 +147,13 @@ def test_answer_borrows_the_sentence_before_a_pronoun_led_speech_record(tmp_path
     store.segments.replace("v1", [named, she, other], "m", 4)
     hits = [Hit(she, 0.8, "asr", "talk.mp4"), Hit(other, 0.2, "asr", "talk.mp4")]
     evidence = with_context(store, hits)
-    assert [h.segment.segment_id for h in evidence] == [she.segment_id, named.segment_id, other.segment_id]
+    assert [h.segment.segment_id for h in evidence] == [she.segment_id, other.segment_id, named.segment_id]
+    assert evidence[-1].signals == {"context": 1.0} and "context" in evidence[-1].why
     answer = ExtractiveGenerator(text_embedder(Config.load())).answer(
         "Who was the first woman to pilot the Space Shuttle?", evidence)
-    assert answer.text.startswith("“This photograph shows Eileen Collins. In 1995, she became")
+    assert answer.short == "Eileen Collins"  # the person asked for, from the sentence borrowed before "she"
+    assert answer.text.splitlines()[0] == "Eileen Collins"
+    assert answer.text.splitlines()[1].startswith("“This photograph shows Eileen Collins. In 1995, she became")
     assert answer.citations[0]["start"] == 28.6 and answer.citations[0]["end"] == 40.2
     assert with_context(store, [Hit(other, 0.5, "asr", "talk.mp4")]) == [Hit(other, 0.5, "asr", "talk.mp4")]
 
@@ -170,7 +173,9 @@ def test_cli_search_and_ask_json_contracts(kb, lecture):
     assert {"video_id", "path", "start", "end"} <= set(data["citations"][0])
     human = subprocess.run([sys.executable, "-m", "vrag", "ask", "Which year did Hekla erupt?", "--db", db],
                            capture_output=True, text=True, timeout=300)
-    assert "1104" in human.stdout and f"{lecture[0]} @ 00:" in human.stdout and "route:" in human.stdout
+    assert human.stdout.splitlines()[0] == "1104"  # the direct answer leads, then the quote and its source
+    assert f"{lecture[0].name} @ 00:" in human.stdout and "route:" in human.stdout
+    assert str(lecture[0].parent) not in human.stdout  # people read file names, not absolute paths
 
 
 def test_langchain_retriever_returns_documents_with_hit_metadata(kb, lecture):

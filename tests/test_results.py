@@ -78,11 +78,12 @@ def test_ask_json_and_fields():
     hit = _hit(1.0, "Marie Curie discovered polonium.", "asr: vector similarity 0.80")
     search = SearchResult("who found polonium?", "naive", 0.9, False, [hit], _retrieval([hit]))
     cited = [{"video_id": "v1", "path": "clip.mp4", "start": 1.0, "end": 5.0}]
-    result = AskResult("who found polonium?", search, Answer("“Marie Curie discovered polonium.”", cited, dropped=2))
+    result = AskResult("who found polonium?", search, Answer("“Marie Curie discovered polonium.”", cited, dropped=2,
+                                                                 short="Marie Curie"))
     assert result.to_json() == {
         "question": "who found polonium?", "route": "naive", "answer": "“Marie Curie discovered polonium.”",
         "citations": cited, "hits": [hit.to_json()], "found": True, "generator": "extractive",
-        "dropped_citations": 2, "confidence": 0.9, "escalated": False}
+        "dropped_citations": 2, "confidence": 0.9, "escalated": False, "answer_short": "Marie Curie"}
     assert list(result.to_json())[:3] == ["question", "route", "answer"]
     assert (result.text, result.citations, result.found, result.route, result.hits) == (
         "“Marie Curie discovered polonium.”", cited, True, "naive", [hit])

@@ -193,12 +193,21 @@ def _cmd_search(args: argparse.Namespace) -> int:
     print(_route_line(result))
     if not result.hits:
         print("no matches")
-    for hit in result.to_json()["hits"]:  # the rounded start/end/score of the contract
+    hits = result.to_json()["hits"]  # the rounded start/end/score of the contract
+    names = _display([h["path"] for h in hits])
+    for hit in hits:
         text = " ".join(hit["text"].split())
         text = text if len(text) <= 100 else text[:97] + "..."
-        print(f"{span(hit['path'], hit['start'], hit['end'])}  [{hit['modality']} {hit['score']:.2f}]  {text}")
+        print(f"{span(names[hit['path']], hit['start'], hit['end'])}  [{hit['modality']} {hit['score']:.2f}]  {text}")
         print(f"    why: {hit['why']}")
     return 0
+
+
+def _display(paths: list[str]) -> dict[str, str]:
+    """Paths as people read them: file names (with a folder where two names clash), not absolute paths."""
+    from .retrievers.pieces import display_paths
+
+    return display_paths(paths)
 
 
 def _route_line(result: SearchResult) -> str:
@@ -222,8 +231,9 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     print(result.answer.text)
     if result.citations:
         print("\nsources:")
+        names = _display([c["path"] for c in result.citations])
         for c in result.citations:
-            print(f"  {span(c['path'], c['start'], c['end'])}")
+            print(f"  {span(names[c['path']], c['start'], c['end'])}")
     print(f"\n{_route_line(result.search)}")
     return 0
 
@@ -263,8 +273,9 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     for n in found["neighbours"][:15]:
         arrow = "->" if n["direction"] == "out" else "<-"
         print(f"  {arrow} {n['type']} {arrow} {n['entity']}  (weight {n['weight']:g})")
+    names = _display([a["path"] for a in found["appearances"][:20]])
     for a in found["appearances"][:20]:
-        print(f"  {a['path']} @ {mmss(a['start'])}–{mmss(a['end'])}")
+        print(f"  {names[a['path']]} @ {mmss(a['start'])}–{mmss(a['end'])}")
     return 0
 
 

@@ -1,0 +1,121 @@
+"""What kind of answer a question asks for, where evidence holds one, and the short answer itself.
+
+"Who is Bell Media's president?" asks for a PERSON; "by how much did TBI raise the risk?" for a
+NUMBER; "when", "which company", "where" for a DATE, an ORG or a PLACE. The type comes from the
+question's wh-word and the noun it asks about (spaCy's packaged English model gives lemmas, so
+"which places" is "place"); the evidence is read with the same model's named entities, plus
+figures written as digits (an OCR'd "SPF 30" is a number whatever the tagger says).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["AnswerType", "asked_type", "find_typed", "LABELS"]
+
+#: spaCy entity labels that answer each type.
+LABELS: dict[str, frozenset[str]] = {
+    "PERSON": frozenset({"PERSON"}),
+    "NUMBER": frozenset({"CARDINAL", "PERCENT", "MONEY", "QUANTITY"}),
+    "DATE": frozenset({"DATE", "TIME"}),
+    "ORG": frozenset({"ORG"}),
+    "PLACE": frozenset({"GPE", "LOC", "FAC"}),
+}
+#: Nouns a question asks about ("which company", "what temperature"), by lemma.
+_NOUNS: dict[str, str] = {
+    **dict.fromkeys("person people man woman guy player host anchor forecaster meteorologist president ceo "
+                    "singer artist author actor actress coach reporter presenter guest colleague scientist "
+                    "researcher doctor founder leader politician musician composer analyst".split(), "PERSON"),
+    **dict.fromkeys("company organisation organization channel network team brand university broadcaster station "
+                    "institute institution agency club league firm manufacturer maker publisher college school "
+                    "government party newspaper".split(), "ORG"),
+    **dict.fromkeys("city country place province town state region location area neighbourhood neighborhood "
+                    "street continent island venue".split(), "PLACE"),
+    **dict.fromkeys("year date day month time season decade century hour weekday".split(), "DATE"),
+    **dict.fromkeys("percentage percent number amount temperature score price cost speed ratio rate age distance "
+                    "size count total height weight length duration figure dose degrees".split(), "NUMBER"),
+}
+_HOW = re.compile(r"\bhow (?:much|many|long|old|far|big|fast|high|hot|cold|warm|tall|often|large|low|strong)\b"
+                  r"|\bwhat percent", re.I)
+_WHEN = re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time)\b", re.I)
+_WHERE = re.compile(r"\bwhere\b", re.I)
+_WHO = re.compile(r"\b(?:who|whom|whose)\b", re.I)
+_WH = {"what", "which", "whose"}
+#: Written figures: "60%", "1.56", "9°", "27-37", "B5" does not count (a letter glued to it).
+_FIGURE = re.compile(r"(?<![\w.])(?:about |around |roughly |nearly |almost |over |under |up to )?"
+                     r"[$€£]?\d+(?:[.,]\d+)*(?:\s?(?:%|°\w?|percent|per cent|km/h|mph|km|cm|mm|kg|lbs?|degrees))?"
+                     r"(?:\s?[-–]\s?\d+(?:[.,]\d+)?(?:\s?(?:%|°|km/h))?)?(?![\w])", re.I)
+_APPROX = re.compile(r"\b(about|around|roughly|nearly|almost|approximately|over|more than|less than|up to|"
+                     r"at least|some)\s+(?:an?\s+)?$", re.I)
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    """The asked-for type (a key of :data:`LABELS`) and why: the cue that gave it."""
+
+    type: str
+    cue: str
+
+
+def asked_type(question: str, nlp: Any = None) -> AnswerType | None:
+    """The kind of answer ``question`` wants, or None when any text may answer it ("why", "what
+    does ... say"). ``nlp`` (spaCy) reads the noun a wh-word asks about; without it only the
+    wh-words count."""
+    noun = _asked_noun(question, nlp) if nlp is not None else None
+    if noun:
+        return AnswerType(_NOUNS[noun], f"asks for a {noun}")
+    if _HOW.search(question):
+        return AnswerType("NUMBER", _HOW.search(question).group(0).lower())
+    if _WHEN.search(question):
+        return AnswerType("DATE", "when")
+    if _WHERE.search(question):
+        return AnswerType("PLACE", "where")
+    if _WHO.search(question):
+        return AnswerType("PERSON", "who")
+    return None
+
+
+def _asked_noun(question: str, nlp: Any) -> str | None:
+    """The first known noun the question's wh-word asks about: "which company makes...", "what is
+    the temperature", "who is the host" ("host"), "what is the name of the forecaster"."""
+    doc = nlp(question)
+    wh = next((t for t in doc if t.lower_ in _WH | {"who", "how", "where", "when"}), None)
+    if wh is None or wh.lower_ in {"how", "where", "when"}:
+        return None
+    for tok in doc[wh.i + 1: wh.i + 8]:
+        lemma = tok.lemma_.lower()
+        if tok.pos_ in {"NOUN", "PROPN"} and lemma in _NOUNS:
+            return lemma
+        if tok.pos_ == "VERB" and tok.lemma_.lower() not in {"be", "have", "do"}:
+            break  # "what did Glenn say about the team": the noun is not what is asked
+    return None
+
+
+def find_typed(doc: Any, text: str, want: str, question: str = "") -> list[str]:
+    """The pieces of ``text`` (parsed as ``doc``) that are answers of type ``want``, best first;
+    names or figures the question itself holds are not answers to it."""
+    q = question.lower()
+    found: list[str] = []
+    for ent in doc.ents:
+        if ent.label_ in LABELS[want]:
+            found.append(_with_qualifier(text, ent.start_char, ent.end_char) if want == "NUMBER" else ent.text)
+    if want == "NUMBER":
+        found += [m.group(0) for m in _FIGURE.finditer(text)]
+    out: list[str] = []
+    for f in found:
+        f = f.strip(" .,;:")
+        if f and f.lower() not in q and not any(f.lower() in o.lower() for o in out):
+            out = [o for o in out if o.lower() not in f.lower()] + [f]
+    return out
+
+
+def _with_qualifier(text: str, start: int, end: int) -> str:
+    """A figure with the word that qualifies it: "about a 60%" reads "about 60%"."""
+    before = _APPROX.search(text[:start])
+    span = text[start:end]
+    span = re.sub(r"^(?:an?|the)\s+", "", span, flags=re.I)
+    if before and before.group(1).lower() not in span.lower():
+        return f"{before.group(1)} {span}"
+    return span
