@@ -202,15 +202,15 @@ def answers(r: _Reading, weak: bool) -> bool:
     missing from it. Weak retrieval asks more of the best piece."""
     texts = [p.text for p in r.pieces]
     best = max(r.scores)
-    if best < SURE and _missing_focus(r.question, texts):
+    if best < SURE and _missing_focus(r.question, texts, [h.path for h in r.hits]):
         return False
     if _no_answer_of_kind(r.question, texts):
         return False
     floor = MIN_RELEVANCE + (WEAK_MARGIN if weak else 0.0)
     for i in range(len(r.pieces)):
-        if r.scores[i] >= floor or r.words[i] >= WORDS_ENOUGH + (0.25 if weak else 0.0):
+        if r.scores[i] >= floor or (r.words[i] >= WORDS_ENOUGH and r.scores[i] >= MIN_RELEVANCE - 0.1):
             return True
-        if r.want is not None and r.typed_at(i) and r.words[i] > 0 and r.scores[i] >= floor - 0.1:
+        if (r.want is not None and r.typed_at(i)) and r.scores[i] >= MIN_RELEVANCE - 0.05:
             return True
     return False
 
@@ -306,13 +306,22 @@ def _clip(text: str) -> str:
     return text if len(words) <= SHORT_WORDS else " ".join(words[:SHORT_WORDS]) + " …"
 
 
-def _missing_focus(question: str, texts: list[str]) -> list[str]:
+#: Nouns that describe the recording or the situation, not what it says: "the speaker in the
+#: screencast", "the product in the commercial". A question may use them of any video.
+_ABOUT_RECORDING = frozenset("""
+screencast recording film movie cartoon commercial advert ad advertisement excerpt audience broadcast show episode
+segment scene footage slide screen card frame picture image viewer viewers narrator voice product item
+""".split())
+
+
+def _missing_focus(question: str, texts: list[str], paths: list[str] = ()) -> list[str]:
     """Names and nouns the question asks about that no piece of evidence contains, when that makes
-    the evidence beside the point: any name ("Ubuntu"), or every noun ("the aspirin dose" in a talk
-    that never mentions aspirin; one noun found is enough, questions paraphrase). Empty without
-    spaCy (the graph extra)."""
+    the evidence beside the point: any name ("Ubuntu"; a name in a cited file's name counts as
+    present: "the NIH talk"), or two or more specific nouns with none of them found ("the aspirin
+    dose" in a talk that never mentions aspirin; one noun found is enough, questions paraphrase,
+    and nouns of the recording itself, "the commercial", say nothing). Empty without spaCy."""
     from vrag.errors import MissingDependencyError
-    from vrag.indexers.graph_extract import load_nlp
+    from vrag.indexers.graph_extract import _GENERIC, load_nlp
 
     from .query_terms import STOP_WORDS
 
@@ -320,12 +329,13 @@ def _missing_focus(question: str, texts: list[str]) -> list[str]:
         doc = load_nlp()(question)
     except MissingDependencyError:
         return []
-    evidence = " ".join(texts)
+    evidence = " ".join(list(texts) + [re.sub(r"[\W_]+", " ", p) for p in paths])
     names = [t.text for t in doc if t.pos_ == "PROPN" and t.text.lower() not in STOP_WORDS and len(t.text) > 1]
-    nouns = [t.text for t in doc if t.pos_ == "NOUN" and t.text.lower() not in STOP_WORDS and len(t.text) > 2]
+    nouns = [t.text for t in doc if t.pos_ == "NOUN" and len(t.text) > 2 and t.lemma_.lower() not in
+             STOP_WORDS | _GENERIC | _ABOUT_RECORDING and t.text.lower() not in STOP_WORDS]
     missing_names = [n for n in names if not matched([n.lower()], evidence)]
     missing_nouns = [n for n in nouns if not matched([n.lower()], evidence)]
-    if missing_names or (nouns and len(missing_nouns) == len(nouns)):
+    if missing_names or (len(nouns) >= 2 and len(missing_nouns) == len(nouns)):
         return missing_names + missing_nouns
     return []
 

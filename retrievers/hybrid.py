@@ -12,6 +12,8 @@ the best window of each part of the video, so the evidence spans the whole video
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 from vrag.config import Config
@@ -65,6 +67,16 @@ class HybridRetriever:
         signals = {"similarity": similarity, "words": len(found) / len(words) if words else 0.0}
         return Hit(seg, similarity, why, paths.get(seg.video_id, seg.uri), signals)
 
+    def named_video(self, query: str) -> str | None:
+        """The one video whose file name the query names ("summarize the NIH talk" and
+        nih_twin_study_talk.mp4; "the GNOME video"), or None when no name, or several, match."""
+        words = set(terms(query))
+        if not words:
+            return None
+        named = [row["video_id"] for row in self.store.videos.all()
+                 if words & set(terms(" ".join(re.split(r"[\W_\d]+", Path(str(row.get("path") or "")).stem))))]
+        return named[0] if len(named) == 1 else None
+
     def coverage(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
         """Evidence spread over the video the question is about: in each of ``k`` equal parts, the
         record that best stands for the video (close to its mean meaning) and the question, in time
@@ -73,6 +85,8 @@ class HybridRetriever:
         video = filters.get("video_id")
         if isinstance(video, (list, tuple)):
             video = video[0] if len(video) == 1 else None
+        if not video:
+            video = self.named_video(query)
         if not video:
             best = self.retrieve(query, k=k, filters=filters)
             if not best:
