@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from vrag.evaluate import load_qa, run_eval, summarise
+from vrag.evaluate import QAFileError, _answer_ok, load_qa, run_eval, summarise
 
 QA = Path(__file__).with_name("qa")
 EVAL_FILES = {
@@ -80,3 +80,52 @@ def test_nextqa_questions_find_the_concert_clip(eval_kb):
     rows = run_eval(eval_kb, load_qa(QA / "nextqa_4405327307.jsonl"), k=5)
     summary = summarise(rows, k=5)
     assert summary["file_recall"]["5"] >= NEXTQA_FILE_RECALL_AT_5_FLOOR, _table(rows)
+
+
+def _one(tmp_path, line):
+    path = tmp_path / "q.jsonl"
+    path.write_text("# one question\n" + line + "\n", encoding="utf-8")
+    return path
+
+
+def test_library_level_and_cite_all_load(tmp_path):
+    q, = load_qa(_one(tmp_path, '{"question": "Which clips are songs?", "file": ["en.mp3", "fr.mp3"], '
+                                '"level": "library", "kind": "library", "cite_all": true}'))
+    assert q["level"] == "library" and q["cite_all"] is True and q["files"] == ["en.mp3", "fr.mp3"]
+    plain, = load_qa(_one(tmp_path, '{"question": "q?", "file": "a.mp4"}'))
+    assert plain["cite_all"] is False
+
+
+@pytest.mark.parametrize("line, reason", [
+    ('{"question": "q?", "file": ["a.mp4"], "cite_all": "yes"}', "true or false"),
+    ('{"question": "q?", "file": ["a.mp4"], "cite_all": 1}', "true or false"),
+    ('{"question": "q?", "file": null, "cite_all": true}', "needs the files"),
+])
+def test_bad_cite_all_names_the_field(tmp_path, line, reason):
+    path = _one(tmp_path, line)
+    with pytest.raises(QAFileError) as err:
+        load_qa(path)
+    assert str(err.value).startswith(f"{path}:2: field 'cite_all': ") and reason in str(err.value)
+
+
+def test_cite_all_needs_a_citation_of_every_listed_file(tmp_path):
+    """A library question is right only when the answer cites every file it lists (by name, indexed
+    path or video id); citing other files as well does not hurt."""
+    q, = load_qa(_one(tmp_path, '{"question": "Which clips are weather forecasts?", "level": "library", '
+                                '"file": ["cais_v13_weather.mp4", "cais_v18_weather.mp4", "cais_v20_weather.mp4"], '
+                                '"answer_any": ["weather"], "cite_all": true}'))
+
+    def cite(path, video_id="v"):
+        return {"video_id": video_id, "path": path, "start": 3.0, "end": 9.0}
+
+    answer = "These are weather forecasts [1] [2]."
+    two = [cite("/e/batch2/cais_v13_weather.mp4"), cite("batch2/cais_v18_weather.mp4")]
+    assert _answer_ok(answer, two, q) is False
+    three = two + [cite("batch2/cais_v20_weather.mp4"), cite("media/sunscreen_ad.mp4")]
+    assert _answer_ok(answer, three, q) is True
+    assert _answer_ok("Three clips [1] [2] [3].", three, q) is False  # the answer words still count
+    by_id = two + [cite("elsewhere/renamed.mp4", video_id="cais_v20_weather.mp4")]
+    assert _answer_ok(answer, by_id, q) is True
+    q_words_free = {**q, "answer_any": []}  # without answer words the citations alone decide
+    assert _answer_ok("x", two, q_words_free) is False and _answer_ok("x", three, q_words_free) is True
+    assert _answer_ok("x", two, {**q_words_free, "cite_all": False}) is None
