@@ -32,8 +32,13 @@ KINDS = {"speech", "screen", "visual", "cross", "global", "unanswerable"}
 # `python -m benchmarks.bench_qa --db /tmp/evalkb` (k=10, spans must overlap: no slack), 2026-11-24:
 # shared_eval recall@5 (file + span) 0.94 over the 53 answerable questions, answer accuracy 0.61
 # over all 59, all 6 unanswerable questions "not found"; NExT-QA file recall@5 1.00.
-RECALL_AT_5_FLOOR = 0.88
-ANSWER_FLOOR = 0.55
+# With the 24 questions added for issue 16 (83 in all), on a fresh index of media/ + audio/ with
+# `vrag index ../shared/eval/media ../shared/eval/audio --db /tmp/qa_kb_small` and
+# `vrag eval tests/qa/shared_eval.jsonl --db /tmp/qa_kb_small -k 5 --json`, 2026-11-30: recall@5 (file + span)
+# 0.91 over the 77 answerable, answer accuracy 0.51 over all 83 (the first 59: 0.94 and 0.61 as before;
+# the 24 new: 0.83 and 0.25), all 6 unanswerable "not found".
+RECALL_AT_5_FLOOR = 0.85
+ANSWER_FLOOR = 0.45
 #: Every unanswerable question must say "not found" (none-02, the price of the advertised
 #: sunscreen, used to be quoted from the ad: a price question now needs a price in the evidence).
 UNANSWERABLE_MISSES = 0
