@@ -8,11 +8,14 @@ A question file is JSON lines, one question per line (blank lines and ``#`` comm
   must then say "not found" and cite nothing).
 - ``span`` (optional): ``[start, end]`` in seconds where the answer is, in that file.
 - ``answer_any`` (optional): the answer is right when it contains any of these words.
-- ``level`` (optional): the retrieval level the router should pick: naive, hybrid or graph.
+- ``level`` (optional): the retrieval level the router should pick: naive, hybrid or graph; or
+  ``library`` for a question about the whole collection (not a router level: left out of the
+  routing accuracy).
 
 Optional extensions: ``id`` (default: the line number), ``kind`` (a label; results are also
 reported per kind), ``also`` (more ``[start, end]`` spans where the same evidence is shown or
-said again), ``answer_all`` (the answer must contain every one of these words).
+said again), ``answer_all`` (the answer must contain every one of these words), ``cite_all``
+(true: the answer must also cite every file in ``file``, e.g. "which clips are weather forecasts?").
 
 Per question it runs ``KnowledgeBase.search(question, k)`` for the ranking metrics and the
 route, and ``KnowledgeBase.ask(question)`` for the answer and its citations.
@@ -29,15 +32,17 @@ from typing import Any, Callable, Iterable
 
 from .errors import VragError
 
-__all__ = ["LEVELS", "QAFileError", "load_qa", "run_eval", "summarise", "iou", "quantile", "NOT_FOUND"]
+__all__ = ["LEVELS", "QA_LEVELS", "QAFileError", "load_qa", "run_eval", "summarise", "iou", "quantile", "NOT_FOUND"]
 
 LEVELS = ("naive", "hybrid", "graph")
+#: Levels a question may name: the router's, and ``library`` (a question about the whole collection).
+QA_LEVELS = LEVELS + ("library",)
 NOT_FOUND = "not found"
 #: Cut-offs reported for recall@k (file, and file + time span).
 CUTOFFS = (1, 5, 10)
 #: Temporal IoU a hit needs for the grounding recall (R@k, IoU >= t) over questions with a span.
 IOU_THRESHOLDS = (0.3, 0.5)
-_FIELDS = {"question", "file", "span", "answer_any", "level", "id", "kind", "also", "answer_all"}
+_FIELDS = {"question", "file", "span", "answer_any", "level", "id", "kind", "also", "answer_all", "cite_all"}
 _MEDIA_NAME = re.compile(
     r"[^\s\"'“”()\[\]]+\.(?:mp4|m4v|mkv|webm|mov|avi|mpg|mpeg|ts|flac|mp3|wav|m4a|aac|ogg|oga|opus|wma)\b", re.I
 )
@@ -117,8 +122,13 @@ def _check(raw: Any, where: str) -> dict[str, Any]:
             raise bad(field, "a list of non-empty strings")
         words[field] = [w.strip().lower() for w in value]
     level = raw.get("level")
-    if level is not None and level not in LEVELS:
-        raise bad("level", f"{level!r}: valid: {', '.join(LEVELS)}")
+    if level is not None and level not in QA_LEVELS:
+        raise bad("level", f"{level!r}: valid: {', '.join(QA_LEVELS)}")
+    cite_all = raw.get("cite_all", False)
+    if not isinstance(cite_all, bool):
+        raise bad("cite_all", "true or false")
+    if cite_all and not files:
+        raise bad("cite_all", "needs the files that must all be cited")
     ident = raw.get("id", where.rsplit(":", 1)[-1])
     if not isinstance(ident, (str, int)):
         raise bad("id", "a string")
@@ -126,7 +136,7 @@ def _check(raw: Any, where: str) -> dict[str, Any]:
     if not isinstance(kind, str):
         raise bad("kind", "a string")
     return {"id": str(ident), "question": question.strip(), "files": files, "spans": spans, "level": level,
-            "kind": kind or ("unanswerable" if not files else ""), **words}
+            "kind": kind or ("unanswerable" if not files else ""), "cite_all": cite_all, **words}
 
 
 def _number(x: Any) -> bool:
@@ -172,11 +182,13 @@ def _answer_ok(answer: str, citations: list[dict[str, Any]], q: dict[str, Any]) 
     text = (answer or "").lower()
     if not q["files"]:
         return NOT_FOUND in text and not citations
+    # cite_all: every listed file must be cited (None when not asked for)
+    covered = all(any(file_matches(c, [f]) for c in citations) for f in q["files"]) if q.get("cite_all") else None
     if not q["answer_any"] and not q["answer_all"]:
-        return None
+        return covered
     text = _MEDIA_NAME.sub(" ", text)  # "stage.mp4" in a cited path must not answer "where": on a stage
     return ((not q["answer_any"] or any(w in text for w in q["answer_any"]))
-            and all(w in text for w in q["answer_all"]))
+            and all(w in text for w in q["answer_all"]) and covered is not False)
 
 
 def _holds_answer(hit: dict[str, Any], q: dict[str, Any]) -> bool:
@@ -273,7 +285,7 @@ def _block(rows: list[dict[str, Any]], k: int) -> dict[str, Any]:
 
 def summarise(rows: list[dict[str, Any]], k: int = 10) -> dict[str, Any]:
     """Overall and per-kind metrics, routing accuracy with its confusion matrix, latency per route."""
-    labelled = [r for r in rows if r["expected_level"]]
+    labelled = [r for r in rows if r["expected_level"] in LEVELS]  # "library" is no router level
     confusion: dict[str, dict[str, int]] = {lvl: {p: 0 for p in LEVELS} for lvl in LEVELS}
     for r in labelled:
         confusion[r["expected_level"]][r["routed_level"]] = confusion[r["expected_level"]].get(r["routed_level"], 0) + 1
