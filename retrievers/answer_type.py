@@ -22,6 +22,9 @@ LABELS: dict[str, frozenset[str]] = {
     "DATE": frozenset({"DATE", "TIME"}),
     "ORG": frozenset({"ORG"}),
     "PLACE": frozenset({"GPE", "LOC", "FAC"}),
+    #: "how far": a distance or a place it reaches; "how long": a length of time or of something
+    "EXTENT": frozenset({"QUANTITY", "CARDINAL", "GPE", "LOC", "FAC"}),
+    "DURATION": frozenset({"DATE", "TIME", "QUANTITY", "CARDINAL"}),
 }
 #: Nouns a question asks about ("which company", "what temperature"), by lemma.
 _NOUNS: dict[str, str] = {
@@ -66,8 +69,10 @@ def asked_type(question: str, nlp: Any = None) -> AnswerType | None:
     noun = _asked_noun(question, nlp) if nlp is not None else None
     if noun:
         return AnswerType(_NOUNS[noun], f"asks for a {noun}")
-    if _HOW.search(question):
-        return AnswerType("NUMBER", _HOW.search(question).group(0).lower())
+    how = _HOW.search(question)
+    if how:
+        cue = how.group(0).lower()
+        return AnswerType({"how far": "EXTENT", "how long": "DURATION"}.get(cue, "NUMBER"), cue)
     if _WHEN.search(question):
         return AnswerType("DATE", "when")
     if _WHERE.search(question):
@@ -100,15 +105,23 @@ def find_typed(doc: Any, text: str, want: str, question: str = "") -> list[str]:
     found: list[str] = []
     for ent in doc.ents:
         if ent.label_ in LABELS[want]:
-            found.append(_with_qualifier(text, ent.start_char, ent.end_char) if want == "NUMBER" else ent.text)
-    if want == "NUMBER":
+            figure = ent.label_ in LABELS["NUMBER"]
+            found.append(_with_qualifier(text, ent.start_char, ent.end_char) if figure else ent.text)
+    if want in ("NUMBER", "EXTENT", "DURATION"):
         found += [m.group(0) for m in _FIGURE.finditer(text)]
     out: list[str] = []
     for f in found:
         f = f.strip(" .,;:")
+        if want in ("PERSON", "ORG", "PLACE") and not _names_something(f):
+            continue
         if f and f.lower() not in q and not any(f.lower() in o.lower() for o in out):
             out = [o for o in out if o.lower() not in f.lower()] + [f]
     return out
+
+
+def _names_something(text: str) -> bool:
+    """A name has words of letters and no figures: "km/h" or "SSW27-37" tagged ORG is not one."""
+    return not any(c.isdigit() for c in text) and bool(re.search(r"[^\W\d_]{2,}", text)) and "/" not in text
 
 
 def _with_qualifier(text: str, start: int, end: int) -> str:

@@ -37,6 +37,8 @@ WEAK_MARGIN = 0.1
 WORD_BONUS = 0.3
 #: Added to a piece's score when it (or the sentence it runs on into) holds the asked-for type.
 TYPE_BONUS = 0.15
+#: ... when the piece holds one of the question's words or scores at least this without the bonus.
+TYPED_FLOOR = 0.35
 #: A piece that holds at least this share of the question's content words answers it on its own.
 WORDS_ENOUGH = 0.5
 #: A piece shorter than this ("SUNSCREEN", a slide title) names a topic rather than answering.
@@ -147,8 +149,9 @@ class ExtractiveGenerator:
         r = _Reading(question, hits, pieces, [], words, want, typed, display_paths([h.path for h in hits]), vectors)
         r.scores = [float(v @ vectors[0]) + WORD_BONUS * w - (SHORT_PENALTY if len(t) < SHORT else 0.0)
                     for t, v, w in zip(texts, vectors[1:], words)]
-        if want is not None:
-            r.scores = [s + (TYPE_BONUS if r.typed_at(i) else 0.0) for i, s in enumerate(r.scores)]
+        if want is not None:  # a figure or a name counts where the piece is about the question at all
+            r.scores = [s + (TYPE_BONUS if r.typed_at(i) and (words[i] > 0 or s >= TYPED_FLOOR) else 0.0)
+                        for i, s in enumerate(r.scores)]
         return r
 
     def _overview(self, r: _Reading) -> Answer:
@@ -179,7 +182,7 @@ def _types(question: str, pieces: list[Piece]) -> tuple[AnswerType | None, list[
     try:
         nlp = load_nlp()
     except MissingDependencyError:
-        return asked_type(question), [[] for _ in pieces]
+        return None, [[] for _ in pieces]  # without spaCy the type is not read: nothing depends on it
     want = asked_type(question, nlp)
     if want is None:
         return None, [[] for _ in pieces]
@@ -202,8 +205,9 @@ def answers(r: _Reading, weak: bool) -> bool:
     missing from it. Weak retrieval asks more of the best piece."""
     texts = [p.text for p in r.pieces]
     best = max(r.scores)
-    if best < SURE and _missing_focus(r.question, texts, [h.path for h in r.hits]):
-        return False
+    if best < SURE and _missing_focus(r.question, texts, [h.path for h in r.hits]) and not (
+            max(r.words) >= WORDS_ENOUGH and best >= MIN_RELEVANCE + WEAK_MARGIN):
+        return False  # a name or every specific noun is missing, and the rest of the question barely matches
     if _no_answer_of_kind(r.question, texts):
         return False
     floor = MIN_RELEVANCE + (WEAK_MARGIN if weak else 0.0)
@@ -333,7 +337,8 @@ def _missing_focus(question: str, texts: list[str], paths: list[str] = ()) -> li
     names = [t.text for t in doc if t.pos_ == "PROPN" and t.text.lower() not in STOP_WORDS and len(t.text) > 1]
     nouns = [t.text for t in doc if t.pos_ == "NOUN" and len(t.text) > 2 and t.lemma_.lower() not in
              STOP_WORDS | _GENERIC | _ABOUT_RECORDING and t.text.lower() not in STOP_WORDS]
-    missing_names = [n for n in names if not matched([n.lower()], evidence)]
+    said = {w.lower() for w in re.findall(r"[^\W\d_]{3,}", evidence)}
+    missing_names = [n for n in names if not matched([n.lower()], evidence) and not _sounds_like(n.lower(), said)]
     missing_nouns = [n for n in nouns if not matched([n.lower()], evidence)]
     if missing_names or (len(nouns) >= 2 and len(missing_nouns) == len(nouns)):
         return missing_names + missing_nouns
@@ -343,6 +348,16 @@ def _missing_focus(question: str, texts: list[str], paths: list[str] = ()) -> li
 _ASKS_PRICE = re.compile(r"\b(?:how much (?:\w+ ){0,10}(?:cost|costs|charge|pay)|price|prices|priced)\b", re.I)
 _MONEY = re.compile(r"[$€£¥₹]\s?\d|\d\s?(?:dollars?|euros?|pounds?|cents?|usd|eur|gbp)\b|\b(?:free of charge|for free)\b"
                     r"|\b(?:price|cost)s?\b", re.I)
+
+
+def _sounds_like(name: str, words: set[str]) -> bool:
+    """A word of the evidence is spelt nearly like ``name``: speech recognition writes "Pierson"
+    for "Pearson" and "Whippy" for "Whitby"."""
+    from difflib import SequenceMatcher
+
+    return len(name) >= 4 and any(
+        abs(len(w) - len(name)) <= 2 and w[0] == name[0] and SequenceMatcher(None, name, w).ratio() >= 0.66
+        for w in words)
 
 
 def _no_answer_of_kind(question: str, texts: list[str]) -> bool:
