@@ -243,6 +243,10 @@ class KnowledgeBase:
         if not question.strip():
             raise VragError("empty question")
         result = self.search(question, k=k, mode=mode, filters=filters)
+        if result.route == "library":  # about the collection: every matching video, with its evidence
+            from vrag.retrievers.library import compose_answer
+
+            return AskResult(question, result, compose_answer(question, result.retrieval))
         embedder = text_embedder(self.config)
         generator = resolve("generator", self.config.generator).from_config(self.config, embedder)
         evidence = with_context(self.store, result.hits) if generator.name == "extractive" else result.hits
