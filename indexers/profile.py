@@ -56,7 +56,7 @@ GENRES: tuple[Genre, ...] = (
     Genre("news", "news report: the anchor reports events, government, police, officials said, breaking news",
           r"news|reports?\b|bulletins?"),
     Genre("lecture", "lecture or scientific talk: a speaker presents research, study, slides, findings, data, "
-          "patients, risk, results", r"lectures?|talks\b|presentations?|seminars?|scientific|research"),
+          "patients, risk, results", r"lectures?|talks\b|presentations?|seminars?"),
     Genre("song", "a song: music with a singer, lyrics, chorus, verse, love, heart, baby, yeah",
           r"songs?|music videos?|singing|sung|singers?", music=0.1, singing=0.4),
     Genre("advertisement", "advertisement for a product: buy, skin, benefits, ingredients, technology, brand, "
@@ -66,7 +66,8 @@ GENRES: tuple[Genre, ...] = (
           screen=0.15),
     Genre("film", "animated film or movie scene: characters, an animation, a story with music and no talking",
           r"films?|movies?|animat\w*|cartoons?", wordless=0.3),
-    Genre("home video", "amateur home video: family and kids at a birthday party, a holiday trip, playing outside, cheering, nice shot",
+    Genre("home video", "amateur home video: family and kids at a birthday party, a holiday trip, playing "
+          "outside, cheering, nice shot",
           r"home videos?|personal videos?|amateur"),
 )
 
@@ -77,6 +78,8 @@ ENTITY_GROUPS: dict[str, tuple[str, ...]] = {
     "GPE": ("GPE", "LOC", "FAC"),
     "OTHER": ("PRODUCT", "EVENT", "WORK_OF_ART", "NORP"),
 }
+#: The best genre is named in the profile text when it scores at least this.
+GENRE_SHOWN = 0.2
 _KEYPHRASES = 8
 _ENTITIES = 8
 _TEXT_CHARS = 2000
@@ -177,7 +180,7 @@ def profile_text(meta: Mapping[str, Any], shown: str = "") -> str:
     """The readable profile line from its ``meta``."""
     parts = []
     genres = meta.get("genres") or []
-    if genres and genres[0][1] > 0:
+    if genres and genres[0][1] >= GENRE_SHOWN:
         parts.append(f"{str(genres[0][0]).capitalize()}.")
     if meta.get("keyphrases"):
         parts.append("About: " + ", ".join(meta["keyphrases"]) + ".")

@@ -10,9 +10,10 @@ profile records (:mod:`vrag.indexers.profile`; built on the fly for videos index
    an entity type it asks for (places, people, organisations), a language, a number of videos
    ("the two ..."), whether it wants summaries, and its remaining content words;
 2. every video that passes the sound/genre/language conditions is selected -- all of them, not
-   the top k -- and the content words rank (and, without other conditions, select) them: cosine of
-   the question to the profile plus the share of the words the video's text contains, kept when at
-   least :data:`TOPIC_MIN` and within :data:`TOPIC_MARGIN` of the best video;
+   the top k -- and the content words narrow and rank them: cosine of
+   the question to the profile plus the share of the words the video's text contains; a video is
+   kept when its text has at least half of them (:data:`TOPIC_WORDS`; when no video has any: when
+   its profile is very close to them, :data:`TOPIC_SIMILARITY`);
 3. each selected video gets its evidence: the audio event, the records naming its entities, an
    overview spread over it (summaries), or its best hybrid hit for the content words.
 
@@ -33,10 +34,10 @@ from vrag.schema import Answer, Hit, Segment
 from vrag.store import Store
 from vrag.timecode import mmss
 
-from .query_terms import matched, terms
+from .query_terms import terms
 
 __all__ = ["LibraryRetriever", "LibraryQuery", "Match", "Selection", "parse_question", "compose_answer",
-           "MUSIC_MIN_SECONDS", "MUSIC_MIN_SHARE", "GENRE_MIN", "GENRE_MARGIN", "TOPIC_MIN", "TOPIC_MARGIN"]
+           "MUSIC_MIN_SECONDS", "MUSIC_MIN_SHARE", "GENRE_MIN", "GENRE_MARGIN", "TOPIC_WORDS", "TOPIC_SIMILARITY", "TOPIC_MARGIN"]
 
 #: A video "has" music/singing/speech when the audio events find at least this many seconds of it ...
 MUSIC_MIN_SECONDS = 3.0
@@ -46,11 +47,14 @@ MUSIC_MIN_SHARE = 0.10
 GENRE_MIN = 0.2
 #: ... and within this of the video's best genre (a weather forecast that also looks like news).
 GENRE_MARGIN = 0.05
-#: Topic questions: a video matches when its score (cosine to the profile + half the share of the
-#: content words its text contains) is at least this ...
-TOPIC_MIN = 0.35
-#: ... and within this of the best video's score.
-TOPIC_MARGIN = 0.25
+#: Topic questions: a video is about the question's content words when its speech, screen text,
+#: captions or profile contain at least this share of them ...
+TOPIC_WORDS = 0.5
+#: ... or, when no video contains any of them, its profile is this close (MiniLM cosine: single
+#: words of one field, "football" and a hockey clip, reach ~0.5) ...
+TOPIC_SIMILARITY = 0.55
+#: ... and within this of the closest video.
+TOPIC_MARGIN = 0.1
 #: Evidence hits per selected video (summaries: the overview's parts).
 EVIDENCE = 1
 OVERVIEW = 3
@@ -139,7 +143,7 @@ def parse_question(question: str) -> LibraryQuery:
             break
     rest = text
     for g in GENRES:
-        if re.search(r"\b(?:" + g.cue + r")" + _AS_CATEGORY, text):
+        if re.search(r"(?<!\bin )\b(?:" + g.cue + r")" + _AS_CATEGORY, text):
             q.genres.append(g.name)
             rest = re.sub(r"\b(?:" + g.cue + r")", " ", rest)
     if q.audio == "singing" and "song" in q.genres:
@@ -172,6 +176,23 @@ def _genre_score(profile: Segment, genre: str) -> tuple[bool, float]:
         return False, 0.0
     best = max(scores.values())
     return scores[genre] >= GENRE_MIN and scores[genre] >= best - GENRE_MARGIN, scores[genre]
+
+
+def _forms(word: str) -> set[str]:
+    """A word's stem, plus the stem with an "e" for -ing/-ed forms ("baking" -> bak, bake)."""
+    word = word.strip("'-")
+    for suffix in ("ies", "es", "s", "ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)]
+            return {stem, stem + "e"} if suffix in ("ing", "ed") else {stem}
+    return {word}
+
+
+def _matched(words: list[str], text: str) -> list[str]:
+    """The ``words`` that ``text`` contains, in any of their forms ("bake" and "baking", "volcano" and
+    "volcanoes" match; looser than :func:`~vrag.retrievers.query_terms.matched`)."""
+    found = set().union(*(_forms(w) for w in re.findall(r"[^\W_][\w'-]*", text.lower())))
+    return [w for w in words if _forms(w) & found]
 
 
 def display_name(path: str) -> str:
@@ -241,7 +262,7 @@ class LibraryRetriever:
             if ok:
                 matches.append(Match(p.video_id, paths.get(p.video_id, p.uri), score, "; ".join(reasons), p))
         if q.words:
-            matches = self._by_topic(q, matches, narrow=not (q.audio or q.genres or q.language))
+            matches = self._by_topic(q, matches)
         matches.sort(key=lambda m: -m.score)
         if q.count:
             matches = matches[: q.count]
@@ -272,35 +293,38 @@ class LibraryRetriever:
             reasons.append(f"language {q.language}")
         return True, score, reasons or ["in the library"]
 
-    def _by_topic(self, q: LibraryQuery, matches: list[Match], narrow: bool) -> list[Match]:
-        """Rank by the content words (cosine to the profile + share of words in the video's text);
-        when ``narrow``, keep only the videos about them."""
+    def _by_topic(self, q: LibraryQuery, matches: list[Match]) -> list[Match]:
+        """The videos about the content words, ranked by cosine to the profile plus half the share of
+        the words their text contains. A video is about them when its text contains at least
+        :data:`TOPIC_WORDS` of them; when no video contains any, when its profile is at least
+        :data:`TOPIC_SIMILARITY` close to them (and within :data:`TOPIC_MARGIN` of the closest)."""
         import numpy as np
 
         if not matches:
             return []
         vector = np.asarray(self.embedder.embed([" ".join(q.words)])[0], dtype=np.float32)
         found = self._words_in(q.words, [m.video_id for m in matches])
+        shares, sims = {}, {}
         for m in matches:
-            sim = float(np.asarray(m.profile.vector or np.zeros_like(vector), dtype=np.float32) @ vector)
-            words = found.get(m.video_id, set()) | set(matched(q.words, m.profile.text))
-            topic = sim + 0.5 * len(words) / len(q.words)
-            m.score += topic
+            sims[m.video_id] = sim = float(np.asarray(m.profile.vector or np.zeros_like(vector), dtype=np.float32) @ vector)
+            words = found.get(m.video_id, set()) | set(_matched(q.words, m.profile.text))
+            shares[m.video_id] = share = len(words) / len(q.words)
+            m.topic = sim + 0.5 * share
+            m.score += m.topic
+            said = f" (words: {', '.join(sorted(words))})" if words else ""
             m.reason = "; ".join(x for x in (m.reason if m.reason != "in the library" else "",
-                                             f"topic {topic:.2f}" + (f" (words: {', '.join(sorted(words))})" if words else "")) if x)
-            m.facts = []
-            m.topic = topic
-        if not narrow:
-            return matches
-        best = max(m.topic for m in matches)
-        return [m for m in matches if m.topic >= TOPIC_MIN and m.topic >= best - TOPIC_MARGIN]
+                                             f"topic {m.topic:.2f}{said}") if x)
+        if any(shares.values()):
+            return [m for m in matches if shares[m.video_id] >= TOPIC_WORDS]
+        best = max(sims.values())
+        return [m for m in matches if sims[m.video_id] >= TOPIC_SIMILARITY and sims[m.video_id] >= best - TOPIC_MARGIN]
 
     def _words_in(self, words: list[str], video_ids: list[str]) -> dict[str, set[str]]:
         """The content words each video's speech, screen text or captions contain (full-text search)."""
         where = Filter.of(video_ids, ("asr", "ocr", "caption"))
         out: dict[str, set[str]] = {}
         for seg, _score in self.store.segments.fts_search(" ".join(words), 50 * len(video_ids), where=where):
-            out.setdefault(seg.video_id, set()).update(matched(words, seg.text))
+            out.setdefault(seg.video_id, set()).update(_matched(words, seg.text))
         return out
 
     # -- evidence ----------------------------------------------------------------------
