@@ -246,3 +246,24 @@ def test_which_clips_are_weather_forecasts_cites_exactly_the_four(broadcast_kb):
     summary = broadcast_kb.ask("Summarize the two talk-show clips.")
     assert _names(summary) == TALK and len(summary.answer.text.splitlines()) == 3
     assert EVAL_DIR.name not in summary.answer.text
+
+
+def test_ui_lists_the_library_answers_videos_with_play_buttons(monkeypatch, library_kb):
+    pytest.importorskip("streamlit", reason="the UI needs streamlit: pip install 'vrag[ui]'")
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("VRAG_DB", str(library_kb.store.path))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "ui" / "app.py"), default_timeout=120)
+    at.run()
+    at.text_input(key="query").input("Which videos are about volcanoes?").run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    shown = [m.value for m in at.markdown]
+    assert "**Videos (2)**" in shown
+    assert any("volcano_island.mp3" in m for m in shown) and any("volcano_spring.mp3" in m for m in shown)
+    plays = [b for b in at.button if (b.key or "").startswith("lib-")]
+    assert len(plays) >= 2 and all(b.label.startswith("▶ ") for b in plays)
+    plays[0].click().run()
+    assert not at.exception
+    assert "Route: **library**" in "\n".join(str(i.value) for i in at.info)
