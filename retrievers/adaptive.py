@@ -93,9 +93,7 @@ class AdaptiveRetriever:
             route = Route(mode, False, 1.0, {mode: 1.0}, f"forced: --mode {mode}")
         routing = {"mode": mode, **route.to_dict()}
         if route.library:
-            from .library import LibraryRetriever
-
-            return LibraryRetriever(self.store, self.cfg, self.embedder).search(query, k, filters, routing)
+            return self._library(query, filters, routing)
         level, steps, escalated = route.level, [], False
         tried: dict[str, list[Hit]] = {}
         while True:
@@ -120,6 +118,16 @@ class AdaptiveRetriever:
                               "weak": weak_evidence("hybrid", fallback, route.global_)})
             level, hits, weak = "hybrid", fallback, weak_evidence("hybrid", fallback, route.global_)
         return Retrieval(hits, level, route.confidence, escalated, route.global_, routing, steps, bool(weak))
+
+    def _library(self, query: str, filters: dict[str, Any] | None, routing: dict[str, Any]) -> Retrieval:
+        """Every video the collection-level question asks for (not top-k), with its evidence."""
+        from .library import LibraryRetriever
+
+        hits, selection = LibraryRetriever(self.store, self.cfg, self.embedder).retrieve(query, filters)
+        step = {"level": "library", "hits": len(hits), "weak": "" if hits else "no video matches",
+                "videos": len(selection.matches), "of": selection.total}
+        return Retrieval(hits, "library", float(routing.get("confidence", 1.0)), False, selection.query.summary,
+                         routing, [step], not hits, selection)
 
     def _run(self, level: str, query: str, k: int, filters: dict[str, Any] | None, global_: bool) -> list[Hit]:
         from .graph import GraphRetriever

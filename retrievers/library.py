@@ -208,21 +208,13 @@ class LibraryRetriever:
         self.cfg = cfg
         self.embedder = embedder
 
-    def search(self, query: str, k: int = 10, filters: dict[str, Any] | None = None,
-               routing: dict[str, Any] | None = None) -> Any:
-        """A :class:`~vrag.retrievers.adaptive.Retrieval` with route ``library``: the evidence hits of
-        every selected video, grouped per video (best video first), and the :class:`Selection`."""
-        from .adaptive import Retrieval
-
+    def retrieve(self, query: str, filters: dict[str, Any] | None = None) -> tuple[list[Hit], Selection]:
+        """The evidence hits of every selected video, grouped per video (best video first), and the
+        :class:`Selection` (which videos, why)."""
         selection = self.select(query, filters)
         for match in selection.matches:
             match.hits = self._evidence(selection.query, match, filters)
-        hits = [hit for match in selection.matches for hit in match.hits]
-        step = {"level": "library", "hits": len(hits), "weak": "" if hits else "no video matches",
-                "videos": len(selection.matches), "of": selection.total}
-        routing = dict(routing or {"mode": "library"})
-        return Retrieval(hits, "library", float(routing.get("confidence", 1.0)), False, selection.query.summary,
-                         routing, [step], not hits, selection)
+        return [hit for match in selection.matches for hit in match.hits], selection
 
     # -- selecting videos --------------------------------------------------------------
     def profiles(self, filters: dict[str, Any] | None = None) -> list[Segment]:
