@@ -76,7 +76,8 @@ _LANGUAGES = {"english": "en", "french": "fr", "spanish": "es", "german": "de", 
               "portuguese": "pt", "dutch": "nl", "chinese": "zh", "japanese": "ja", "russian": "ru"}
 #: A genre word counts only as the category of the videos: last word of its phrase ("are weather
 #: forecasts", "talk-show clips", "about hockey?"), not a modifier ("a golf cart").
-_AS_CATEGORY = (r"(?=\s*(?:$|[,.;:!?)]|(?:videos?|clips?|recordings?|files?|ones|episodes?|tracks?|and|or|that|which|"
+_AS_CATEGORY = (r"(?=\s*(?:$|[,.;:!?)]|(?:videos?|clips?|recordings?|files?|ones|episodes?|tracks?|broadcasts?|"
+                r"programm?e?s?|segments?|footage|coverage|and|or|that|which|"
                 r"where|for|with|from|in|on|about|mention\w*|show\w*|talk\w*|have|has|are|is)\b))")
 _NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 _COUNT = re.compile(r"\b(?:the|these|those|my|all)\s+(two|three|four|five|six|seven|eight|nine|ten|\d{1,2})\b")
@@ -86,7 +87,8 @@ _LIBRARY_WORDS = frozenset("""
 which recordings recording files file collection library archive list many any ones contain contains containing
 have has there all every each indexed name count show give find summarize summarise summary summaries overview
 compare contrast recap gist both two three four five six seven eight nine ten episodes episode media tracks
-movies movie films film songs song in them feature features featuring
+movies movie films film songs song in them feature features featuring broadcast broadcasts program programs
+programme programmes segment segments footage coverage
 """.split())
 
 
@@ -145,7 +147,7 @@ def parse_question(question: str) -> LibraryQuery:
     for g in GENRES:
         if re.search(r"(?<!\bin )\b(?:" + g.cue + r")" + _AS_CATEGORY, text):
             q.genres.append(g.name)
-            rest = re.sub(r"\b(?:" + g.cue + r")", " ", rest)
+            rest = re.sub(r"\b(?:" + g.cue + r")\b", " ", rest)
     if q.audio == "singing" and "song" in q.genres:
         q.genres.remove("song")  # "which songs have singing": the sound decides
     q.facet = next((name for name, pattern in _FACETS.items() if re.search(pattern, text)), "")

@@ -80,7 +80,9 @@ _GLOBAL_RULE = re.compile(
 #: Plural words for the things a collection holds (the target of a library question).
 _ITEMS = (r"(?:videos|clips|recordings|files|songs|ones|movies|films|episodes|tracks|media|lectures|interviews|ads|"
           r"adverts|advertisements|commercials|forecasts|screencasts|tutorials|documentaries|podcasts|broadcasts|trailers)")
-_ITEM = r"(?:videos?|clips?|recordings?|files?|songs?|movies?|films?|episodes?|tracks?)"
+_ITEM = (r"(?:videos?|clips?|recordings?|files?|songs?|movies?|films?|episodes?|tracks?|lectures?|interviews?|ads?|"
+         r"adverts?|advertisements?|commercials?|forecasts?|screencasts?|tutorials?|documentar(?:y|ies)|podcasts?|"
+         r"broadcasts?|trailers?)")
 #: Up to two describing words before the plural noun ("weather clips", "talk-show clips"), never a
 #: verb or preposition (so "which player in the clips" and "what happens in the videos" stay local).
 _DESCRIBED = (r"(?:(?!(?:in|on|at|of|from|to|did|does|do|is|was|are|were|has|have|had|happens?|said|says)\b)"
