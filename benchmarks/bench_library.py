@@ -40,6 +40,7 @@ QUESTIONS: list[tuple[str, set[str]]] = [
     ("Are there any videos about dementia?", {"nih_twin_study_talk.mp4"}),
     ("Which clips talk about CGI?", {"cais_v12_talkshow.mp4"}),
     ("Is there a software screencast?", {"gnome_display_settings.webm"}),
+    ("Are there any lectures?", {"nih_twin_study_talk.mp4"}),
     ("Which clips are advertisements?", {"sunscreen_ad.mp4"}),
     ("Which videos are about cooking pasta?", set()),
 ]

@@ -41,7 +41,7 @@ class Genre:
     music: float = 0.0
     singing: float = 0.0
     wordless: float = 0.0
-    #: score added at full screen-text density (~1 line of screen text per second)
+    #: score added at full screen-text density (~1 line of screen text per second) without speech
     screen: float = 0.0
 
 
@@ -55,8 +55,8 @@ GENRES: tuple[Genre, ...] = (
           "film, music industry, awards, guests, the show this weekend", r"talk[- ]?shows?|chat shows?|entertainment"),
     Genre("news", "news report: the anchor reports events, government, police, officials said, breaking news",
           r"news|reports?\b|bulletins?"),
-    Genre("lecture", "lecture or scientific talk: a speaker presents research, study, slides, findings, data, "
-          "patients, risk, results", r"lectures?|talks\b|presentations?|seminars?"),
+    Genre("lecture", "lecture or scientific talk: a researcher presents a study on slides: findings, data, "
+          "disease, patients, risk factors, colleagues at the university", r"lectures?|talks\b|presentations?|seminars?"),
     Genre("song", "a song: music with a singer, lyrics, chorus, verse, love, heart, baby, yeah",
           r"songs?|music videos?|singing|sung|singers?", music=0.1, singing=0.4),
     Genre("advertisement", "advertisement for a product: buy, skin, benefits, ingredients, technology, brand, "
@@ -130,7 +130,7 @@ def genre_scores(similarity: Mapping[str, float], duration: float, audio: Mappin
     out = []
     for g in GENRES:
         score = similarity.get(g.name, 0.0) + g.music * music + g.singing * singing
-        score += g.wordless * music * (1.0 - speech) + g.screen * density
+        score += (g.wordless * music + g.screen * density) * (1.0 - speech)
         out.append([g.name, round(float(score), 4)])
     return sorted(out, key=lambda x: -x[1])
 
