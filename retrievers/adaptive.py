@@ -126,7 +126,7 @@ class AdaptiveRetriever:
         hits, selection = LibraryRetriever(self.store, self.cfg, self.embedder).retrieve(query, filters)
         step = {"level": "library", "hits": len(hits), "weak": "" if hits else "no video matches",
                 "videos": len(selection.matches), "of": selection.total}
-        return Retrieval(hits, "library", float(routing.get("confidence", 1.0)), False, selection.query.summary,
+        return Retrieval(hits, "library", 1.0, False, selection.query.summary,  # a rule decided: confidence 1
                          routing, [step], not hits, selection)
 
     def _run(self, level: str, query: str, k: int, filters: dict[str, Any] | None, global_: bool) -> list[Hit]:

@@ -89,12 +89,14 @@ _DESCRIBED = (r"(?:(?!(?:in|on|at|of|from|to|did|does|do|is|was|are|were|has|hav
               r"[\w'-]+\s+){0,2}")
 #: The library rules, each a reason name and a pattern over the lowercased question. A question is
 #: a library question when one matches: plural video nouns as the question's target (which/what/how
-#: many/list/any + clips...), the collection itself, every video, or a summary over several videos.
+#: many/list/any + clips..., where the question opens), the collection itself, every video, or a
+#: summary over several videos.
+_OPENING = r"^(?:(?:please|so|and|now|ok(?:ay)?|tell me|can you(?: tell me)?|could you(?: tell me)?|do you know)[,\s]+)*"
 LIBRARY_RULES: dict[str, str] = {
-    "which items": r"\b(?:which|what)\s+(?:of\s+(?:the|my|these|those|our|your|all(?:\s+the)?)\s+)?" + _DESCRIBED + _ITEMS + r"\b",
-    "what are the items": r"\bwhat\s+(?:are|were)\s+(?:the|these|those|my|all(?:\s+the)?)\s+" + _DESCRIBED + _ITEMS + r"\b",
-    "how many": r"\bhow\s+many\s+" + _DESCRIBED + _ITEMS + r"\b",
-    "list": (r"\b(?:list|name|enumerate|count|show\s+me|find|give\s+me)\s+(?:all\s+)?(?:of\s+)?(?:the\s+|my\s+)?"
+    "which items": _OPENING + r"(?:which|what)\s+(?:of\s+(?:the|my|these|those|our|your|all(?:\s+the)?)\s+)?" + _DESCRIBED + _ITEMS + r"\b",
+    "what are the items": _OPENING + r"what\s+(?:are|were)\s+(?:the|these|those|my|all(?:\s+the)?)\s+" + _DESCRIBED + _ITEMS + r"\b",
+    "how many": _OPENING + r"how\s+many\s+" + _DESCRIBED + _ITEMS + r"\b",
+    "list": (_OPENING + r"(?:list|name|enumerate|count|show\s+me|find|give\s+me)\s+(?:all\s+)?(?:of\s+)?(?:the\s+|my\s+)?"
              + _DESCRIBED + _ITEMS + r"\b"),
     "any items": (r"\b(?:are|were)\s+there\s+(?:any|some)\s+" + _DESCRIBED + _ITEMS + r"\b|\b(?:is|was)\s+there\s+"
                   r"(?:a|an|any)\s+" + _DESCRIBED + _ITEM + r"\b|\b(?:do|does|did|have|has)\s+(?:i|we|you|any)\s+(?:have\s+)?"
@@ -109,11 +111,18 @@ LIBRARY_RULES: dict[str, str] = {
                       r"six|both|\d+)\s+)?" + _DESCRIBED + _ITEMS + r"\b"),
 }
 _LIBRARY_RES = {name: re.compile(pattern) for name, pattern in LIBRARY_RULES.items()}
+#: Relations between entities or videos ("which lectures mention both X and Y", "which clips show the
+#: same car", "which other talks cite it") are graph questions, even when they ask "which videos".
+_RELATIONAL = re.compile(r"\b(?:same|other|both|together|each other|linked|links?|related|relationship|relat(?:e|es|ing)|"
+                         r"connect\w*|build(?:s)? on|referenc\w*|cit(?:e|es|ing)|influenc\w*|reuse\w*)\b")
 
 
 def library_reason(query: str) -> str:
-    """The name of the first :data:`LIBRARY_RULES` rule ``query`` matches ("" when none does)."""
+    """The name of the first :data:`LIBRARY_RULES` rule ``query`` matches ("" when none does, or
+    when it asks for relations: those go to graph retrieval)."""
     text = " ".join(query.lower().replace("\u2019", "'").split())
+    if _RELATIONAL.search(text):
+        return ""
     return next((name for name, rule in _LIBRARY_RES.items() if rule.search(text)), "")
 
 

@@ -66,6 +66,9 @@ NOT_LIBRARY_QUESTIONS = [
     "What is the relationship between Duke and the twin study?",
     "Is there contact to the head in the hockey clip?",
     "Which display resolution is selected?",
+    "Which lectures mention both dropout and batch norm?",  # relations between videos/entities: graph
+    "Which clips show the same blue sedan?",
+    "Who are George's friends and which episodes do they meet in?",
 ]
 
 
