@@ -237,7 +237,7 @@ def _show_library(videos: list[dict[str, Any]]) -> None:
 
 def _no_results(view: dict[str, Any]) -> None:
     st.warning(f"No matches for “{view['query'] or view.get('image')}” (route {view['search'].get('route')}).")
-    others = [m for m in MODES if m != view["mode"]]
+    others = [m for m in MODES if m not in (view["mode"], "library")]  # library: another kind of question
     st.markdown("Try another retrieval mode" + (" or fewer filters" if view["filters"] else "") + ":")
     cols = st.columns(len(others) + (1 if view["filters"] else 0))
     for col, m in zip(cols, others):
