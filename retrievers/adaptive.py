@@ -2,6 +2,8 @@
 and escalate to the next level when the evidence comes back weak.
 
 ``auto`` asks the router (:mod:`vrag.retrievers.router`); a forced mode runs that level only.
+Questions about the collection ("which clips have music?") go to library-level retrieval
+(:mod:`vrag.retrievers.library`): every matching video with its evidence; ``library`` forces it.
 Global questions ("summarize...") get coverage across the video instead of top-k. When graph
 retrieval links no entity or finds nothing, the hybrid hits are returned and the result says so.
 """
@@ -18,11 +20,11 @@ from vrag.registry import resolve
 from vrag.schema import Hit
 from vrag.store import Store
 
-from .router import LEVELS, Route
+from .router import LEVELS, Route, library_reason
 
 __all__ = ["AdaptiveRetriever", "Retrieval", "MODES", "weak_evidence"]
 
-MODES = ("auto",) + LEVELS
+MODES = ("auto",) + LEVELS + ("library",)
 #: Below this best cosine similarity (MiniLM question vs. record), text evidence counts as weak ...
 MIN_SIMILARITY = 0.35
 #: ... unless at least this fraction of the query's content words appear in a hit.
@@ -41,6 +43,8 @@ class Retrieval:
     routing: dict[str, Any]
     steps: list[dict[str, Any]] = field(default_factory=list)
     weak: bool = False
+    #: for route "library": the :class:`vrag.retrievers.library.Selection` (videos matched and why)
+    library: Any = None
 
 
 def weak_evidence(level: str, hits: list[Hit], global_: bool = False) -> str:
@@ -80,9 +84,16 @@ class AdaptiveRetriever:
             raise ConfigError(f"search mode {mode!r}: valid: {', '.join(MODES)}")
         if mode == "auto":
             route = self.router.get().classify(query)
+            if not route.library and library_reason(query):  # routers other than the shipped one
+                route.library = True
+                route.reason += f"; rule: about the collection ({library_reason(query)}) -> library"
+        elif mode == "library":
+            route = Route("hybrid", False, 1.0, {"hybrid": 1.0}, "forced: --mode library", library=True)
         else:
             route = Route(mode, False, 1.0, {mode: 1.0}, f"forced: --mode {mode}")
         routing = {"mode": mode, **route.to_dict()}
+        if route.library:
+            return self._library(query, filters, routing)
         level, steps, escalated = route.level, [], False
         tried: dict[str, list[Hit]] = {}
         while True:
@@ -107,6 +118,16 @@ class AdaptiveRetriever:
                               "weak": weak_evidence("hybrid", fallback, route.global_)})
             level, hits, weak = "hybrid", fallback, weak_evidence("hybrid", fallback, route.global_)
         return Retrieval(hits, level, route.confidence, escalated, route.global_, routing, steps, bool(weak))
+
+    def _library(self, query: str, filters: dict[str, Any] | None, routing: dict[str, Any]) -> Retrieval:
+        """Every video the collection-level question asks for (not top-k), with its evidence."""
+        from .library import LibraryRetriever
+
+        hits, selection = LibraryRetriever(self.store, self.cfg, self.embedder).retrieve(query, filters)
+        step = {"level": "library", "hits": len(hits), "weak": "" if hits else "no video matches",
+                "videos": len(selection.matches), "of": selection.total}
+        return Retrieval(hits, "library", 1.0, False, selection.query.summary,  # a rule decided: confidence 1
+                         routing, [step], not hits, selection)
 
     def _run(self, level: str, query: str, k: int, filters: dict[str, Any] | None, global_: bool) -> list[Hit]:
         from .graph import GraphRetriever

@@ -11,6 +11,10 @@ Levels follow AdaVideoRAG (arXiv 2506.13589):
 Separately, a query is *global* when it needs coverage across a video rather than top-k
 ("summarize the meeting", "list all topics").
 
+A third, rule-based decision: a query is a *library* question when it asks about the collection
+rather than inside one video ("which clips have music?", "how many videos are about hockey?",
+"summarize the two talk-show clips"): see :data:`LIBRARY_RULES` and :func:`library_reason`.
+
 Both decisions are logistic regressions over the query's MiniLM embedding plus a few lexical
 cue counts, trained by :mod:`vrag.retrievers.router_train` on ``route_queries.jsonl`` and
 shipped as plain JSON (``router_weights.json``); inference is numpy only. One obvious rule
@@ -32,7 +36,7 @@ from vrag.backends import Lazy
 from vrag.errors import ConfigError
 from vrag.registry import register
 
-__all__ = ["Route", "Router", "LEVELS", "LEXICAL_CUES", "LEXICAL_FEATURES", "DEFAULT_MODEL_ID", "WEIGHTS_FILE", "featurize"]
+__all__ = ["Route", "Router", "LEVELS", "LIBRARY_RULES", "library_reason", "LEXICAL_CUES", "LEXICAL_FEATURES", "DEFAULT_MODEL_ID", "WEIGHTS_FILE", "featurize"]
 
 LEVELS = ("naive", "hybrid", "graph")
 
@@ -73,6 +77,54 @@ _GLOBAL_RULE = re.compile(
     r"documentary|tutorial|interview|podcast|webinar|stream) about\b"
 )
 
+#: Plural words for the things a collection holds (the target of a library question).
+_ITEMS = (r"(?:videos|clips|recordings|files|songs|ones|movies|films|episodes|tracks|media|lectures|interviews|ads|"
+          r"adverts|advertisements|commercials|forecasts|screencasts|tutorials|documentaries|podcasts|broadcasts|trailers)")
+_ITEM = (r"(?:videos?|clips?|recordings?|files?|songs?|movies?|films?|episodes?|tracks?|lectures?|interviews?|ads?|"
+         r"adverts?|advertisements?|commercials?|forecasts?|screencasts?|tutorials?|documentar(?:y|ies)|podcasts?|"
+         r"broadcasts?|trailers?)")
+#: Up to two describing words before the plural noun ("weather clips", "talk-show clips"), never a
+#: verb or preposition (so "which player in the clips" and "what happens in the videos" stay local).
+_DESCRIBED = (r"(?:(?!(?:in|on|at|of|from|to|did|does|do|is|was|are|were|has|have|had|happens?|said|says)\b)"
+              r"[\w'-]+\s+){0,2}")
+#: The library rules, each a reason name and a pattern over the lowercased question. A question is
+#: a library question when one matches: plural video nouns as the question's target (which/what/how
+#: many/list/any + clips..., where the question opens), the collection itself, every video, or a
+#: summary over several videos.
+_OPENING = r"^(?:(?:please|so|and|now|ok(?:ay)?|tell me|can you(?: tell me)?|could you(?: tell me)?|do you know)[,\s]+)*"
+LIBRARY_RULES: dict[str, str] = {
+    "which items": _OPENING + r"(?:which|what)\s+(?:of\s+(?:the|my|these|those|our|your|all(?:\s+the)?)\s+)?" + _DESCRIBED + _ITEMS + r"\b",
+    "what are the items": _OPENING + r"what\s+(?:are|were)\s+(?:the|these|those|my|all(?:\s+the)?)\s+" + _DESCRIBED + _ITEMS + r"\b",
+    "how many": _OPENING + r"how\s+many\s+" + _DESCRIBED + _ITEMS + r"\b",
+    "list": (_OPENING + r"(?:list|name|enumerate|count|show\s+me|find|give\s+me)\s+(?:all\s+)?(?:of\s+)?(?:the\s+|my\s+)?"
+             + _DESCRIBED + _ITEMS + r"\b"),
+    "any items": (r"\b(?:are|were)\s+there\s+(?:any|some)\s+" + _DESCRIBED + _ITEMS + r"\b|\b(?:is|was)\s+there\s+"
+                  r"(?:a|an|any)\s+" + _DESCRIBED + _ITEM + r"\b|\b(?:do|does|did|have|has)\s+(?:i|we|you|any)\s+(?:have\s+)?"
+                  r"(?:any|some)\s+" + _DESCRIBED + _ITEMS + r"\b"),
+    "any of the items": (r"\b(?:do|does|did|are|were|is|was|have|has)\s+(?:any|all|none|each|both)\s+of\s+"
+                         r"(?:the|my|these|those)\s+" + _DESCRIBED + _ITEMS + r"\b"),
+    "collection": (r"\b(?:the|my|our|this|your)\s+(?:library|collection|archive)\b|\bindexed\s+" + _ITEMS
+                   + r"\b|\b(?:each|every)\s+(?:video|clip|recording|file)\b|\ball\s+(?:of\s+)?(?:the\s+|my\s+|these\s+)?"
+                   + _DESCRIBED + _ITEMS + r"\b"),
+    "several items": (r"^\s*(?:please\s+)?(?:summari[sz]e|sum\s+up|recap|compare|contrast|give\s+(?:me\s+)?(?:an?\s+)?"
+                      r"(?:summary|overview|recap)\s+of)\s+(?:the|my|these|those|both|all)\s+(?:(?:two|three|four|five|"
+                      r"six|both|\d+)\s+)?" + _DESCRIBED + _ITEMS + r"\b"),
+}
+_LIBRARY_RES = {name: re.compile(pattern) for name, pattern in LIBRARY_RULES.items()}
+#: Relations between entities or videos ("which lectures mention both X and Y", "which clips show the
+#: same car", "which other talks cite it") are graph questions, even when they ask "which videos".
+_RELATIONAL = re.compile(r"\b(?:same|other|both|together|each other|linked|links?|related|relationship|relat(?:e|es|ing)|"
+                         r"connect\w*|build(?:s)? on|referenc\w*|cit(?:e|es|ing)|influenc\w*|reuse\w*)\b")
+
+
+def library_reason(query: str) -> str:
+    """The name of the first :data:`LIBRARY_RULES` rule ``query`` matches ("" when none does, or
+    when it asks for relations: those go to graph retrieval)."""
+    text = " ".join(query.lower().replace("\u2019", "'").split())
+    if _RELATIONAL.search(text):
+        return ""
+    return next((name for name, rule in _LIBRARY_RES.items() if rule.search(text)), "")
+
 
 @dataclass
 class Route:
@@ -87,6 +139,8 @@ class Route:
     confidence: float
     scores: dict[str, float] = field(default_factory=dict)
     reason: str = ""
+    #: a question about the collection (answered by :mod:`vrag.retrievers.library`), not inside one video
+    library: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with ``global_`` under its public name ``"global"``."""
@@ -96,6 +150,7 @@ class Route:
             "confidence": self.confidence,
             "scores": dict(self.scores),
             "reason": self.reason,
+            "library": self.library,
         }
 
 
@@ -210,4 +265,7 @@ class Router:
         if is_global and level == "naive":
             level = "hybrid"
             reason += "; rule: a global query needs more than naive top-k -> hybrid"
-        return Route(level, is_global, scores[level], scores, reason)
+        library = library_reason(query)
+        if library:
+            reason += f"; rule: about the collection ({library}) -> library"
+        return Route(level, is_global, scores[level], scores, reason, bool(library))

@@ -55,7 +55,7 @@ def test_import_vrag_loads_no_models():
 
 
 @pytest.mark.parametrize("kind, builtins", [
-    ("stage", ["shot", "asr", "ocr", "frame", "caption", "audio_event", "graph", "units"]),
+    ("stage", ["shot", "asr", "ocr", "frame", "caption", "audio_event", "graph", "units", "profile"]),
     ("generator", ["extractive", "llm"]),
     ("router", ["learned", "llm"]),
     ("graph_extractor", ["spacy", "llm"]),

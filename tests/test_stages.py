@@ -77,7 +77,7 @@ def test_fingerprints_follow_declared_settings_and_version():
     cfg = Config.load(env={}, stages=("ocr",))
     ocr = declared()["ocr"]
     first = wanted(cfg, "/nowhere/x.mp4")
-    assert list(first) == ["ocr", "units"]  # units: built from screen text
+    assert list(first) == ["ocr", "units", "profile"]  # units and the profile: built from screen text
     assert wanted(cfg.replace(ocr_interval=3.0), "/nowhere/x.mp4")["ocr"] != first["ocr"]  # a declared setting
     assert wanted(cfg.replace(asr_model="small"), "/nowhere/x.mp4") == first  # not one of its settings
 
@@ -100,7 +100,7 @@ def test_fingerprints_of_the_built_in_stages_did_not_change():
     assert wanted(Config.load(env={}), "/nowhere/x.mp4") == {
         "shot": "7a63b41b617d3dbb", "asr": "9658afdbcb87a1eb", "ocr": "0a57c1313066847c",
         "frame": "b9cbb681a8253002", "caption": "cdf1e72b0c97a911", "audio_event": "35ae371d98be6eb8",
-        "graph": "627f6d895889dd36", "units": "9d505fe402284784",
+        "graph": "627f6d895889dd36", "units": "9d505fe402284784", "profile": "a132bf4c9fd6b8f9",
     }
 
 

@@ -118,7 +118,19 @@ def _run_query(ctx: Context, action: str, query: str, mode: str, k: int, filters
     if isinstance(out, AskResult):
         a = out.answer
         view.update(answer=a.text, citations=a.citations, found=a.found, generator=a.generator, dropped=a.dropped)
+    selection = getattr(search.retrieval, "library", None) if getattr(search, "retrieval", None) else None
+    if selection is not None:
+        view["library"] = _library_view(selection)
     return view
+
+
+def _library_view(selection: Any) -> list[dict[str, Any]]:
+    """A library answer's videos as plain data: file name, why it matched, what was asked, its moments."""
+    from vrag.retrievers.library import display_name
+
+    return [{"file": display_name(m.path), "reason": m.reason, "facts": list(m.facts),
+             "moments": [dict(moment_of(h.to_json(), f"evidence for {display_name(m.path)}"), text=h.text)
+                         for h in m.hits]} for m in selection.matches]
 
 
 def search_page(ctx: Context) -> None:
@@ -176,6 +188,8 @@ def _show_result(ctx: Context, view: dict[str, Any]) -> None:
     with left:
         if view["kind"] == "ask":
             _show_answer(view)
+        if view.get("library"):
+            _show_library(view["library"])
         if not view["hits"]:
             _no_results(view)
             return
@@ -206,9 +220,24 @@ def _show_answer(view: dict[str, Any]) -> None:
     st.caption(note + ".")
 
 
+def _show_library(videos: list[dict[str, Any]]) -> None:
+    """Every video a library question matched: file, why, the facts asked for, and a ▶ per moment."""
+    st.markdown(f"**Videos ({len(videos)})**")
+    for n, video in enumerate(videos):
+        facts = f" — {md_escape(', '.join(video['facts']))}" if video["facts"] else ""
+        st.markdown(f"{code(video['file'])}{facts}")
+        st.caption(md_escape(video["reason"]))
+        for i, moment in enumerate(video["moments"]):
+            b, t = st.columns([1, 4], vertical_alignment="center")
+            b.button(f"▶ {mmss(moment['start'])}", key=f"lib-{n}-{i}", on_click=set_state, args=("moment", moment),
+                     help="play this evidence")
+            quote = " ".join(str(moment["text"]).split())
+            t.markdown(f"{md_escape(quote[:160])} @ {time_span(moment['start'], moment['end'])}")
+
+
 def _no_results(view: dict[str, Any]) -> None:
     st.warning(f"No matches for “{view['query'] or view.get('image')}” (route {view['search'].get('route')}).")
-    others = [m for m in MODES if m != view["mode"]]
+    others = [m for m in MODES if m not in (view["mode"], "library")]  # library: another kind of question
     st.markdown("Try another retrieval mode" + (" or fewer filters" if view["filters"] else "") + ":")
     cols = st.columns(len(others) + (1 if view["filters"] else 0))
     for col, m in zip(cols, others):

@@ -21,10 +21,12 @@ KEEP = ("query", "action", "mode", "k", "f_videos", "f_modalities", "f_from", "f
 __all__ = ["KEEP", "MODES", "MODE_HELP", "Context", "explain", "show_error", "no_kb_state", "known_only", "set_state",
            "moment_of", "player", "job_progress"]
 
-MODES = ("auto", "naive", "hybrid", "graph")
-MODE_HELP = ("auto: the router picks naive, hybrid or graph and escalates when the evidence is weak. "
+MODES = ("auto", "naive", "hybrid", "graph", "library")
+MODE_HELP = ("auto: the router picks naive, hybrid or graph and escalates when the evidence is weak; "
+              "questions about the collection go to library. "
               "naive: vector search. hybrid: vectors + keywords + neighbouring context. "
-              "graph: follow the entities of the question through the knowledge graph.")
+              "graph: follow the entities of the question through the knowledge graph. "
+              "library: every video that matches (\"which clips have music?\"), each with its evidence.")
 _SETTINGS_HINT = ("Settings come from `vrag.toml`, `VRAG_*` environment variables or `vrag ui --set NAME=VALUE`; "
                   "`vrag config` lists them all. Restart `vrag ui` after changing them.")
 

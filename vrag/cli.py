@@ -46,8 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     rm.add_argument("paths", nargs="+", metavar="PATH")
 
     retrieval = argparse.ArgumentParser(add_help=False)
-    retrieval.add_argument("--mode", default="auto", choices=["auto", "naive", "hybrid", "graph"],
-                           help="retrieval level; auto lets the router choose and escalate (default)")
+    retrieval.add_argument("--mode", default="auto", choices=["auto", "naive", "hybrid", "graph", "library"],
+                           help="retrieval level; auto lets the router choose and escalate (default); "
+                                "library: questions about the collection (every matching video)")
     retrieval.add_argument("--video", action="append", metavar="PATH|ID",
                            help="only this video (indexed path, file name or video id; repeatable)")
     retrieval.add_argument("--modality", action="append", metavar="NAME",

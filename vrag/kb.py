@@ -185,7 +185,8 @@ class KnowledgeBase:
         """Retrieve the ``k`` best pieces of evidence for a text ``query`` and/or an ``image``.
 
         ``mode``: ``auto`` lets the router choose naive, hybrid or graph retrieval (escalating when
-        the evidence is weak); a level name forces it. ``filters``: ``video_id`` (one or a list),
+        the evidence is weak), or library retrieval for a question about the collection ("which
+        clips have music?": every matching video, grouped per video); a level name forces it. ``filters``: ``video_id`` (one or a list),
         ``modality`` (one or a list), ``start``/``end`` seconds. An ``image`` (path or RGB array)
         searches the keyframes and is fused with the text hits.
         """
@@ -243,6 +244,10 @@ class KnowledgeBase:
         if not question.strip():
             raise VragError("empty question")
         result = self.search(question, k=k, mode=mode, filters=filters)
+        if result.route == "library":  # about the collection: every matching video, with its evidence
+            from vrag.retrievers.library import compose_answer
+
+            return AskResult(question, result, compose_answer(question, result.retrieval))
         embedder = text_embedder(self.config)
         generator = resolve("generator", self.config.generator).from_config(self.config, embedder)
         evidence = with_context(self.store, result.hits) if generator.name == "extractive" else result.hits

@@ -34,6 +34,7 @@ _BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
     "stage": (
         "vrag.indexers.scenes", "vrag.indexers.asr", "vrag.indexers.ocr", "vrag.indexers.keyframes",
         "vrag.indexers.captions", "vrag.indexers.audio_events", "vrag.indexers.graph", "vrag.indexers.granularity",
+        "vrag.indexers.profile",
     ),
     "generator": ("vrag.retrievers.generate",),
     "router": ("vrag.retrievers.router", "vrag.retrievers.router_llm"),
