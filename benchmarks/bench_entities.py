@@ -2,7 +2,8 @@
 
 Two sources, both from /work/shared/eval (never copied into the repository):
 
-* ``kb``: the speech (ASR) and screen text (OCR, one phrase a line) of every file, read from a
+* ``kb``: the speech (ASR) and screen text (OCR, one phrase a line) of every file, as the graph stage
+  reads them (``indexers.graph.graph_texts``), from a
   knowledge base of all of ../shared/eval (``--kb``, default /work/kb/evalkb_base). The knowledge
   base is copied to a temporary directory first (it stays untouched); there each video's text is
   extracted again with the current extractor, written with ``store.graph.replace_extraction`` and
@@ -28,6 +29,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from benchmarks.common import Section, command_line, measured
@@ -49,14 +51,15 @@ def kb_records(kb: Path) -> tuple[dict[str, list[tuple[str, str]]], Any]:
     copy = Path(tempfile.mkdtemp(prefix="bench-entities-")) / "kb"
     shutil.copytree(kb, copy)
     store = Store(copy)
-    rows = store.segments.arrow(["segment_id", "video_id", "modality", "start", "text"]).to_pylist()
-    records: dict[str, list[tuple[str, str]]] = {}
-    for row in sorted(rows, key=lambda r: (r["video_id"], r["modality"], r["start"], r["segment_id"])):
-        if row["modality"] == "asr":
-            records.setdefault(row["video_id"], []).append((row["segment_id"], row["text"]))
-        elif row["modality"] == "ocr":  # each screen line is its own phrase, as in the graph stage
-            records.setdefault(row["video_id"], []).extend(
-                (row["segment_id"], line) for line in row["text"].splitlines() if line.strip())
+    from vrag.indexers.graph import graph_texts
+
+    rows = store.segments.arrow(["segment_id", "video_id", "modality", "start", "text", "meta", "producer"]).to_pylist()
+    by_video: dict[str, dict[str, list[Any]]] = {}
+    for row in sorted(rows, key=lambda r: (r["video_id"], r["start"], r["segment_id"])):
+        row["meta"] = json.loads(row["meta"] or "{}")
+        by_video.setdefault(row["video_id"], {}).setdefault(row["modality"], []).append(SimpleNamespace(**row))
+    records = {video: graph_texts(recs.get("asr", []), recs.get("ocr", []), recs.get("caption", []))
+               for video, recs in by_video.items()}
     return records, store
 
 
