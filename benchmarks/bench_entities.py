@@ -165,6 +165,18 @@ def render(results: dict[str, Any], before: dict[str, Any] | None, command: str)
              "`benchmarks/data/entities_judged.tsv` (hand-judged by meaning; unjudged entities count as not real). "
              "Precision = judged-real / all entities produced; recall = must-keep entities found (name or alias).", ""]
     lines += _table(results, before)
+    lines += ["", "- `before` is main's extractor (graph-4) on the same input, recorded with `--json` "
+              "(`benchmarks/data/entities_before.json`); its kb input also read the speech the recogniser doubts.",
+              "- graph-5: BROADCAST UPPER CASE is re-cased (names read in Title Case, phrases in lower case, short "
+              "non-word acronyms kept); a span is a name only if it looks like one (no small words inside, a one-word "
+              "PERSON is a singular proper noun said in a sentence, no verse pronouns, no codes); a concept must be "
+              "specific (evaluative modifiers dropped, no lone common noun among the 10,000 most frequent words of the "
+              "packaged MiniLM vocabulary, no counts or verbs, English words of the spaCy model's WordNet index or "
+              "acronyms); speech with mean log-probability below -0.7 (singing, French) is not read for entities; an "
+              "OCR misreading (\"TBl\") joins the name it was misread from.",
+              "- What is left is mostly text no rule can judge without world knowledge: verse (\"beauty rose\", "
+              "\"famine\"), OCR cut-offs and run-together words, ASR mishearings that are real English, and generic "
+              "noun compounds (\"weekend weather\")."]
     for r in results["sources"]:
         if r["not_real"]:
             lines += ["", f"Still not real ({r['source']}): " + "; ".join(r["not_real"])]

@@ -48,12 +48,10 @@ _ARCHAIC = {"thou", "thee", "thy", "thine", "ye", "thyself", "hath", "doth", "ar
 #: Adjectives that say what the speaker thinks of a thing, not what kind of thing it is: "a really nice
 #: study" is a study, "an absolute legend" is nobody's concept. Comparatives and superlatives count too.
 _EVALUATIVE = {"nice", "creative", "absolute", "extensive", "huge", "decent", "pretty", "complete", "unavoidable",
-               "multiple", "previous", "older", "sweet", "tender", "fresh", "bright", "unclear", "interesting",
-               "exclusive", "amazing", "awesome", "wonderful", "terrible", "beautiful", "fantastic", "lovely",
-               "excellent", "bad", "poor", "simple", "easy", "hard", "little", "small", "large", "key", "specific",
-               "particular", "actual", "typical", "usual", "whole", "entire", "total", "basic", "general", "common",
-               "current", "recent", "final", "initial", "further", "additional", "possible", "likely",
-               "fair", "proud", "happy", "sad", "cool", "hot", "tiny", "massive", "major", "minor", "true"}
+               "multiple", "previous", "older", "sweet", "tender", "unclear", "interesting", "exclusive", "amazing",
+               "awesome", "wonderful", "terrible", "beautiful", "fantastic", "lovely", "excellent", "bad", "poor",
+               "easy", "key", "particular", "actual", "typical", "usual", "entire", "further", "additional",
+               "possible", "likely", "proud", "happy", "sad", "tiny", "massive"}
 #: Words that join the parts of a name ("Bank of Canada", "Ludwig van Beethoven"); other small words
 #: inside a "name" mean the tagger took a phrase for one ("Film And Television Or Is ...").
 _NAME_LINKS = {"of", "the", "&", "de", "du", "la", "le", "van", "von", "da", "der", "al", "y"}
@@ -239,6 +237,15 @@ class _Found:
     def __init__(self) -> None:
         self.mentions: dict[tuple[str, str], Mention] = {}
         self.relations: dict[tuple[str, str, str], Relation] = {}
+        #: (name, key, segment) of capitalised heading words too common to be concepts on their own:
+        #: mentions only when the same text names something elsewhere ("Volcanoes of Hawaii")
+        self.pending: list[tuple[str, str, str]] = []
+
+    def settle(self) -> None:
+        named = {key for key, label in self.mentions if label != "CONCEPT"}
+        for name, key, seg in self.pending:
+            if key in named:
+                self.mention(name, "CONCEPT", key, seg)
 
     def mention(self, name: str, label: str, key: str, seg: str) -> str:
         m = self.mentions.setdefault((key, label), Mention(_ARTICLE.sub("", " ".join(name.split())), label, key))
@@ -275,7 +282,10 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
         chunks = list(doc.noun_chunks)
         if not recased:
             _names(doc, chunks, short, seg, found, span_key)
-        _concepts(chunks, extra, seg, found, span_key)
+        # words a heading capitalises (after its first) may be names its sentence case hides ("of Hawaii")
+        capitalised = set() if recased or i not in name_docs else {
+            w.lower() for w in re.findall(r"[^\W\d_][\w'-]*", text)[1:] if w[:1].isupper()}
+        _concepts(chunks, extra, capitalised, seg, found, span_key)
         for before, short_form in _ACRONYM.findall(text):
             long_form = acronym_long_form(before, short_form)
             if not long_form:
@@ -287,6 +297,7 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
         keys = sorted(set(span_key.values()) | set(extra))
         for a, b in combinations(keys, 2):
             found.relate(a, b, "co_occurs", seg)
+    found.settle()
     return list(found.mentions.values()), list(found.relations.values())
 
 
@@ -331,7 +342,8 @@ def _name_ok(ent: Any, short: bool, recased: bool) -> bool:
                 and _is_word(word.text))
 
 
-def _concepts(chunks: list[Any], extra: list[str], seg: str, found: _Found, span_key: dict[int, str]) -> None:
+def _concepts(chunks: list[Any], extra: list[str], capitalised: set[str], seg: str, found: _Found,
+              span_key: dict[int, str]) -> None:
     for chunk in chunks:
         root = chunk.root
         if root.i in span_key or root.pos_ in _SKIP_CONCEPT_POS or root.is_stop or root.lemma_.lower() in _LIGHT:
@@ -344,6 +356,9 @@ def _concepts(chunks: list[Any], extra: list[str], seg: str, found: _Found, span
         if entity_key(name) in extra:  # a heading's name, read again in sentence case: the name it is
             for tok in chunk:
                 span_key.setdefault(tok.i, entity_key(name))
+            continue
+        if len(words) == 1 and words[0].lower_ in capitalised and not _specific(words):
+            found.pending.append((words[0].text, entity_key(words[0].text), seg))
             continue
         words = _specific(words)
         if not words:
