@@ -7,7 +7,7 @@ video's records; the graph itself (entities merged across videos) is rebuilt aft
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from vrag.registry import register, resolve
 from vrag.schema import Segment, VideoRef
@@ -15,7 +15,24 @@ from vrag.schema import Segment, VideoRef
 from .base import IndexContext, Stage
 from .graph_extract import PRODUCER
 
-__all__ = ["GraphStage"]
+__all__ = ["GraphStage", "graph_texts", "SPEECH_LOGPROB_MIN"]
+
+#: Speech the recogniser itself doubts (mean token log-probability below this) is not read for
+#: entities: on the shared material every such segment is singing or a language the model does not
+#: know ("Pascara bird -naked, Intrudical, A Walter Jones"), while spoken English scores above -0.4.
+#: Whisper's own "failed decoding" line is -1.0; the segments still serve search.
+SPEECH_LOGPROB_MIN = -0.7
+
+
+def graph_texts(asr: Iterable[Segment], ocr: Iterable[Segment], caption: Iterable[Segment] = ()) -> list[tuple[str, str]]:
+    """(segment id, text) pairs the extractor reads from a video's records: trusted speech as it is,
+    each screen line on its own, structured captions of a VLM (others only repeat speech and screen text)."""
+    texts = [(seg.segment_id, seg.text) for seg in asr
+             if float((seg.meta or {}).get("avg_logprob", 0.0)) >= SPEECH_LOGPROB_MIN]
+    for seg in ocr:
+        texts += [(seg.segment_id, line) for line in seg.text.splitlines() if line.strip()]
+    texts += [(seg.segment_id, seg.text) for seg in caption if seg.producer.startswith("vlm:")]
+    return texts
 
 
 @register("stage", "graph")
@@ -31,14 +48,7 @@ class GraphStage(Stage):
         return PRODUCER
 
     def run(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
-        texts: list[tuple[str, str]] = []
-        for seg in ctx.records("asr"):
-            texts.append((seg.segment_id, seg.text))
-        for seg in ctx.records("ocr"):  # each screen line is its own phrase
-            texts += [(seg.segment_id, line) for line in seg.text.splitlines() if line.strip()]
-        for seg in ctx.records("caption"):
-            if seg.producer.startswith("vlm:"):  # structured captions only repeat speech and screen text
-                texts.append((seg.segment_id, seg.text))
+        texts = graph_texts(ctx.records("asr"), ctx.records("ocr"), ctx.records("caption"))
         extractor = resolve("graph_extractor", str(ctx.cfg.graph_extractor))(ctx.cfg)
         mentions, relations, notes = extractor.extract(texts, Path(ctx.data_dir) / "cache")
         for note in notes:

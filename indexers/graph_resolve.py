@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Iterable
 
-from .graph_extract import Mention, Relation
+from .graph_extract import Mention, Relation, ocr_reading
 
-__all__ = ["Entity", "resolve", "merge_similar"]
+__all__ = ["Entity", "resolve", "merge_similar", "ocr_reading"]
 
 #: Types that describe *what* something is; two different ones never merge.
 _NAMED = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
@@ -100,6 +100,7 @@ def resolve(mentions: Iterable[Mention], relations: Iterable[Relation] = (),
                 for long in by_key.get(r.target, []):
                     if {short.scope, long.scope} <= videos | {""}:
                         uf.union(long.node, short.node)
+    _ocr_variants(by_key, uf)
     _surnames(mentions, uf, video_of)
     groups: dict[Node, list[Mention]] = {}
     for m in mentions:
@@ -111,6 +112,19 @@ def resolve(mentions: Iterable[Mention], relations: Iterable[Relation] = (),
         for m in members:
             index[m.node] = entity.entity_id
     return entities, index
+
+
+def _ocr_variants(by_key: dict[str, list[Mention]], uf: _Union) -> None:
+    """A name read off the screen with an OCR confusion joins the name it is misread from, when that
+    name was found too ("TBl" on a slide beside "TBI" in the talk); types must agree as in any merge."""
+    from .graph_extract import entity_key
+
+    for ms in list(by_key.values()):
+        for m in ms:
+            reading = ocr_reading(m.name)
+            for other in by_key.get(entity_key(reading), ()) if reading else ():
+                if other.scope in ("", m.scope) or not m.scope:
+                    uf.union(other.node, m.node)
 
 
 def _surnames(mentions: list[Mention], uf: _Union, video_of: dict[str, str]) -> None:
