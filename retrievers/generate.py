@@ -155,7 +155,16 @@ class ExtractiveGenerator:
         return r
 
     def _overview(self, r: _Reading) -> Answer:
-        """The most representative piece of each part (closest to the part's own vector), in order."""
+        """The most representative piece of each part (closest to the part's own vector), in order,
+        led by what the video's profile says it is about."""
+        about = _about(r.hits)
+        if about:  # the profile is read, not quoted
+            keep = [i for i, p in enumerate(r.pieces) if r.hits[p.hit].segment.modality != "profile"]
+            r = _Reading(r.question, r.hits, [r.pieces[i] for i in keep], [r.scores[i] for i in keep],
+                         [r.words[i] for i in keep], r.want, [r.typed[i] for i in keep], r.names,
+                         r.vectors[[0] + [i + 1 for i in keep]])
+            if not r.pieces:
+                return Answer(about, [], found=True, generator=self.name, short=about)
         central = [_central(v, r.hits[p.hit].segment.vector, len(p.text))
                    for p, v in zip(r.pieces, r.vectors[1:])]
         best: dict[int, int] = {}
@@ -165,13 +174,24 @@ class ExtractiveGenerator:
         chosen = sorted(best.values(), key=lambda i: -(r.scores[i] + central[i]))[:OVERVIEW_QUOTES]
         chosen.sort(key=lambda i: (r.hits[r.pieces[i].hit].path, r.pieces[i].start))
         files = list(dict.fromkeys(r.names[r.hits[r.pieces[i].hit].path] for i in chosen))
-        lines = [f"Overview of {', '.join(files)}:"] + [f"- {mmss(r.pieces[i].start)} “{r.pieces[i].text}”"
-                                                        for i in chosen]
+        lines = [f"Overview of {', '.join(files)}:" + (f" {about}" if about else "")] + [
+            f"- {mmss(r.pieces[i].start)} “{r.pieces[i].text}”" for i in chosen]
         top = max(chosen, key=lambda i: central[i])
         citations = [_citation(r.hits[r.pieces[i].hit], r.pieces[i].start, r.pieces[i].end) for i in chosen]
         valid, dropped = check_citations(citations, r.hits)
         return Answer("\n".join(lines), valid, found=True, generator=self.name, dropped=dropped,
-                      short=_clip(r.pieces[top].text))
+                      short=about or _clip(r.pieces[top].text))
+
+
+def _about(hits: list[Hit]) -> str:
+    """What a video's profile record (among ``hits``) says it is: its kind and what it is about
+    ("Weather forecast. About: flurries, northern York region, ..."), "" without one."""
+    profile = next((h.segment for h in hits if h.segment.modality == "profile"), None)
+    if profile is None:
+        return ""
+    parts = [p.strip() for p in re.split(r"(?<=\.)\s+(?=[A-Z])", profile.text or "") if p.strip()]
+    lead = [p for p in parts if not p.startswith(("Audio:", "Language:", "Duration", "On screen:", "Looks like:"))]
+    return " ".join(lead[:3])
 
 
 def _types(question: str, pieces: list[Piece]) -> tuple[AnswerType | None, list[list[str]]]:

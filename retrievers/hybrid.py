@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vrag.config import Config
+from vrag.filters import Filter
 from vrag.schema import Hit, Segment
 from vrag.store import Store
 
@@ -86,15 +87,9 @@ class HybridRetriever:
         if isinstance(video, (list, tuple)):
             video = video[0] if len(video) == 1 else None
         if not video:
-            video = self.named_video(query)
+            video = self.named_video(query) or self._likeliest_video(query, k, filters)
         if not video:
-            best = self.retrieve(query, k=k, filters=filters)
-            if not best:
-                return []
-            totals: dict[str, float] = {}
-            for hit in best:
-                totals[hit.segment.video_id] = totals.get(hit.segment.video_id, 0.0) + hit.score
-            video = max(totals, key=totals.__getitem__)
+            return []
         import numpy as np
 
         vector = self.embedder.embed([query])[0]
@@ -119,4 +114,31 @@ class HybridRetriever:
             hits.append(hit)
         row = self.store.videos.get(video)
         end = float(row["duration"]) if row and row.get("duration") else max(s.end for s in segs)
-        return spread(hits, k, float(filters.get("start") or 0.0), float(filters.get("end") or end))
+        covered = spread(hits, k, float(filters.get("start") or 0.0), float(filters.get("end") or end))
+        profile = self.store.segments.read(Filter.of(video, "profile"))
+        if profile:  # what the whole video is about leads an overview of it
+            covered.insert(0, Hit(profile[0], 1.0, f"profile of {paths.get(video, video)}",
+                                  paths.get(video, profile[0].uri), {"similarity": 1.0}))
+        return covered
+
+    def _likeliest_video(self, query: str, k: int, filters: dict[str, Any]) -> str | None:
+        """The video a question about "the video" most likely means: its profile (what it is about)
+        closest to the question, with the weight of the best localized hits added; without
+        profiles, the hits alone."""
+        import numpy as np
+
+        best = self.retrieve(query, k=k, filters=filters)
+        totals: dict[str, float] = {}
+        for hit in best:
+            totals[hit.segment.video_id] = totals.get(hit.segment.video_id, 0.0) + hit.score
+        share = {v: t / (sum(totals.values()) or 1.0) for v, t in totals.items()}
+        ids = filters.get("video_id")
+        profiles = [p for p in self.store.segments.read(Filter.of(ids or None, "profile")) if p.vector]
+        if profiles:
+            q = np.asarray(self.embedder.embed([query])[0], dtype=np.float32)
+            words = terms(query)
+            score = {p.video_id: float(np.asarray(p.vector, dtype=np.float32) @ q)
+                     + 0.3 * (len(matched(words, p.text)) / len(words) if words else 0.0)
+                     + 0.3 * share.get(p.video_id, 0.0) for p in profiles}
+            return max(score, key=score.__getitem__)
+        return max(totals, key=totals.__getitem__) if totals else None

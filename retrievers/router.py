@@ -259,6 +259,9 @@ class Router:
         level = max(scores, key=scores.__getitem__)
         reason = f"learned: {level} p={scores[level]:.2f}, global p={global_p:.2f}"
         is_global = global_p >= 0.5
+        if is_global and not _CUE_RES["global_words"].search(query.lower()) and not _GLOBAL_RULE.search(query.lower()):
+            is_global = False  # "what are the key ingredients?": a specific question is never a summary
+            reason += "; rule: no word asks for the whole video -> not global"
         if not is_global and _GLOBAL_RULE.search(query.lower()):
             is_global = True
             reason += "; rule: explicit summary request -> global"

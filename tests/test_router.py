@@ -12,10 +12,13 @@ from vrag.errors import ConfigError
 from vrag.retrievers import router_train
 from vrag.retrievers.router import LEVELS, LEXICAL_FEATURES, Route, Router
 
-# Measured with the shipped weights: level 0.940, global 0.973 on 184 held-out queries
-# (5-fold cross-validation by topic group: 0.923 and 0.968).
-MIN_LEVEL_ACCURACY = 0.90
+# Measured with the shipped weights: level 0.897, global 0.962 on 184 held-out template queries, and
+# level 0.637 (0.54 before real questions joined the training set) on 113 held-out questions written
+# about real recordings the router never saw (tests/qa/batch2.jsonl). Training on real questions and
+# never calling a specific question global cost ~3 points on the templates and won 10 on real ones.
+MIN_LEVEL_ACCURACY = 0.87
 MIN_GLOBAL_ACCURACY = 0.92
+MIN_REAL_LEVEL_ACCURACY = 0.60
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,10 @@ def _norm(query: str) -> str:
 
 
 def test_query_set_is_balanced_and_splits_do_not_overlap():
-    rows = router_train.load_queries()
+    real = router_train.load_queries(real=True)
+    assert {r["split"] for r in real} == {"train", "test"}  # real questions train it and test it on unseen files
+    assert not ({r["source"] for r in real if r["split"] == "train"} & {r["source"] for r in real if r["split"] == "test"})
+    rows = router_train.load_queries(real=False)
     assert len(rows) >= 450
     assert {r["route"] for r in rows} == set(LEVELS) and {r["split"] for r in rows} == {"train", "test"}
 
@@ -71,6 +77,7 @@ def test_held_out_accuracy(embedder):
     assert result["n_test"] == sum(sum(row.values()) for row in result["confusion"].values()) >= 90
     assert result["level_accuracy"] >= MIN_LEVEL_ACCURACY, result
     assert result["global_accuracy"] >= MIN_GLOBAL_ACCURACY, result
+    assert result["real"]["n_test"] >= 100 and result["real"]["level_accuracy"] >= MIN_REAL_LEVEL_ACCURACY, result
 
 
 UNSEEN = [
