@@ -58,8 +58,12 @@ bench: setup
 	$(PY) -m benchmarks.bench --out BENCHMARKS.md --long 30 --eval $(EVAL_DIR)/media
 	$(PY) -m benchmarks.bench_graph --segments 100000 --videos 200 --out BENCHMARKS.md
 	$(PY) -m benchmarks.bench_router --out BENCHMARKS.md
-	$(VRAG) index $(EVAL_DIR)/media $(EVAL_DIR)/audio --db $(BENCH_DB)/eval -q
+	$(PY) -m benchmarks.bench_asr --out BENCHMARKS.md
+	$(VRAG) index $(EVAL_DIR) --db $(BENCH_DB)/eval -q
 	$(PY) -m benchmarks.bench_qa --db $(BENCH_DB)/eval --out BENCHMARKS.md
+	$(PY) -m benchmarks.bench_routing --db $(BENCH_DB)/eval --out BENCHMARKS.md
+	$(PY) -m benchmarks.bench_library --db $(BENCH_DB)/eval --out BENCHMARKS.md
+	$(PY) -m benchmarks.bench_entities --kb $(BENCH_DB)/eval --before benchmarks/data/entities_before.json --out BENCHMARKS.md
 	$(PY) -m benchmarks.bench_query --sizes 10000,100000,1000000 --out BENCHMARKS.md --keep $(BENCH_DB)/query
 	$(PY) -m benchmarks.bench_objectstore --out BENCHMARKS.md
 	$(PY) -m pip install -q -e '.[ray]'
