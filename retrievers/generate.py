@@ -263,7 +263,14 @@ def _choose(r: _Reading) -> list[int]:
         if not repeats(r.pieces[i].text, seen) and i not in chosen:
             chosen.append(i)
             seen.add(plain(r.pieces[i].text))
-    return chosen
+    # the rest of the answer: the best piece of the same video holding a question word no quote has
+    asked = terms(r.question)
+    missing = [w for w in asked if not any(matched([w], r.pieces[i].text) for i in chosen)]
+    video = r.hits[r.pieces[chosen[0]].hit].segment.video_id
+    extra = next((i for i in order if i not in chosen and r.scores[i] >= MIN_RELEVANCE
+                  and r.hits[r.pieces[i].hit].segment.video_id == video and matched(missing, r.pieces[i].text)
+                  and not repeats(r.pieces[i].text, seen)), None) if missing and len(chosen) < QUOTES else None
+    return chosen + ([extra] if extra is not None else [])
 
 
 def _quote(r: _Reading, i: int) -> tuple[str, float, float, list[int]]:
@@ -282,12 +289,23 @@ def _quote(r: _Reading, i: int) -> tuple[str, float, float, list[int]]:
             text = text.rstrip() + " " + " / ".join(r.pieces[j].text for j in block)
             end = max([end] + [r.pieces[j].end for j in block])
             used += block
-    elif r.want is not None and not r.typed[i] and r.typed_at(i):
+    else:
         j = next_piece(r.pieces, i, r.hits)
-        if j is not None:
+        if j is not None and _continues(r, i, j):
             text, end = f"{text} {r.pieces[j].text}", max(end, r.pieces[j].end)
             used.insert(1, j)
     return text, start, end, used
+
+
+def _continues(r: _Reading, i: int, j: int) -> bool:
+    """The answer runs on from piece ``i`` into the next one, ``j``: ``j`` holds the asked-for type
+    that ``i`` lacks ("...president of Bell Media." "His name is Randy Lennox."), or a word of the
+    question that ``i`` lacks ("His name is Randy Lennox." ... "He'll be presented with the ... award")."""
+    if r.want is not None and not r.typed[i] and r.typed[j]:
+        return True
+    asked = terms(r.question)
+    missing = [w for w in asked if w not in matched(asked, r.pieces[i].text)]
+    return bool(r.words[i]) and bool(missing) and bool(matched(missing, r.pieces[j].text))
 
 
 def _antecedent(r: _Reading, i: int) -> int | None:
@@ -334,7 +352,8 @@ def _clip(text: str) -> str:
 #: screencast", "the product in the commercial". A question may use them of any video.
 _ABOUT_RECORDING = frozenset("""
 screencast recording film movie cartoon commercial advert ad advertisement excerpt audience broadcast show episode
-segment scene footage slide screen card frame picture image viewer viewers narrator voice product item
+segment scene footage slide screen card frame picture image viewer viewers narrator voice product item graphic
+graphics label banner caption title map chart clip top bar box button pop-up popup logo
 """.split())
 
 
