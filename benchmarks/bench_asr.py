@@ -133,6 +133,7 @@ class ModelRun:
     audio: float = 0.0
     load: float = 0.0
     others: float = 0.0
+    lecture: Clock | None = None
 
     def wer(self, clip: str) -> float:
         errs, words = self.errors[clip]
@@ -174,10 +175,23 @@ def run_model(run: ModelRun, audio: dict[str, Any], refs: dict[str, str]) -> Non
         run.texts[name] = text
         ref = normalise(refs[name])
         run.errors[name] = (word_errors(ref, normalise(text)), len(ref))
+    if "song_en" not in audio:
+        return
     run.texts["song_en (asr_singing off)"] = transcript(run.settings, audio["song_en"], singing=False)
     ref = normalise(refs["song_en"])
     run.errors["song_en (asr_singing off)"] = (word_errors(ref, normalise(run.texts["song_en (asr_singing off)"])),
                                                len(ref))
+
+
+def time_lecture(run: ModelRun, path: Path) -> None:
+    """Wall and CPU seconds of the asr stage's transcription (singing pass included) of ``path``."""
+    from vrag.media.audio import AudioChunks
+
+    clock = Clock()
+    for _offset, samples in AudioChunks(str(path)):
+        with clock:
+            transcript(run.settings, samples)
+    run.lecture = clock
 
 
 def render(runs: list[ModelRun], command: str, notes: list[str]) -> str:
@@ -194,7 +208,7 @@ def render(runs: list[ModelRun], command: str, notes: list[str]) -> str:
         head, "|" + "---|" * (2 + len(runs)),
     ]
     names = [c.name for c in REFERENCE_CLIPS] + ["song_en (asr_singing off)"]
-    for name in names:
+    for name in (n for n in names if n in runs[0].errors):
         words = runs[0].errors[name][1]
         lines.append(f"| {name} | {words} | " + " | ".join(f"{r.wer(name):.3f}" for r in runs) + " |")
     lines.append("| **TV pooled (8 CAIS clips)** | | " + " | ".join(f"**{r.pooled('tv'):.3f}**" for r in runs) + " |")
@@ -204,6 +218,9 @@ def render(runs: list[ModelRun], command: str, notes: list[str]) -> str:
     lines.append("| ASR seconds for all clips / other processes' CPU s meanwhile | | "
                  + " | ".join(f"{r.seconds:.1f} / {r.others:.1f}" for r in runs) + " |")
     lines.append("| model load (s) | | " + " | ".join(f"{r.load:.1f}" for r in runs) + " |")
+    if all(r.lecture for r in runs):
+        lines.append("| lecture ASR (`--lecture`): wall s / this process's CPU s / others' CPU s | | " + " | ".join(
+            f"{r.lecture.wall:.1f} / {r.lecture.cpu:.1f} / {r.lecture.others:.1f}" for r in runs if r.lecture) + " |")
     lines += ["", *notes]
     return SECTION.render(lines)
 
@@ -228,14 +245,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--run", action="append", default=[], metavar="LABEL:KEY=VALUE,...",
                         help="measure these settings instead of the two defaults (e.g. 'base seq:asr_model=base,"
                              "asr_language=en,asr_batch_size=0'); repeatable")
+    parser.add_argument("--groups", default="tv,song,read", help="clip groups to measure (tv, song, read)")
+    parser.add_argument("--lecture", type=Path, help="also time the asr stage's transcription of this file "
+                        "(the generated lecture of benchmarks.bench) per model")
     parser.add_argument("--note", action="append", default=[], help="a line added under the table (the decision)")
     args = parser.parse_args(argv)
     from faster_whisper import decode_audio
 
     if not (args.eval / "batch2").is_dir():
         raise SystemExit(f"{args.eval}/batch2 not found: the benchmark needs the shared eval recordings")
-    audio = {c.name: decode_audio(str(args.eval / c.media)) for c in REFERENCE_CLIPS}
-    refs = {c.name: reference_text(c, args.eval) for c in REFERENCE_CLIPS}
+    clips = [c for c in REFERENCE_CLIPS if c.group in args.groups.split(",")]
+    audio = {c.name: decode_audio(str(args.eval / c.media)) for c in clips}
+    refs = {c.name: reference_text(c, args.eval) for c in clips}
     runs = [ModelRun("tiny.en", {"asr_model": "tiny.en"}),
             ModelRun("base (en)", {"asr_model": "base", "asr_language": "en"})]
     if args.run:
@@ -244,6 +265,8 @@ def main(argv: list[str] | None = None) -> None:
         runs.append(ModelRun("base (auto language)", {"asr_model": "base", "asr_language": ""}))
     for run in runs:
         run_model(run, audio, refs)
+        if args.lecture:
+            time_lecture(run, args.lecture)
     for run in runs:  # the transcripts, for reading the errors
         for name, text in run.texts.items():
             print(f"[{run.label}] {name}: {text}", flush=True)

@@ -218,7 +218,7 @@ class SpeechStage(Stage):
             return None
         detector = ctx.backend("audio_events")
         try:
-            detector.load()
+            getattr(detector, "load", lambda: None)()
         except MissingDependencyError as exc:
             ctx.warn("asr", f"sung vocals not transcribed: {exc}")
             return None

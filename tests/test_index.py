@@ -35,7 +35,7 @@ def test_spoken_phrase_is_in_asr_records_during_its_slide(indexed):
         assert _overlap(seg.start, seg.end, span.speech_start, span.speech_end) > 0.5 * (seg.end - seg.start)
         words = seg.meta["words"]
         assert words and all(isinstance(w["start"], float) for w in words)
-        assert seg.producer.startswith("faster-whisper:tiny.en")
+        assert seg.producer.startswith("faster-whisper:base@")
 
 
 def test_slide_text_is_an_ocr_record_with_the_slide_span(indexed):
