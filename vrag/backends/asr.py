@@ -121,8 +121,10 @@ class FasterWhisperASR:
         )
         if batched:
             options["batch_size"] = self.batch_size
-        if vad is False:  # asked for explicitly (sung vocals): Whisper's no-speech skip would drop them too
-            options["no_speech_threshold"] = None
+        if vad is False:  # asked for explicitly (sung vocals): Whisper's no-speech skip would drop them too,
+            # and its fallback to sampling at higher temperatures makes unlikely lines random: decode greedily
+            # from the beam once and let the caller drop unlikely lines
+            options.update(no_speech_threshold=None, temperature=0.0)
         try:
             segments, _info = pipeline.transcribe(audio, **options)
         except Exception as exc:
