@@ -21,8 +21,8 @@ SONG = "batch2/ableplayer_song_en.mp3"
 SOLO = (128.0, 152.0)  # the guitar solo: no words
 
 
-def _index(tmp_path: Path, *media: Path) -> dict[str, list]:
-    kb = KnowledgeBase(tmp_path / "kb", stages=("asr",))
+def _index(tmp_path: Path, *media: Path, **settings) -> dict[str, list]:
+    kb = KnowledgeBase(tmp_path / "kb", stages=("asr",), **settings)
     report = kb.index(list(media))
     assert report.ok, [(r.path, r.reason) for r in report.results]
     return {Path(v["path"]).name: kb.segments(v["video_id"], "asr") for v in kb.status()["videos"]}
@@ -70,11 +70,11 @@ def test_missing_base_part_is_one_clear_error(tmp_path, monkeypatch):
     assert not list(tmp_path.iterdir())  # nothing half-made
 
 
-def test_tv_speech_wer_with_the_default_model(tmp_path):
+def test_tv_speech_wer_with_whisper_base(tmp_path):
     clips = {"cais_v1_sports.mp4": "cais_v1_sports_0", "cais_v11_talkshow.mp4": "cais_v11_social_0",
              "cais_v18_weather.mp4": "cais_v18_weather_0"}
     media = [eval_file(f"batch2/{name}") for name in clips]
-    found = _index(tmp_path, *media)
+    found = _index(tmp_path, *media, asr_model="base")
     errors = words = 0
     for name, ref_name in clips.items():
         ref = normalise(vtt_text(EVAL_DIR / "batch2" / "annotations" / f"{ref_name}.vtt.txt"))
@@ -88,7 +88,7 @@ def test_sung_verse_is_transcribed_and_marked_sung(tmp_path):
     verse = tmp_path / "verse.mp3"  # 30 s: the end of the first verse and the first chorus
     subprocess.run(["ffmpeg", "-v", "error", "-ss", "34", "-t", "30", "-i", str(song), "-vn", "-c:a", "libmp3lame",
                     str(verse)], check=True)
-    records = _index(tmp_path, verse)["verse.mp3"]
+    records = _index(tmp_path, verse, asr_model="base")["verse.mp3"]
     assert records and all(s.meta.get("sung") is True for s in records)
     hyp = " ".join(s.text for s in records)
     assert wer(_cues(EVAL_DIR / LYRICS, 34.0, 64.0), hyp) <= 0.5, hyp
@@ -96,7 +96,7 @@ def test_sung_verse_is_transcribed_and_marked_sung(tmp_path):
 
 @pytest.mark.slow
 def test_english_song_lyrics_wer(tmp_path):
-    records = _index(tmp_path, eval_file(SONG))["ableplayer_song_en.mp3"]
+    records = _index(tmp_path, eval_file(SONG), asr_model="base")["ableplayer_song_en.mp3"]
     hyp = " ".join(s.text for s in records)
     assert wer(vtt_text(EVAL_DIR / LYRICS), hyp) <= 0.5, hyp
     assert sum(bool(s.meta.get("sung")) for s in records) >= 0.8 * len(records)
@@ -104,6 +104,7 @@ def test_english_song_lyrics_wer(tmp_path):
     assert sum(len(t.split()) for t in in_solo) <= 8, in_solo  # at most a stray line over the guitar solo
 
 
-def test_instrumental_music_yields_no_speech_records(tmp_path):
-    found = _index(tmp_path, eval_file("media/big_buck_bunny_0_30.webm"))
+@pytest.mark.parametrize("model", ["tiny.en", "base"])
+def test_instrumental_music_yields_no_speech_records(tmp_path, model):
+    found = _index(tmp_path, eval_file("media/big_buck_bunny_0_30.webm"), asr_model=model)
     assert found["big_buck_bunny_0_30.webm"] == []
