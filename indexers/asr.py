@@ -83,8 +83,7 @@ def transcribe_chunk(asr: Any, samples: Any, offset: float = 0.0, detector: Any 
     Speech goes through the VAD as configured; with a ``detector`` (the audio-event backend) its
     singing regions are transcribed again without the VAD, replacing speech segments inside them.
     """
-    from vrag.media.audio import SAMPLE_RATE as rate
-
+    rate = SAMPLE_RATE
     regions = singing_regions(detector, samples, offset) if detector is not None else []
     speech = [
         seg for seg in asr.transcribe(samples, offset=offset)
