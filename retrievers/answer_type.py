@@ -35,7 +35,7 @@ _NOUNS: dict[str, str] = {
                     "institute institution agency club league firm manufacturer maker publisher college school "
                     "government party newspaper".split(), "ORG"),
     **dict.fromkeys("city country place province town state region location area neighbourhood neighborhood "
-                    "street continent island venue".split(), "PLACE"),
+                    "street continent island venue airport stadium arena".split(), "PLACE"),
     **dict.fromkeys("year date day month time season decade century hour weekday".split(), "DATE"),
     **dict.fromkeys("percentage percent number amount temperature score price cost speed ratio rate age distance "
                     "size count total height weight length duration figure dose degrees".split(), "NUMBER"),
@@ -90,6 +90,9 @@ def _asked_noun(question: str, nlp: Any) -> str | None:
     wh = next((t for t in doc if t.lower_ in _WH | {"who", "how", "where", "when"}), None)
     if wh is None or wh.lower_ in {"how", "where", "when"}:
         return None
+    if wh.dep_ == "det" and wh.head.pos_ in {"NOUN", "PROPN"}:  # "which airport ...": that noun, known or not
+        lemma = wh.head.lemma_.lower()
+        return lemma if lemma in _NOUNS else None
     for tok in doc[wh.i + 1: wh.i + 8]:
         lemma = tok.lemma_.lower()
         if tok.pos_ in {"NOUN", "PROPN"} and lemma in _NOUNS:

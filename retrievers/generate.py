@@ -225,9 +225,8 @@ def answers(r: _Reading, weak: bool) -> bool:
     missing from it. Weak retrieval asks more of the best piece."""
     texts = [p.text for p in r.pieces]
     best = max(r.scores)
-    if best < SURE and _missing_focus(r.question, texts, [h.path for h in r.hits]) and not (
-            max(r.words) >= WORDS_ENOUGH and best >= MIN_RELEVANCE + WEAK_MARGIN):
-        return False  # a name or every specific noun is missing, and the rest of the question barely matches
+    if best < SURE and _missing_focus(r.question, texts, [h.path for h in r.hits]):
+        return False  # a name (not even a misheard one) or every specific noun of the question is missing
     if _no_answer_of_kind(r.question, texts):
         return False
     floor = MIN_RELEVANCE + (WEAK_MARGIN if weak else 0.0)
@@ -264,7 +263,11 @@ def _choose(r: _Reading) -> list[int]:
             chosen.append(i)
             seen.add(plain(r.pieces[i].text))
     # the rest of the answer: the best piece of the same video holding a question word no quote has
-    asked = terms(r.question)
+    from vrag.indexers.graph_extract import _GENERIC
+
+    if r.want is not None and any(r.typed_at(i) for i in chosen):
+        return chosen  # the asked-for name or figure is quoted already
+    asked = [w for w in terms(r.question) if w not in _GENERIC]
     missing = [w for w in asked if not any(matched([w], r.pieces[i].text) for i in chosen)]
     video = r.hits[r.pieces[chosen[0]].hit].segment.video_id
     extra = next((i for i in order if i not in chosen and r.scores[i] >= MIN_RELEVANCE
@@ -353,7 +356,8 @@ def _clip(text: str) -> str:
 _ABOUT_RECORDING = frozenset("""
 screencast recording film movie cartoon commercial advert ad advertisement excerpt audience broadcast show episode
 segment scene footage slide screen card frame picture image viewer viewers narrator voice product item graphic
-graphics label banner caption title map chart clip top bar box button pop-up popup logo
+graphics label banner caption title map chart clip top bar box button pop-up popup logo speaker host anchor
+forecaster analyst presenter singer reporter interviewer guest panel
 """.split())
 
 

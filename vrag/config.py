@@ -138,10 +138,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("asr", "faster-whisper", "Speech recognition backend (registered name or 'module:Class')."),
     Setting(
         "asr_model",
-        "tiny.en",
-        "Whisper model: 'tiny.en' (English only, fastest) and 'base' (multilingual, ~1.8x the CPU time, fewer "
-        "errors on real TV speech and songs) use the packaged copies; otherwise a local CTranslate2 "
-        "directory, or a size name on machines that can reach a model hub.",
+        "base",
+        "Whisper model: 'base' (default: multilingual, fewer errors on real TV speech and songs; BENCHMARKS.md "
+        "bench-asr) and 'tiny.en' (English only, ~1.8x faster) use the packaged copies; otherwise a local "
+        "CTranslate2 directory, or a size name on machines that can reach a model hub.",
     ),
     Setting(
         "asr_model_cache",
