@@ -14,8 +14,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     ev = sub.add_parser(
         "eval", parents=[common], help="measure search and answer quality on a JSON-lines question file",
         description="Each line: {\"question\", \"file\" (name, list, or null when unanswerable), optional "
-                    "\"span\": [start, end], \"answer_any\": [words], \"level\": naive|hybrid|graph}; "
-                    "extensions: \"id\", \"kind\", \"also\" (more spans), \"answer_all\".",
+                    "\"span\": [start, end], \"answer_any\": [words], \"level\": naive|hybrid|graph|library}; "
+                    "extensions: \"id\", \"kind\", \"also\" (more spans), \"answer_all\", \"cite_all\" (every listed file must be cited).",
     )
     ev.add_argument("questions", metavar="QA.jsonl")
     ev.add_argument("-k", type=int, default=10, help="hits per search for recall@k and MRR (default 10)")
