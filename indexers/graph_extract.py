@@ -60,6 +60,8 @@ _NAME_LINKS = {"of", "the", "&", "de", "du", "la", "le", "van", "von", "da", "de
 #: name just before one of them is cut short without it ("Northern York" of "Northern York Region").
 _PLACE_NOUNS = {"sound", "falls", "bay", "lake", "lakes", "island", "islands", "peninsula", "river", "valley",
                 "mountain", "mountains", "harbour", "harbor", "beach", "region", "county", "township", "heights"}
+_COMPASS = {"northern", "southern", "eastern", "western", "north", "south", "east", "west", "northeastern",
+            "northwestern", "southeastern", "southwestern", "central", "downtown"}
 #: Head nouns of things named after a person: "the Walt Grealis special achievement award" is one name.
 _NAMED_AFTER = {"award", "prize", "medal", "trophy", "cup", "lecture", "foundation", "fund", "scholarship",
                 "fellowship", "memorial"}
@@ -289,7 +291,7 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
     # names in a Title Case heading or re-cased upper case are read in that form; phrases in sentence case
     name_docs = {i: doc for (i, _t), doc in zip(named, nlp.pipe([t for _i, t in named], batch_size=64))}
     for i, ((seg, text), doc) in enumerate(zip(records, nlp.pipe([f[1] for f in forms], batch_size=64))):
-        recased = forms[i][2]
+        recased = doc.user_data["recased"] = forms[i][2]
         span_key: dict[int, str] = {}  # token index -> entity key of the mention covering it
         short = len(re.findall(r"[^\W\d_]+", text)) < 3  # a label or a heading word, not a sentence
         extra = []
@@ -372,8 +374,10 @@ def _concepts(chunks: list[Any], extra: list[str], capitalised: set[str], seg: s
         root = chunk.root
         if root.i in span_key or root.pos_ in _SKIP_CONCEPT_POS or root.is_stop or root.lemma_.lower() in _LIGHT:
             continue
-        # "a really nice study" -> "nice study": no determiners, pronouns, adverbs or punctuation
-        words = [t for t in chunk if t.pos_ not in {"DET", "PRON", "ADV", "PART", "CCONJ"} and not t.is_punct]
+        # "a really nice study" -> "nice study": no determiners, pronouns, adverbs or punctuation; of
+        # "genetics & early life risk factors" (two phrases the parse ran together) the one with the head
+        joined = [t.i for t in chunk if t.pos_ == "CCONJ" and t.i < root.i]
+        words = [t for t in chunk if t.i > max(joined, default=-1) and t.pos_ not in {"DET", "PRON", "ADV", "PART", "CCONJ"} and not t.is_punct]
         while words and (words[0].i in span_key or entity_key(words[0].text) in extra) and any(
                 c.dep_ == "case" for c in words[0].children):
             words = words[1:]  # a possessor ("Canada's music scene") is a name of its own
@@ -437,6 +441,10 @@ def _specific(words: list[Any]) -> list[Any]:
             return []
     elif len(words) == 2 and words[0].tag_ in {"VBN", "VBG"} and all(t.lower_ in common for t in words):
         return []
+    # re-cased upper case hides capitals: words that are all no English word are a name there
+    # ("WHITCHURCH- STOUFVILLE" read as "whitchurch- stoufville")
+    if len(words) > 1 and words[0].doc.user_data.get("recased") and not any(_english(t) for t in words):
+        return words
     for i, t in enumerate(words):
         name_like = i > 0 and t.text[:1].isupper() or len(words) > 1 and t.text[:1].isupper() and not t.text.isupper()
         if not (_acronym_like(t.text) or name_like or _english(t)):
@@ -479,10 +487,18 @@ def _with_place_noun(ent: Any) -> Any:
 
 
 def _name_label(ent: Any) -> str:
-    """The label of a name: a place when its last word says so ("Parry Sound" is no person)."""
+    """The label of a name: a place when its last word says so ("Parry Sound" is no person), or when
+    a compass word or places beside it do ("northern Ajax", "Markham and Ajax")."""
     words = ent.text.split()
     if len(words) > 1 and words[-1].lower() in _PLACE_NOUNS and ent.label_ in {"PERSON", "ORG", "NORP", "GPE"}:
         return "GPE" if words[-1].lower() in {"region", "county", "township", "heights"} else "LOC"
+    root = ent.root
+    places = {"GPE", "LOC"}
+    if ent.label_ in {"PERSON", "ORG"} and (
+            any(c.dep_ == "amod" and c.lower_ in _COMPASS for c in root.children)
+            or root.dep_ == "conj" and root.head.ent_type_ in places
+            or any(c.dep_ == "conj" and c.ent_type_ in places for c in root.children)):
+        return "GPE"
     return ent.label_
 
 
