@@ -376,7 +376,8 @@ def _concepts(chunks: list[Any], extra: list[str], capitalised: set[str], seg: s
             continue
         # "a really nice study" -> "nice study": no determiners, pronouns, adverbs or punctuation; of
         # "genetics & early life risk factors" (two phrases the parse ran together) the one with the head
-        joined = [t.i for t in chunk if t.pos_ == "CCONJ" and t.i < root.i]
+        joined = [t.i for t in chunk if t.pos_ == "CCONJ" and chunk.start < t.i < root.i
+                  and t.doc[t.i - 1].pos_ in {"NOUN", "PROPN"}]  # not "three and a half degrees"
         words = [t for t in chunk if t.i > max(joined, default=-1) and t.pos_ not in {"DET", "PRON", "ADV", "PART", "CCONJ"} and not t.is_punct]
         while words and (words[0].i in span_key or entity_key(words[0].text) in extra) and any(
                 c.dep_ == "case" for c in words[0].children):
