@@ -187,8 +187,9 @@ def render(results: dict[str, Any], before: list[dict[str, Any]], command: str) 
               "- graph-6: verse read aloud (verse pronouns and verbs >= 1% of a video's words, at least 3) gives "
               "concepts only when they come back in another record; a word text recognition cut at the edge of its "
               "line (\"Dise\", a lone \"OOD\" or \"Ower\": no English word, but the start or end of one) or ran "
-              "into a small word (\"Sleepand\" -> \"Sleep and\") is no concept; an adjective and a common noun "
-              "said once (\"cloudy skies\", \"recent items\") is a description, not a concept; a phrase whose head "
+              "into a small word (\"Sleepand\" -> \"Sleep and\") is no concept; a common or graded adjective before "
+              "common things said once (\"partly cloudy skies\", \"recent items\", \"indoor shopping\") is a "
+              "description, not a concept (a term with a singular head, \"artificial intelligence\", still is); a phrase whose head "
               "or inside is an adjective-only word (WordNet), an -ly adverb or a plural noun modifier is a misparse; "
               "a lone head noun with its \"of\" object elsewhere (\"onset\") is none; a name ending in a place "
               "noun (Sound, Falls, Region...) is a place and takes that noun along, one with a compass word or places "
@@ -196,7 +197,7 @@ def render(results: dict[str, Any], before: list[dict[str, Any]], command: str) 
               "comparative (\"THE BETTER OPTION\") are none; a screen label of English words is no ORG; a name just "
               "before an award/prize/medal... is part of it; re-cased words that are no English word are a name.",
               "- What is left needs world knowledge: ASR mishearings that read as names or phrases (\"Whippy Macy\", "
-              "\"music sync\"), a map label cut to its first word (\"PARRY\"), generic noun compounds said once "
+              "\"music sync\"), one-off phrases of rare adjectives (\"causal argument\"), a map label cut to its first word (\"PARRY\"), generic noun compounds said once "
               "(\"weekend weather\", \"resolution options\": a rule on common-word compounds would also drop the "
               "real \"effect size\", \"study design\", \"music industry\"), and two must-keep names that are "
               "common words (a lone \"Google\" on screen, \"PEARSON\" for the airport)."]

@@ -429,11 +429,13 @@ def _specific(words: list[Any]) -> list[Any]:
         return []
     adjectives, nouns = _wordnet("adj"), _wordnet("noun")
     # an adjective-only word is no head ("feeling greasy"), nor follows a noun ("Supports causal association")
+    # (participles join nouns: "transformer-based", "semi-supervised")
     if words[-1].lower_ in adjectives and words[-1].lower_ not in nouns or any(
             t.lower_ in adjectives and t.lower_ not in nouns and p.lower_ not in adjectives and p.pos_ != "ADV"
-            for p, t in zip(words, words[1:])):
+            and not t.lower_.endswith(("ed", "ing")) and p.whitespace_ for p, t in zip(words, words[1:])):
         return []
-    if any(_cut_off(t) or _adverb(t) for t in words) or any(_plural_modifier(t) for t in words[:-1]):
+    if any(_cut_off(t) or _adverb(t) for t in words) or len(words) > 2 and any(
+            _plural_modifier(t) for t in words[:-1]):
         return []
     common = common_words()
     if len(words) == 1:
@@ -524,16 +526,18 @@ def _verse(records: Sequence[tuple[str, str]]) -> bool:
 
 
 def _description(words: list[Any]) -> bool:
-    """An adjective and a common noun ("cloudy skies", "recent items", "live animals"): a description
-    of the moment, a concept only when it comes back in another record. Ordinals and "long" still make
-    a phrase of their own ("the first program")."""
+    """A common (or graded: "partly cloudy") adjective before common things or doings ("cloudy skies",
+    "recent items", "live animals", "indoor shopping"): a description of the moment, a concept only
+    when it comes back in another record. Not a term with a singular head ("artificial intelligence",
+    "sparse attention"), nor an ordinal or "long" ("the first program")."""
     if len(words) != 2:
         return False
-    first, head = words[0].lower_, words[1].lemma_.lower()
-    common = common_words()
-    return first not in _KEPT_VAGUE and (first in _wordnet("adj") and (words[0].tag_ == "JJ" or first not in _wordnet("noun"))
-            and (first in common or first not in _wordnet("noun"))
-            and (head in common or words[1].lower_ in common))
+    adj, head = words
+    first, common = adj.lower_, common_words()
+    graded = any(c.dep_ == "advmod" for c in adj.children)
+    things = head.lower_ != head.lemma_.lower() or head.lower_.endswith("ing")
+    return (first not in _KEPT_VAGUE and first in _wordnet("adj") and (adj.tag_ == "JJ" or first not in _wordnet("noun"))
+            and (first in common or graded) and things and (head.lemma_.lower() in common or head.lower_ in common))
 
 
 def _named_after(chunk: Any) -> list[Any]:
@@ -553,8 +557,9 @@ def _adverb(tok: Any) -> bool:
 
 
 def _plural_modifier(tok: Any) -> bool:
-    """A plural noun before another noun ("Sunscreens moisturizer"): English compounds take the singular,
-    unless the plural is a word of its own ("sports", "arms")."""
+    """A plural noun inside a longer compound ("Sunscreens moisturizer SPF"): English compounds take the
+    singular, unless the plural is a word of its own ("sports", "arms"); two-word terms like "materials
+    science" are left alone."""
     low, nouns = tok.lower_, _wordnet("noun")
     return low.endswith("s") and low not in nouns and (low[:-1] in nouns or low.endswith("es") and low[:-2] in nouns)
 
