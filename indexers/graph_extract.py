@@ -393,7 +393,7 @@ def _concepts(chunks: list[Any], extra: list[str], capitalised: set[str], seg: s
         words = _specific(words)
         if words and root.lemma_.lower() in _NAMED_AFTER and k and chunks[k - 1].end == chunk.start:
             words = _named_after(chunks[k - 1]) + words
-        if not words or len(words) == 1 and any(c.dep_ == "prep" and c.lower_ == "of" for c in words[0].children):
+        if not words or len(words) == 1 and any(_of_thing(c, extra, span_key) for c in words[0].children):
             continue  # "onset of dementia": the lone head noun is no concept without its "of" object
         name = " ".join(t.text for t in words)
         lemma = " ".join([t.text.lower() for t in words[:-1]] + [words[-1].lemma_.lower()])
@@ -538,6 +538,16 @@ def _description(words: list[Any]) -> bool:
     things = head.lower_ != head.lemma_.lower() or head.lower_.endswith("ing")
     return (first not in _KEPT_VAGUE and first in _wordnet("adj") and (adj.tag_ == "JJ" or first not in _wordnet("noun"))
             and (first in common or graded) and things and (head.lemma_.lower() in common or head.lower_ in common))
+
+
+def _of_thing(prep: Any, extra: list[str], span_key: dict[int, str]) -> bool:
+    """Whether ``prep`` is "of" + a thing, not a name: "onset of dementia" (a property of dementia), not
+    "Volcanoes of Hawaii" (volcanoes, where)."""
+    if prep.dep_ != "prep" or prep.lower_ != "of":
+        return False
+    objects = [g for g in prep.children if g.dep_ == "pobj"]
+    return bool(objects) and not any(g.pos_ == "PROPN" or g.ent_type_ or g.i in span_key or entity_key(g.text) in extra
+                                     for g in objects)
 
 
 def _named_after(chunk: Any) -> list[Any]:
