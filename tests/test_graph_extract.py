@@ -256,3 +256,78 @@ def test_broadcast_transcripts_keep_their_names_and_drop_junk():
             "markham", "unionville", "whitby", "bruce peninsula", "music industry", "flurry", "juno week"} <= keys
     assert not {"absolutely", "we ll talk", "weekend", "name", "net", "absolute legend", "decent start",
                 "extensive contributions", "pretty good weekend", "our president of broadcasting"} & keys
+    assert {"walt grealis special achievement award", "whitchurch- stoufville", "northern york region"} <= keys
+    assert not {"better option", "canada music scene", "northern york", "cloudy skies",
+                "live animals", "indoor shopping", "special achievement award"} & keys
+
+
+# -- graph-6: verse read aloud, OCR cut-offs and run-together words, one-off descriptions, places --
+SONNET = [  # Shakespeare's first sonnet as the speech recogniser heard it in the shared material
+    ("v1", "From fairest creatures we desire increase, that thereby beauty's rose might never die."),
+    ("v2", "But as the writer should by time deceased, his tender air might bear his memory."),
+    ("v3", "But thou, contracted to thine own bright eyes, feet thy lights flame with self -substantial fuel, "
+           "making a famine where abundance lies, thy self thy foe, to thy sweet self too"),
+    ("v4", "Thou that art now the world's fresh ornament, and only herald to the gaudy spring, within thine own "
+           "bud -buriest thy content, and tender churro makes waste in niggarding."),
+    ("v5", "Pity the world. Or else this glutton be, to eat the world's dew, by the grave and thee."),
+]
+
+
+def test_verse_images_are_concepts_only_when_they_come_back():
+    keys = set(_by_key(extract(SONNET)[0]))
+    assert not {"beauty rose", "famine", "glutton", "abundance", "bright eyes", "gaudy spring", "world dew",
+                "lights flame", "world fresh ornament", "self -substantial fuel"} & keys
+    # the same words in prose are read as usual
+    prose = set(_by_key(extract([("p", "The famine lasted three years in the region.")])[0]))
+    assert "famine" in prose
+    # and a verse image said twice is a concept of the poem
+    again = extract(SONNET + [("v6", "A famine where abundance lies.")])[0]
+    assert "famine" in _by_key(again)
+
+
+def test_screen_text_cut_off_or_run_together_is_not_a_concept():
+    mentions, _ = extract([
+        ("s1", "Non-Alzheimer's Dise"), ("s2", "OOD"), ("s3", "Ower"),
+        ("s4", "Sleepand Dementia:How Does Sleep Increase Risk?"), ("s5", "Logistic Odds Ratiofor TBI"),
+        ("s6", "Supports causal association of TBI"), ("s7", "CURRENTLY-TORONTO"), ("s8", "Detect Displays"),
+        ("s9", "Twin Study to Control for Genetics&Early Life Risk Factors:"),
+        ("s10", "YEAH, GLENN, HE'S REALLY BECOME A COMPLETE PLAYER FOR THE TORONTO MAPLE LEAFS."),
+    ])
+    keys = _by_key(mentions)
+    assert {"logistic odds ratio", "tbi", "twin study", "early life risk factor", "toronto maple leafs"} <= set(keys)
+    assert not {"non alzheimer dise", "ood", "ower", "sleepand dementia", "sleepand", "logistic odds",
+                "supports causal association", "currently toronto", "detect displays",
+                "genetics early life risk factor"} & set(keys)
+
+
+def test_one_off_descriptions_and_misparsed_phrases_are_not_concepts():
+    mentions, _ = extract([
+        ("a", "Partly cloudy skies for most of the day and we're starting off with a pretty good weekend."),
+        ("b", "We incorporate our exclusive dry finish technology so that the sunscreen absorbs quickly without "
+              "leaving your skin feeling greasy."),
+        ("c", "Sunscreens moisturizer SPF 30 is a broad spectrum sunscreen plus a daily moisturizer in one."),
+        ("d", "of the core discordant for TBI and discordant for onset of dementia, you control for early life "
+              "exposures."),
+        ("e", "Ada Lovelace wrote the first program for the Analytical Engine."),
+    ])
+    keys = set(_by_key(mentions))
+    assert {"dry finish technology", "sunscreen", "broad spectrum sunscreen", "daily moisturizer",
+            "dementia", "early life exposure", "first program"} <= keys
+    assert not {"cloudy skies", "cloudy sky", "feeling greasy", "sunscreens moisturizer spf", "core discordant",
+                "onset"} & keys
+    # a description that comes back is a concept of the video
+    twice = extract([("a", "Cloudy skies this morning."), ("b", "More cloudy skies tomorrow.")])[0]
+    assert "cloudy sky" in _by_key(twice) or "cloudy skies" in _by_key(twice)
+
+
+def test_places_typed_by_their_last_word_or_by_the_places_beside_them():
+    mentions, _ = extract([
+        ("a", "Parry Sound"), ("b", "Niagara Falls"),
+        ("c", "So there is Unionville, Markham and northern Ajax with a few scattered flurries."),
+        ("d", "NORTHERN YORK REGION OVER THE NEXT HOUR OR TWO."),
+        ("e", "His name is Randy Lennox, a colleague at Duke."),
+    ])
+    types = _types(mentions)
+    assert {("parry sound", "LOC"), ("niagara falls", "LOC"), ("ajax", "GPE"), ("markham", "GPE"),
+            ("northern york region", "GPE"), ("randy lennox", "PERSON")} <= types
+    assert not {t for k, t in types if k in {"parry sound", "niagara falls", "ajax"}} & {"PERSON", "ORG"}
