@@ -63,7 +63,7 @@ bench: setup
 	$(PY) -m benchmarks.bench_qa --db $(BENCH_DB)/eval --out BENCHMARKS.md
 	$(PY) -m benchmarks.bench_routing --db $(BENCH_DB)/eval --out BENCHMARKS.md
 	$(PY) -m benchmarks.bench_library --db $(BENCH_DB)/eval --out BENCHMARKS.md
-	$(PY) -m benchmarks.bench_entities --kb $(BENCH_DB)/eval --before benchmarks/data/entities_before.json --out BENCHMARKS.md
+	$(PY) -m benchmarks.bench_entities --kb $(BENCH_DB)/eval --before benchmarks/data/entities_before.json --before benchmarks/data/entities_graph5.json --out BENCHMARKS.md
 	$(PY) -m benchmarks.bench_query --sizes 10000,100000,1000000 --out BENCHMARKS.md --keep $(BENCH_DB)/query
 	$(PY) -m benchmarks.bench_objectstore --out BENCHMARKS.md
 	$(PY) -m pip install -q -e '.[ray]'

@@ -26,7 +26,7 @@ from .base import IndexContext, Stage
 
 __all__ = ["ProfileStage", "Genre", "GENRES", "build_profile", "PRODUCER", "ENTITY_GROUPS"]
 
-PRODUCER = "profile-1"
+PRODUCER = "profile-2"
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,23 @@ def _entities(texts: list[tuple[str, str]], extract: Callable[[Any], Any]) -> tu
     return keyphrases, groups
 
 
+def _with_repeated_words(keyphrases: list[str], text: str) -> list[str]:
+    """The key phrases led by the content words the video says again and again ("volcano" three
+    times in a clip about volcanoes): a topic word is a key phrase even when, alone, it is too
+    common a word to be a node of the knowledge graph."""
+    from vrag.retrievers.query_terms import STOP_WORDS, _WORD, _stem
+
+    counts: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    for w in _WORD.findall(text.lower()):
+        if len(w) > 3 and w not in STOP_WORDS:
+            counts[_stem(w)] += 1
+            first.setdefault(_stem(w), w)
+    have = " ".join(keyphrases).lower()
+    repeated = [first[k] for k, n in counts.most_common() if n >= 2 and k not in have]
+    return list(dict.fromkeys(repeated[:_KEYPHRASES // 2] + keyphrases))[:_KEYPHRASES]
+
+
 def _fallback_keyphrases(text: str) -> list[str]:
     """Without spaCy: the most frequent content words."""
     from vrag.retrievers.query_terms import STOP_WORDS, _WORD
@@ -160,8 +177,8 @@ def build_profile(video_id: str, uri: str, duration: float, records: Mapping[str
     texts = [(s.segment_id, s.text) for s in speech] + [(s.segment_id, ln) for s in screen for ln in s.text.splitlines()
                                                          if ln.strip()]
     keyphrases, entities = _entities(texts, extract) if extract and texts else ([], {})
-    if not keyphrases:
-        keyphrases = _fallback_keyphrases(said + " " + shown)
+    keyphrases = _with_repeated_words(keyphrases, said + " " + shown) if keyphrases else \
+        _fallback_keyphrases(said + " " + shown)
     body = " ".join(x for x in (said, shown, ", ".join(tags)) if x)[:_TEXT_CHARS]
     similarity: dict[str, float] = {}
     if body:

@@ -148,7 +148,7 @@ _VIDEOS = {
 def _vrag(args: list[str], cwd: Path, fault: str = "", action: str = "kill", timeout: float = 600,
           **env: str) -> subprocess.CompletedProcess:
     """``vrag ARGS`` through the fault driver (no fault: a plain run), output captured."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("VRAG_")}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("VRAG_") or k == "VRAG_ASR_MODEL"}
     environ.update(env, FAULT_AT=fault, FAULT_ACTION=action, COLUMNS="400")
     return subprocess.run([sys.executable, "-c", _DRIVER, *args], cwd=cwd, env=environ, capture_output=True,
                           text=True, timeout=timeout)
@@ -514,7 +514,7 @@ def _server(**kw):
 
 def _status_shows(db: Path, needle: str) -> str:
     done = subprocess.run([sys.executable, "-m", "vrag", "status", "--db", str(db)], capture_output=True, text=True,
-                          env={**{k: v for k, v in os.environ.items() if not k.startswith("VRAG_")}, "COLUMNS": "400"})
+                          env={**{k: v for k, v in os.environ.items() if not k.startswith("VRAG_") or k == "VRAG_ASR_MODEL"}, "COLUMNS": "400"})
     assert done.returncode == 0 and needle in done.stdout, done.stdout + done.stderr
     return done.stdout
 

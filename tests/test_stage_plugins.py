@@ -51,7 +51,7 @@ def _install(site: Path, version: str) -> None:
 
 
 def _vrag(site: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VRAG_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VRAG_") or k == "VRAG_ASR_MODEL"}
     env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["HF_HUB_OFFLINE"] = "1"
     done = subprocess.run([sys.executable, "-m", "vrag", *args], env=env, capture_output=True, text=True, timeout=600)
@@ -109,7 +109,7 @@ def test_a_class_that_is_not_a_stage_is_refused_by_name(tmp_path, clip):
     site.mkdir()
     _install(site, "1")
     (site / "vrag_loudness.py").write_text("class LoudnessStage:\n    name = 'loudness'\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VRAG_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VRAG_") or k == "VRAG_ASR_MODEL"}
     env["PYTHONPATH"] = str(site)
     done = subprocess.run([sys.executable, "-m", "vrag", "index", str(clip), "--db", str(tmp_path / "kb"), "-q"],
                           env=env, capture_output=True, text=True, timeout=600)

@@ -102,7 +102,7 @@ def test_fingerprints_of_the_built_in_stages_did_not_change():
     assert wanted(Config.load(env={}), "/nowhere/x.mp4") == {
         "shot": "7a63b41b617d3dbb", "asr": "ed8a3ce08a1944b0", "ocr": "0a57c1313066847c",
         "frame": "b9cbb681a8253002", "caption": "cdf1e72b0c97a911", "audio_event": "35ae371d98be6eb8",
-        "graph": "234fda4f17a8c624", "units": "9d505fe402284784", "profile": "a132bf4c9fd6b8f9",
+        "graph": "234fda4f17a8c624", "units": "9d505fe402284784", "profile": "57616d695a0c2ee8",
     }
 
 
