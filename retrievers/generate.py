@@ -383,9 +383,23 @@ def _missing_focus(question: str, texts: list[str], paths: list[str] = ()) -> li
     said = {w.lower() for w in re.findall(r"[^\W\d_]{3,}", evidence)}
     missing_names = [n for n in names if not matched([n.lower()], evidence) and not _sounds_like(n.lower(), said)]
     missing_nouns = [n for n in nouns if not matched([n.lower()], evidence)]
-    if missing_names or (len(nouns) >= 2 and len(missing_nouns) == len(nouns)):
+    asked = _asked_phrase(doc, nouns)  # "what daily dose of aspirin ...": the thing asked for
+    if missing_names or (len(nouns) >= 2 and len(missing_nouns) == len(nouns)) or (
+            len(asked) >= 2 and all(n in missing_nouns for n in asked)):
         return missing_names + missing_nouns
     return []
+
+
+def _asked_phrase(doc: Any, nouns: list[str]) -> list[str]:
+    """The specific nouns of the phrase a wh-word asks for: "what daily dose of aspirin" gives
+    dose and aspirin (the noun the wh-word determines, and what it is "of")."""
+    wh = next((t for t in doc if t.lower_ in {"what", "which", "whose"} and t.dep_ == "det"), None)
+    if wh is None:
+        return []
+    head = wh.head
+    phrase = [head] + [c for p in head.children if p.dep_ == "prep" and p.lower_ == "of"
+                       for c in p.children if c.dep_ == "pobj"]
+    return [t.text for t in phrase if t.text in nouns]
 
 
 _ASKS_PRICE = re.compile(r"\b(?:how much (?:\w+ ){0,10}(?:cost|costs|charge|pay)|price|prices|priced)\b", re.I)
