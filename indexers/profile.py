@@ -114,19 +114,19 @@ def _entities(texts: list[tuple[str, str]], extract: Callable[[Any], Any]) -> tu
 
 
 def _with_repeated_words(keyphrases: list[str], text: str) -> list[str]:
-    """The key phrases led by the content words the video says again and again ("volcano" three
-    times in a clip about volcanoes): a topic word is a key phrase even when, alone, it is too
-    common a word to be a node of the knowledge graph."""
-    from vrag.retrievers.query_terms import STOP_WORDS, _WORD, _stem
+    """The key phrases led by the nouns the video says again and again ("volcano" three times in a
+    clip about volcanoes): a topic word is a key phrase even when, alone, it is too common a word
+    to be a node of the knowledge graph."""
+    from vrag.indexers.graph_extract import _GENERIC, load_nlp
+    from vrag.retrievers.query_terms import STOP_WORDS
 
     counts: Counter[str] = Counter()
-    first: dict[str, str] = {}
-    for w in _WORD.findall(text.lower()):
-        if len(w) > 3 and w not in STOP_WORDS:
-            counts[_stem(w)] += 1
-            first.setdefault(_stem(w), w)
+    for tok in load_nlp()(text[:_TEXT_CHARS]):
+        lemma = tok.lemma_.lower()
+        if tok.pos_ == "NOUN" and len(lemma) > 3 and lemma not in STOP_WORDS | _GENERIC:
+            counts[lemma] += 1
     have = " ".join(keyphrases).lower()
-    repeated = [first[k] for k, n in counts.most_common() if n >= 2 and k not in have]
+    repeated = [w for w, n in counts.most_common() if n >= 2 and w not in have]
     return list(dict.fromkeys(repeated[:_KEYPHRASES // 2] + keyphrases))[:_KEYPHRASES]
 
 

@@ -220,9 +220,10 @@ def _parse_form(text: str) -> str:
 
 
 def answers(r: _Reading, weak: bool) -> bool:
-    """Whether the evidence answers the question: some piece holds the asked-for type or the
-    question's content words, and nothing the question names (a name, every noun, a price) is
-    missing from it. Weak retrieval asks more of the best piece."""
+    """Whether the evidence answers the question: some relevant piece holds the asked-for type or
+    the question's content words, and nothing the question names (a name, the phrase its wh-word
+    asks for, all of its specific nouns, a price) is missing from all of it. Weak retrieval asks
+    more of the best piece."""
     texts = [p.text for p in r.pieces]
     best = max(r.scores)
     if best < SURE and _missing_focus(r.question, texts, [h.path for h in r.hits]):
