@@ -6,6 +6,8 @@ video's records; the graph itself (entities merged across videos) is rebuilt aft
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -28,11 +30,20 @@ def graph_texts(asr: Iterable[Segment], ocr: Iterable[Segment], caption: Iterabl
     """(segment id, text) pairs the extractor reads from a video's records: trusted speech as it is,
     each screen line on its own, structured captions of a VLM (others only repeat speech and screen text)."""
     texts = [(seg.segment_id, seg.text) for seg in asr
-             if float((seg.meta or {}).get("avg_logprob", 0.0)) >= SPEECH_LOGPROB_MIN]
+             if float((seg.meta or {}).get("avg_logprob", 0.0)) >= SPEECH_LOGPROB_MIN and _english(seg.text)]
     for seg in ocr:
         texts += [(seg.segment_id, line) for line in seg.text.splitlines() if line.strip()]
     texts += [(seg.segment_id, seg.text) for seg in caption if seg.producer.startswith("vlm:")]
     return texts
+
+
+def _english(text: str) -> bool:
+    """Speech the English model can read: a sentence of six words or more in which at least one word
+    in ten is an English function word (a French verse has none: "Les objets sans pieds d'efforts")."""
+    from vrag.retrievers.query_terms import STOP_WORDS
+
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    return len(words) < 6 or sum(w in STOP_WORDS for w in words) >= 0.1 * len(words)
 
 
 @register("stage", "graph")
