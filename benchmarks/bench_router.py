@@ -20,7 +20,6 @@ SECTION = Section("<!-- bench-router:begin -->", "<!-- bench-router:end -->")
 
 def report(result: dict[str, Any], levels: tuple[str, ...] | list[str], command: str) -> str:
     """The section for one :func:`~vrag.retrievers.router_train.evaluate` result."""
-    rows = [f"| {t} | " + " | ".join(str(result["confusion"][t][p]) for p in levels) + " |" for t in levels]
     return SECTION.render([
         "## Query routing accuracy",
         "",
@@ -33,11 +32,15 @@ def report(result: dict[str, Any], levels: tuple[str, ...] | list[str], command:
         f"{result['n_train']} training queries): **level accuracy {result['level_accuracy']:.3f}**, "
         f"global/localized accuracy {result['global_accuracy']:.3f}.",
         "",
-        "| true \\ predicted | " + " | ".join(levels) + " |",
-        "|---|" + "---|" * len(levels),
-        *rows,
+        *_confusion(result["confusion"], levels),
         *_real(result, levels),
     ])
+
+
+def _confusion(confusion: dict[str, dict[str, int]], levels: tuple[str, ...] | list[str]) -> list[str]:
+    """A confusion matrix as a markdown table (rows: true level, columns: predicted)."""
+    return ["| true \\ predicted | " + " | ".join(levels) + " |", "|---|" + "---|" * len(levels),
+            *(f"| {t} | " + " | ".join(str(confusion[t][p]) for p in levels) + " |" for t in levels)]
 
 
 def _real(result: dict[str, Any], levels: tuple[str, ...] | list[str]) -> list[str]:
@@ -45,7 +48,6 @@ def _real(result: dict[str, Any], levels: tuple[str, ...] | list[str]) -> list[s
     real = result.get("real")
     if not real:
         return []
-    rows = [f"| {t} | " + " | ".join(str(real["confusion"][t][p]) for p in levels) + " |" for t in levels]
     return [
         "",
         f"Trained with {result.get('n_train_real', 0)} questions written about the real recordings of "
@@ -54,9 +56,7 @@ def _real(result: dict[str, Any], levels: tuple[str, ...] | list[str]) -> list[s
         f"{real['level_accuracy']:.3f}** (0.54 with the router trained on templates only), global/localized "
         f"accuracy {real['global_accuracy']:.3f}.",
         "",
-        "| true \\ predicted | " + " | ".join(levels) + " |",
-        "|---|" + "---|" * len(levels),
-        *rows,
+        *_confusion(real["confusion"], levels),
     ]
 
 

@@ -30,14 +30,14 @@ def graph_texts(asr: Iterable[Segment], ocr: Iterable[Segment], caption: Iterabl
     """(segment id, text) pairs the extractor reads from a video's records: trusted speech as it is,
     each screen line on its own, structured captions of a VLM (others only repeat speech and screen text)."""
     texts = [(seg.segment_id, seg.text) for seg in asr
-             if float((seg.meta or {}).get("avg_logprob", 0.0)) >= SPEECH_LOGPROB_MIN and _english(seg.text)]
+             if float((seg.meta or {}).get("avg_logprob", 0.0)) >= SPEECH_LOGPROB_MIN and _reads_as_english(seg.text)]
     for seg in ocr:
         texts += [(seg.segment_id, line) for line in seg.text.splitlines() if line.strip()]
     texts += [(seg.segment_id, seg.text) for seg in caption if seg.producer.startswith("vlm:")]
     return texts
 
 
-def _english(text: str) -> bool:
+def _reads_as_english(text: str) -> bool:
     """Speech the English model can read: a sentence of six words or more in which at least one word
     in ten is an English function word (a French verse has none: "Les objets sans pieds d'efforts")."""
     from vrag.retrievers.query_terms import STOP_WORDS

@@ -206,17 +206,11 @@ def _types(question: str, pieces: list[Piece]) -> tuple[AnswerType | None, list[
     want = asked_type(question, nlp)
     if want is None:
         return None, [[] for _ in pieces]
-    docs = nlp.pipe([_parse_form(p.text) for p in pieces])
+    from vrag.indexers.graph_extract import _forms
+
+    # names are read as the graph reads them: broadcast UPPER CASE re-cased ("BELL MEDIA" -> "Bell Media")
+    docs = nlp.pipe([_forms(p.text)[0] or p.text for p in pieces])
     return want, [find_typed(doc, doc.text, want.type, question) for doc in docs]
-
-
-def _parse_form(text: str) -> str:
-    """Screen text in capitals reads as names to the tagger: "PRESIDENT OF BELL MEDIA" is parsed
-    as "President of bell media" would be, with the figures kept."""
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) >= 6 and sum(c.isupper() for c in letters) > 0.8 * len(letters):
-        return text[:1] + text[1:].lower()
-    return text
 
 
 def answers(r: _Reading, weak: bool) -> bool:
