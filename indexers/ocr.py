@@ -9,6 +9,12 @@ while motion changes the picture but not its text). A line seen in
 consecutive OCR'd frames becomes one track (start = first frame it was seen,
 end = when it was gone); lines that appear and disappear together (a slide)
 become one ``ocr`` record with the lines in reading order.
+
+A read costs in proportion to what changed (``ocr_incremental``): a picture read before (a
+slide shown again, a window switched back to) is recalled without OCR; otherwise text is
+looked for only in the regions that changed since the nearest earlier read
+(:mod:`.ocr_regions`), the lines elsewhere are kept, and a line whose pixels did not change
+is not recognised again.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Iterator
+from typing import Any, Iterator
 
 from vrag.backends.ocr import TextLine
 from vrag.media.frames import SampledFrame, changed_fraction
@@ -25,6 +31,7 @@ from vrag.schema import Segment, VideoRef
 from vrag.registry import register
 
 from .base import IndexContext, Stage
+from .ocr_regions import changed_regions, grey_view
 from .ocr_text import restore_spaces
 
 __all__ = ["ScreenTextStage", "normalise"]
@@ -39,6 +46,11 @@ _STILL = 0.01
 #: While the picture keeps changing but its text does not, the interval doubles up to this factor.
 _MAX_BACKOFF = 8
 _MIN_ALNUM = 2
+#: A line missed by a read and found again within this many seconds was there all along
+#: (detection flicker on small text); after a longer gap it is a new appearance.
+_FLICKER_SECONDS = 4.0
+#: Earlier reads kept for recalling a picture seen again (a slide shown twice, a window switched back to).
+_RECALL = 16
 
 
 def normalise(text: str) -> str:
@@ -73,11 +85,21 @@ class _Track:
         self.variants.add(line.text)
 
 
+@dataclass
+class _Read:
+    """One read of the picture: its thumbnail, grey copy (for changed regions) and lines."""
+
+    thumb: Any
+    grey: Any
+    lines: list[TextLine]
+
+
 @register("stage", "ocr")
 class ScreenTextStage(Stage):
     name = "ocr"
-    version = "2"
-    settings = ("text_embedder", "ocr", "ocr_interval", "ocr_min_confidence", "ocr_change_threshold", "ocr_max_side")
+    version = "3"
+    settings = ("text_embedder", "ocr", "ocr_interval", "ocr_min_confidence", "ocr_change_threshold", "ocr_max_side",
+                "ocr_incremental")
     writes = ("ocr",)
 
     def __init__(self) -> None:
@@ -89,13 +111,15 @@ class ScreenTextStage(Stage):
         self._last_ocr_thumb = None
         self._last_ocr_t = -1e9
         self._prev_thumb = None
-        self._last_lines: list[TextLine] = []
         self._prev_was_still = False
         self._backoff = 1
         self._last_check_t = -1e9
         self._frame_size = (0, 0)
         self.frames_ocred = 0
         self.frames_seen = 0
+        #: reads answered from an earlier read of the same picture
+        self.frames_recalled = 0
+        self._reads: list[_Read] = []
 
     def setup(self, ctx: IndexContext) -> None:
         self._reset()
@@ -112,6 +136,8 @@ class ScreenTextStage(Stage):
         self.frames_seen += 1
         motion = 1.0 if self._prev_thumb is None else changed_fraction(thumb, self._prev_thumb)
         self._prev_thumb = thumb
+        # a still picture, even one that needed no read, makes the next jump a slide change
+        was_still, self._prev_was_still = self._prev_was_still, motion < _STILL
         drift = 1.0 if self._last_ocr_thumb is None else changed_fraction(thumb, self._last_ocr_thumb)
         if drift < float(cfg.ocr_change_threshold):
             for track in self._active:  # same picture as last read: the same text is still there
@@ -121,35 +147,53 @@ class ScreenTextStage(Stage):
         # Read at once: a jump out of a still picture (a slide change, a new page), or a picture
         # that has settled and differs a lot from the last one read (text that animated in).
         # Continuous motion waits for the interval, which backs off while the text stays the same.
-        sudden = motion >= _JUMP and self._prev_was_still
+        sudden = motion >= _JUMP and was_still
         settled = motion < _STILL and drift >= _JUMP
-        self._prev_was_still = motion < _STILL
         interval = float(cfg.ocr_interval)
         since = frame.t - self._last_ocr_t
         due = since >= interval * self._backoff or ((shot_start or sudden or settled) and since >= interval / 4)
         if not due:
             return
         with ctx.timed("ocr"):
-            image, _scale = frame.bgr(int(cfg.ocr_max_side))
-            self._frame_size = (image.shape[1], image.shape[0])
-            lines = [
-                ln
-                for ln in self._ocr.read(image, previous=self._last_lines)
-                if ln.confidence >= float(cfg.ocr_min_confidence) and sum(ch.isalnum() for ch in ln.text) >= _MIN_ALNUM
-            ]
-        self.frames_ocred += 1
-        self._last_lines = lines
+            lines = self._read(frame, thumb, cfg)
         self._last_ocr_thumb, self._last_ocr_t = thumb, frame.t
         text_changed = self._update(lines, frame.t, hard_change=shot_start or sudden)
         # the picture changed but the text did not (a speaker inset, camera motion): read less often
         self._backoff = 1 if text_changed else min(_MAX_BACKOFF, self._backoff * 2)
         ctx.report("ocr", frame.t)
 
+    def _read(self, frame: SampledFrame, thumb: Any, cfg: Any) -> list[TextLine]:
+        """The lines on ``frame``: those of an earlier read of the same picture, else read where the
+        picture changed since the last read (or whole), keeping the lines elsewhere."""
+        incremental = bool(cfg.ocr_incremental)
+        if incremental:
+            seen = next((r for r in reversed(self._reads)
+                         if changed_fraction(thumb, r.thumb) < float(cfg.ocr_change_threshold)), None)
+            if seen is not None:
+                self.frames_recalled += 1
+                return seen.lines
+        image, _scale = frame.bgr(int(cfg.ocr_max_side))
+        self._frame_size = (image.shape[1], image.shape[0])
+        grey = grey_view(image) if incremental else None
+        # the nearest earlier read: its lines stand where the picture did not change since
+        last = min(self._reads, key=lambda r: changed_fraction(thumb, r.thumb), default=None)
+        regions = (changed_regions(grey, last.grey, self._frame_size, last.lines)
+                   if incremental and last is not None else None)
+        previous = last.lines if last is not None else []
+        lines = [
+            ln
+            for ln in self._ocr.read(image, previous=previous, regions=regions)
+            if ln.confidence >= float(cfg.ocr_min_confidence) and sum(ch.isalnum() for ch in ln.text) >= _MIN_ALNUM
+        ]
+        self.frames_ocred += 1
+        self._reads = (self._reads + [_Read(thumb, grey, lines)])[-_RECALL:]
+        return lines
+
     def _update(self, lines: list[TextLine], t: float, hard_change: bool) -> bool:
         """Match ``lines`` to the tracks on screen; True if a line appeared or went.
 
         A line missing from one read (detection flicker on small text) stays open and
-        continues if it is back in the next read; it ends after two misses, or at once
+        continues if it is back in the next read (within ``_FLICKER_SECONDS``); it ends after two misses, or at once
         when the picture changed abruptly (a cut, a slide change).
         """
         unmatched = list(self._active)
@@ -158,6 +202,11 @@ class ScreenTextStage(Stage):
         for line in lines:
             key = normalise(line.text)
             match = next((tr for tr in unmatched if _same_line(tr.key, key)), None)
+            if match is not None and match.misses and t - match.last_seen > _FLICKER_SECONDS:
+                unmatched.remove(match)  # gone for a while (another slide in between): a new appearance
+                self._done.append((match, match.last_seen + _CHECK_STEP))
+                closed += 1
+                match = None
             if match is None:
                 new += 1
                 still.append(_Track(key, line, t, t, variants={line.text}))

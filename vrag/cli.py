@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     ix.add_argument("--gpus", type=float, metavar="N", help="with --engine ray: GPUs shared by the actors")
     ix.add_argument("--json", action="store_true", help="print the summary as JSON")
     ix.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    ix.add_argument("--estimate", action="store_true",
+                    help="only print the expected indexing time per file (no model loads, nothing written)")
 
     st = sub.add_parser("status", parents=[common], help="what is indexed")
     st.add_argument("--json", action="store_true", help="machine-readable output (stable contract)")
@@ -128,6 +130,10 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from .cli_progress import IndexProgress, print_summary
     from .kb import KnowledgeBase
 
+    if args.estimate:
+        from .cli_progress import print_estimate
+
+        return print_estimate(KnowledgeBase(config=config_from_args(args)).estimate(args.paths), args.json)
     kb = KnowledgeBase(config=config_from_args(args))
     with IndexProgress(enabled=not (args.quiet or args.json)) as bar:
         report = kb.index(args.paths, progress=bar.update, prune=args.prune)

@@ -120,6 +120,8 @@ SETTINGS: tuple[Setting, ...] = (
             "environment variables."),
     Setting("device", "cpu", "Where models run: cpu, cuda (GPU) or auto.", ("cpu", "cuda", "auto")),
     Setting("threads", 2, "CPU threads per model."),
+    Setting("index_parallel", True, "Index a video's sound (speech, audio events) beside its pictures, in a second "
+            "lane, so that two cores both work (false: one after the other)."),
     Setting("engine", "local", "Where `vrag index` runs the indexers: local (this process) or ray (a Ray "
             "cluster, `pip install 'vrag[ray]'`), or 'module:Class'.", ("local", "ray"), plugin=True),
     Setting("ray_address", "", "Ray cluster to join with engine=ray: '' starts a local one, 'auto' joins the "
@@ -245,6 +247,12 @@ SETTINGS: tuple[Setting, ...] = (
         0.002,
         "Fraction of pixels (on a 160x90 grey thumbnail) that must change since the last OCR'd "
         "frame before a frame is read again.",
+    ),
+    Setting(
+        "ocr_incremental",
+        True,
+        "OCR reads only where the picture changed since the last read (keeping the lines elsewhere) and "
+        "recalls the lines of a picture read before (false: every read looks at the whole frame).",
     ),
     Setting("ocr_max_side", 1280, "Frames are downscaled to at most this many pixels on the long side before OCR."),
     Setting("scene_threshold", 22.0, "PySceneDetect ContentDetector threshold for a hard cut (lower = more cuts)."),

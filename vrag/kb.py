@@ -66,6 +66,14 @@ class KnowledgeBase:
             engine = resolve("engine", self.config.engine)  # local, ray (vrag.engine_ray) or module:Class
             return engine(self.store, self.config, progress).index(paths, prune=prune)
 
+    def estimate(self, paths: Iterable[str | os.PathLike[str]]) -> list[Any]:
+        """What indexing ``paths`` would cost, per file (:class:`vrag.estimate.FileEstimate`); loads
+        no model and writes nothing."""
+        from .estimate import estimate_files
+
+        stored = self.store.videos.all() if self.store.exists() else []
+        return estimate_files(paths, self.config, stored)
+
     def remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[FileResult]:
         """Delete the records of the videos at ``paths`` (files, or folders = everything inside)."""
         from .index_lock import write_lock

@@ -10,7 +10,10 @@ from ..errors import BackendError
 from ..registry import register, require
 from . import Lazy
 
-__all__ = ["TextLine", "RapidOCRBackend"]
+__all__ = ["TextLine", "RapidOCRBackend", "Box"]
+
+#: (x0, y0, x1, y1) in image pixels
+Box = tuple[int, int, int, int]
 
 #: Text detection works on frames downscaled to this long side (measured: same lines found
 #: on slides, talks and ads as PP-OCR's default upscaling, at a quarter of the cost).
@@ -52,6 +55,8 @@ class RapidOCRBackend:
         self._engine = Lazy(self._create)
         #: lines recognised vs. reused from the previous read (for benchmarks)
         self.recognised = self.reused = 0
+        #: reads, and those that looked only where the picture changed
+        self.reads = self.regions = 0
 
     def load(self) -> Any:
         return self._engine.get()
@@ -68,15 +73,19 @@ class RapidOCRBackend:
         except Exception as exc:
             raise BackendError(f"cannot load RapidOCR: {exc}") from exc
 
-    def read(self, bgr: Any, previous: Sequence[TextLine] = ()) -> list[TextLine]:
+    def read(self, bgr: Any, previous: Sequence[TextLine] = (), regions: Sequence[Box] | None = None) -> list[TextLine]:
         """Text lines in a BGR uint8 image, top-to-bottom then left-to-right.
 
         Lines found at the same place with the same pixels as in ``previous`` (the last
-        read of the same video) keep their text instead of being recognised again.
+        read of the same video) keep their text instead of being recognised again. With
+        ``regions`` (boxes (x0, y0, x1, y1) where the picture changed since ``previous`` was
+        read), text is looked for only inside them and the lines of ``previous`` outside them
+        are kept as they are.
         """
         engine = self.load()
+        self.reads += 1
         try:
-            lines = self._read_reusing(engine, bgr, previous)
+            lines = self._read_reusing(engine, bgr, previous, regions)
         except BackendError:
             raise
         except Exception as exc:
@@ -84,18 +93,26 @@ class RapidOCRBackend:
         lines.sort(key=lambda ln: (round(ln.top / 12), ln.left))
         return lines
 
-    def _read_reusing(self, engine: Any, bgr: Any, previous: Sequence[TextLine]) -> list[TextLine]:
+    def _read_reusing(self, engine: Any, bgr: Any, previous: Sequence[TextLine],
+                      regions: Sequence[Box] | None) -> list[TextLine]:
         # RapidOCR.__call__ split in two so unchanged lines skip recognition (rapidocr-onnxruntime 1.4.x)
         img = engine.load_img(bgr)
         raw_h, raw_w = img.shape[:2]
         img, ratio_h, ratio_w = engine.preprocess(img)
         op_record: dict[str, Any] = {"preprocess": {"ratio_h": ratio_h, "ratio_w": ratio_w}}
         img, op_record = engine.maybe_add_letterbox(img, op_record)
-        dt_boxes, _elapsed = engine.auto_text_det(img)
-        if dt_boxes is None:
-            return []
+        kept: list[TextLine] = []
+        if regions is not None and img.shape[:2] == (raw_h, raw_w) and not op_record["padding_1"]["top"]:
+            kept = [ln for ln in previous if not any(_touches(ln, box) for box in regions)]
+            self.regions += 1
+            dt_boxes = _detect_in(engine, img, regions)
+            boxes = dt_boxes
+        else:
+            dt_boxes, _elapsed = engine.auto_text_det(img)
+            boxes = None if dt_boxes is None else engine._get_origin_points(dt_boxes, op_record, raw_h, raw_w)
+        if dt_boxes is None or not len(dt_boxes):
+            return kept
         crops = engine.get_crop_img_list(img, dt_boxes)
-        boxes = engine._get_origin_points(dt_boxes, op_record, raw_h, raw_w)
         signatures = [_signature(c) for c in crops]
         found: list[tuple[str, float] | None] = []
         for box, sig in zip(boxes, signatures):
@@ -110,13 +127,32 @@ class RapidOCRBackend:
             for i, res in zip(todo, rec):
                 found[i] = (str(res[0]), float(res[1]))
         self.recognised += len(todo)
-        self.reused += len(found) - len(todo)
-        lines = []
+        self.reused += len(found) - len(todo) + len(kept)
+        lines = list(kept)
         for box, sig, res in zip(boxes, signatures, found):
             text, score = res  # type: ignore[misc]
             if text.strip() and score >= engine.text_score:
                 lines.append(TextLine(text.strip(), score, [[float(x), float(y)] for x, y in box], sig))
         return lines
+
+
+def _touches(line: TextLine, box: Box) -> bool:
+    xs, ys = [p[0] for p in line.box], [p[1] for p in line.box]
+    return min(xs) < box[2] and box[0] < max(xs) and min(ys) < box[3] and box[1] < max(ys)
+
+
+def _detect_in(engine: Any, img: Any, regions: Sequence[Box]) -> Any:
+    """Text boxes found inside ``regions`` of ``img``, in ``img`` coordinates (None when none)."""
+    import numpy as np
+
+    found = []
+    for x0, y0, x1, y1 in regions:
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            continue
+        boxes, _elapsed = engine.text_det(np.ascontiguousarray(img[y0:y1, x0:x1]))
+        if boxes is not None and len(boxes):
+            found.extend(np.asarray(b, dtype=np.float32) + np.float32([x0, y0]) for b in boxes)
+    return engine.sorted_boxes(np.array(found)) if found else None
 
 
 def _signature(crop: Any) -> Any:

@@ -1,0 +1,154 @@
+"""Indexing cost in proportion to what changed (issue 21): OCR reads only changed regions and
+recalls pictures seen before; sound runs beside pictures; the estimate comes before any work.
+
+Speeds themselves are measured by ``benchmarks.bench_speed``, never here: these tests check
+that the faster paths find the same things, and that they do less work (counted, not timed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import eval_file
+
+
+def _bgr(slide) -> np.ndarray:
+    from support.synth import render_slide
+
+    return np.ascontiguousarray(np.asarray(render_slide(slide).convert("RGB"))[:, :, ::-1])
+
+
+def test_a_changed_bullet_is_read_alone_and_the_rest_is_kept():
+    from support.synth import Slide
+
+    from indexers.ocr_regions import changed_regions, grey_view
+    from vrag.backends.ocr import RapidOCRBackend
+    from vrag.config import Config
+
+    before = _bgr(Slide(title="Volcanoes of Hawaii", bullets=["Hekla erupted in 1104", "Basalt plateaus"]))
+    after = _bgr(Slide(title="Volcanoes of Hawaii", bullets=["Hekla erupted in 1104", "Lava tubes drain"]))
+    ocr = RapidOCRBackend(Config.load())
+    lines = ocr.read(before)
+    assert {"Volcanoes of Hawaii", "Basalt plateaus"} <= {ln.text for ln in lines}
+    regions = changed_regions(grey_view(after), grey_view(before), (after.shape[1], after.shape[0]), lines)
+    assert regions, "the new bullet is a change"
+    area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in regions)
+    assert area < 0.25 * after.shape[0] * after.shape[1], regions
+    title = next(ln for ln in lines if ln.text == "Volcanoes of Hawaii")
+    assert not any(x0 < title.box[1][0] and title.box[0][0] < x1 and y0 < title.box[2][1] and title.box[0][1] < y1
+                   for x0, y0, x1, y1 in regions), "the unchanged title lies outside the changed regions"
+    recognised = ocr.recognised
+    again = ocr.read(after, previous=lines, regions=regions)
+    texts = {ln.text for ln in again}
+    assert {"Volcanoes of Hawaii", "Hekla erupted in 1104", "Lava tubes drain"} <= texts
+    assert "Basalt plateaus" not in texts
+    assert ocr.recognised - recognised <= 2, "only the changed line is recognised"
+    assert changed_regions(grey_view(before), grey_view(before), (1280, 720), lines) == []
+
+
+def _ocr_kb(tmp_path: Path, video: Path, incremental: bool):
+    from vrag import KnowledgeBase
+    from vrag.backends import get_backend
+
+    kb = KnowledgeBase(tmp_path / f"kb-{incremental}", stages=("shot", "ocr"), ocr_incremental=incremental)
+    ocr = get_backend("ocr", kb.config)
+    reads, recognised = ocr.reads, ocr.recognised
+    assert kb.index([video]).ok
+    return kb, ocr.reads - reads, ocr.recognised - recognised
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def _unmatched(xs: set[str], ys: set[str]) -> list[str]:
+    return [x for x in xs if not any(SequenceMatcher(None, _norm(x), _norm(y)).ratio() >= 0.8 for y in ys)]
+
+
+def test_the_real_screencast_reads_the_same_lines_for_less_work(tmp_path):
+    video = eval_file("media/gnome_display_settings.webm")
+    results = {}
+    for incremental in (False, True):
+        kb, reads, recognised = _ocr_kb(tmp_path, video, incremental)
+        lines = {ln for s in kb.segments(modality="ocr") for ln in s.text.splitlines() if ln.strip()}
+        results[incremental] = (lines, recognised)
+    (whole, whole_rec), (incr, incr_rec) = results[False], results[True]
+    assert len(whole) >= 25
+    assert _unmatched(whole, incr) == [], "every line read from whole frames is still read"
+    assert len(_unmatched(incr, whole)) <= 0.1 * len(whole)
+    for must in ("Resolution:", "Detect Displays", "Keep This Configuration"):
+        assert any(_norm(must) == _norm(line) for line in incr), must
+    assert incr_rec < 0.85 * whole_rec, (incr_rec, whole_rec)
+
+
+def test_a_slide_shown_again_is_recalled_without_reading(tmp_path):
+    from support.synth import Slide, make_lecture
+
+    a = Slide(title="Photosynthesis basics", bullets=["Chlorophyll absorbs light"], min_seconds=5.0)
+    b = Slide(title="Cell respiration", bullets=["Mitochondria make ATP"], min_seconds=5.0)
+    video = tmp_path / "aba.mp4"
+    make_lecture([a, b, a], video, with_audio=False)
+    runs = {}
+    for incremental in (False, True):
+        kb, reads, _recognised = _ocr_kb(tmp_path, video, incremental)
+        spans = sorted((round(s.start), s.text.splitlines()[0]) for s in kb.segments(modality="ocr"))
+        runs[incremental] = (spans, reads)
+    assert runs[True][0] == runs[False][0]
+    assert [t for _s, t in runs[True][0]].count("Photosynthesis basics") == 2
+    assert runs[True][1] < runs[False][1], "the third slide is the first one again: no read"
+
+
+def test_sound_beside_pictures_finds_the_same_records(tmp_path, lecture):
+    from vrag import KnowledgeBase
+
+    path, _spans = lecture
+    found = {}
+    for parallel in (False, True):
+        kb = KnowledgeBase(tmp_path / f"kb-{parallel}", index_parallel=parallel)
+        (result,) = kb.index([path]).results
+        assert result.status == "indexed", result.reason
+        assert {"asr", "frames", "ocr", "audio_event"} <= set(result.timings)
+        found[parallel] = sorted((s.modality, round(s.start, 1), s.text) for s in kb.segments()
+                                 if s.modality in ("asr", "ocr", "shot", "audio_event", "frame"))
+    assert found[True] == found[False]
+
+
+def test_estimate_prices_each_file_before_any_work(tmp_path, lecture, capsys):
+    from vrag.cli import main
+
+    path, _spans = lecture
+    db = tmp_path / "kb"
+    missing = tmp_path / "nope.mp4"
+    assert main(["index", "--estimate", "--json", str(path), str(missing), "--db", str(db)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    by_path = {Path(f["path"]).name: f for f in out["files"]}
+    todo, bad = by_path[path.name], by_path["nope.mp4"]
+    assert todo["status"] == "todo" and todo["duration"] > 10
+    assert 0 < todo["low"] <= todo["seconds"] <= todo["high"]
+    assert {"asr", "ocr"} <= set(todo["stages"])
+    assert bad["status"] == "failed" and bad["reason"]
+    assert not db.exists(), "an estimate writes nothing"
+    assert main(["index", "-q", str(path), "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["index", "--estimate", "--json", str(path), "--db", str(db)]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["files"][0]["status"] == "unchanged" and again["seconds"] == 0
+    assert main(["index", "--estimate", str(path), "--db", str(db), "--set", "ocr_interval=3"]) == 0
+    text = capsys.readouterr().out
+    assert "ocr" in text and "1 to index" in text, text
+
+
+@pytest.mark.parametrize("value", ["2", "maybe"])
+def test_bad_parallel_setting_is_one_clear_line(tmp_path, value, capsys):
+    from vrag.cli import main
+
+    assert main(["index", "--estimate", str(tmp_path), "--db", str(tmp_path / "kb"), "--set",
+                 f"index_parallel={value}"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "index_parallel" in err[0], err
