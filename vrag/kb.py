@@ -173,8 +173,14 @@ class KnowledgeBase:
         """The stored row of one indexed video, named by video id, indexed path or file name."""
         if not self.store.exists():
             raise VragError(f"{self.store.uri}: no knowledge base here yet; run `vrag index PATH --db {self.store.uri}` first")
-        (video_id,) = self._resolve_filters({"video_id": video})["video_id"][:1]
-        row = self.store.videos.get(video_id)
+        try:
+            ids = sorted(set(self._resolve_filters({"video_id": video})["video_id"]))
+        except VragError:
+            raise VragError(f"video {video!r}: no video indexed in {self.store.uri} has that id, path or file "
+                            "name (`vrag status` lists them)") from None
+        if len(ids) > 1:
+            raise VragError(f"video {video!r}: {len(ids)} indexed videos have that name; give the path or the video id")
+        row = self.store.videos.get(ids[0])
         if row is None:  # pragma: no cover - resolved ids come from the same table
             raise VragError(f"video {video!r}: not in {self.store.uri}")
         return row
