@@ -125,7 +125,8 @@ def ask_markdown(result: AskResult, kb: KnowledgeBase) -> str:
     """``vrag ask --format markdown``: the answer, then each citation as a link to its moment."""
     from .retrievers.pieces import display_paths
 
-    lines = [result.answer.text.strip(), ""]
+    # each line of the answer its own paragraph: Markdown joins single newlines
+    lines = ["\n\n".join(line.strip() for line in result.answer.text.splitlines() if line.strip()), ""]
     if result.citations:
         names = display_paths([c["path"] for c in result.citations])
         lines.append("**Sources**")
