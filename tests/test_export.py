@@ -162,3 +162,32 @@ def test_ask_markdown_links_each_citation_to_its_moment(kb, lecture, capsys):
     assert parsed.scheme == "file" and Path(unquote(parsed.path)) == src
     start, end = (float(x) for x in parsed.fragment.removeprefix("t=").split(","))
     assert 6.0 < start < end < 14.0  # the glacier narration, on the second slide
+
+
+def test_ui_offers_a_clip_download_for_every_cited_span(kb, lecture, monkeypatch):
+    """The web UI's answer shows a "⬇ clip" beside each source; pressing it cuts that span (deferred)."""
+    st_testing = pytest.importorskip("streamlit.testing.v1", reason="the UI needs streamlit: pip install 'vrag[ui]'")
+    monkeypatch.setenv("VRAG_DB", str(kb.store.path))
+    monkeypatch.setenv("VRAG_STAGES", "shot,asr,ocr")
+    at = st_testing.AppTest.from_file(str(Path(__file__).resolve().parents[1] / "ui" / "app.py"), default_timeout=120)
+    at.run()
+    at.text_input(key="query").input("How much thickness does the largest glacier lose every year?").run()
+    assert not at.exception, at.exception
+    downloads = [e for e in at.get("download_button")]
+    assert downloads, [type(e).__name__ for e in at.main]
+    proto = downloads[0].proto
+    assert proto.label == "⬇ clip" and proto.help.startswith("download 00:0")
+    # what the button sends: the cited span, cut when pressed, a clip that plays
+    from vrag.ui import widgets
+    from vrag.ui.media import MediaGuard
+
+    sent = {}
+    monkeypatch.setattr(widgets.st, "download_button", lambda label, data, **kw: sent.update(kw, data=data))
+    cited = kb.ask("How much thickness does the largest glacier lose every year?").citations[0]
+    ctx = widgets.Context(kb, None, {r["video_id"]: r for r in kb.store.videos.all()}, MediaGuard.for_kb(kb))
+    widgets.clip_download(ctx, cited, key="clip-0")
+    assert sent["file_name"].startswith("lecture one 00.0") and sent["file_name"].endswith(".mp4")
+    clip = Path(kb.store.path).parent / sent["file_name"]
+    clip.write_bytes(sent["data"]())
+    assert abs(_duration(clip) - (cited["end"] - cited["start"])) < 0.35
+    _decodes(clip)
