@@ -48,7 +48,7 @@ async def _session_calls(kb) -> dict:
             "status": ("status", {}),
             "videos": ("list_videos", {}),
             "search": ("search", {"query": "glacier thickness", "k": 3}),
-            "search_filtered": ("search", {"query": "glacier", "k": 5, "modality": ["ocr"], "start": "0:00", "end": 6}),
+            "search_filtered": ("search", {"query": "glacier", "k": 5, "modality": "ocr", "start": "0:00", "end": 6}),
             "ask": ("ask", {"question": "How much thickness does the largest glacier lose every year?"}),
             "transcript": ("get_transcript", {"video": "lecture one.mp4", "start": "0:00", "end": "0:05"}),
             "transcript_all": ("get_transcript", {"video": kb.videos()[0]["video_id"]}),

@@ -136,13 +136,15 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     from .registry import require
 
     require("watchdog", "Watching a folder (vrag watch)", "watch")
+    from .cli_progress import IndexProgress
+
     kb = _kb(args)
-    watcher = FolderWatcher(kb, args.folder, args.settle, on_event=_print_event)
-    print(f"vrag watch: {watcher.folder} -> {kb.store.uri} (Ctrl-C to stop)", file=sys.stderr)
     try:
-        watcher.run()
+        with IndexProgress(enabled=sys.stderr.isatty()) as bar:  # the current file's stages, on a terminal
+            watcher = FolderWatcher(kb, args.folder, args.settle, on_event=_print_event, progress=bar.update)
+            print(f"vrag watch: {watcher.folder} -> {kb.store.uri} (Ctrl-C to stop)", file=sys.stderr)
+            watcher.run()
     except KeyboardInterrupt:
-        watcher.stop()
         print("vrag watch: stopped", file=sys.stderr)
     return 0
 

@@ -41,14 +41,14 @@ def build_server(kb: Any) -> Any:
 
     @server.tool(description="Find the moments in the indexed videos that match a query. Returns the "
                  "hits (video_id, path, start, end, modality, text, score, why) and how they were found.")
-    def search(query: str, k: int = 10, mode: str = "auto", video: list[str] | None = None,
-               modality: list[str] | None = None, start: str | float | None = None, end: str | float | None = None) -> dict[str, Any]:
+    def search(query: str, k: int = 10, mode: str = "auto", video: str | list[str] | None = None,
+               modality: str | list[str] | None = None, start: str | float | None = None, end: str | float | None = None) -> dict[str, Any]:
         return _tool_call(lambda: ops.search_json(kb, query, k, mode, video, modality, start, end))
 
     @server.tool(description="Answer a question from the indexed videos, citing video and time span for "
                  "every quote; 'Not found in the indexed videos.' when they do not answer it.")
-    def ask(question: str, k: int = 8, mode: str = "auto", video: list[str] | None = None,
-            modality: list[str] | None = None, start: str | float | None = None, end: str | float | None = None) -> dict[str, Any]:
+    def ask(question: str, k: int = 8, mode: str = "auto", video: str | list[str] | None = None,
+            modality: str | list[str] | None = None, start: str | float | None = None, end: str | float | None = None) -> dict[str, Any]:
         return _tool_call(lambda: ops.ask_json(kb, question, k, mode, video, modality, start, end))
 
     @server.tool(description="What is indexed: every video with its duration, status and record counts.")
@@ -62,7 +62,7 @@ def build_server(kb: Any) -> Any:
     @server.tool(description="A video's speech (asr) and on-screen text (ocr) between start and end "
                  "(seconds or mm:ss; the whole video without them). video: a video id, path or file name.")
     def get_transcript(video: str, start: str | float | None = None, end: str | float | None = None,
-                       modality: list[str] | None = None) -> dict[str, Any]:
+                       modality: str | list[str] | None = None) -> dict[str, Any]:
         return _tool_call(lambda: ops.transcript_json(kb, video, start, end, modality))
 
     return server
