@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from .config import SETTINGS
 from .config_args import common_parser, config_from_args
-from .cli_services import COMMANDS as SERVICE_COMMANDS
+from .cli_services import COMMANDS as SERVICE_COMMANDS, add_parsers as add_service_parsers
 from .errors import VragError
 from .timecode import mmss, span
 
@@ -87,9 +87,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_eval_parser(sub, common)
     add_ui_parser(sub, common)
-    from .cli_services import add_parsers as add_service_parsers
-
-    add_service_parsers(sub, common)
+    add_service_parsers(sub, common)  # mcp, serve, export, clip, watch
     return p
 
 
