@@ -7,6 +7,8 @@ Side by side in one run, on one knowledge base (copied to a temp dir first: noth
   ``GET /search`` latency over the queries (httpx, one client);
 * ``vrag mcp`` over stdio with the official MCP client: first ``search`` tool call, then warm calls.
 
+Both servers run at the same time and each query goes to one, then the other (side by side).
+
 Each figure is wall time; the machine's other load during the run is reported (``Clock``).
 """
 
@@ -58,28 +60,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def rest(db: str, rounds: int) -> dict[str, Any]:
+def _start_serve(db: str) -> tuple[subprocess.Popen, int, float]:
     import httpx
 
     port = _free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(_vrag("serve", "--db", db, "--port", str(port)), env=_env(), stderr=subprocess.DEVNULL)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
-            while True:
-                try:
-                    http.get("/status").raise_for_status()
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-            up = time.perf_counter() - started
-            first = _timed(lambda: http.get("/search", params={"q": QUERIES[0]}).raise_for_status())
-            warm = [_timed(lambda q=q: http.get("/search", params={"q": q}).raise_for_status())
-                    for _ in range(rounds) for q in QUERIES]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    return {"up": up, "first": first, "warm": warm}
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/status", timeout=60).raise_for_status()
+            return proc, port, time.perf_counter() - started
+        except httpx.TransportError:
+            if proc.poll() is not None:
+                raise RuntimeError("vrag serve exited") from None
+            time.sleep(0.05)
 
 
 def _timed(fn: Any) -> float:
@@ -88,26 +82,40 @@ def _timed(fn: Any) -> float:
     return time.perf_counter() - started
 
 
-async def _mcp_calls(db: str, rounds: int) -> dict[str, Any]:
+async def _side_by_side(db: str, rounds: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both servers up at once; each query goes to ``vrag serve`` and then to ``vrag mcp``, so the
+    machine's load falls on both alike."""
+    import httpx
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
+    http: dict[str, Any] = {"warm": []}
+    mcp: dict[str, Any] = {"warm": []}
+    proc, port, http["up"] = _start_serve(db)
     params = StdioServerParameters(command=sys.executable, args=["-m", "vrag", "mcp", "--db", db], env=_env())
-    started = time.perf_counter()
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
-        up = time.perf_counter() - started
-        t = time.perf_counter()
-        await session.call_tool("search", {"query": QUERIES[0]})
-        first = time.perf_counter() - t
-        warm = []
-        for _ in range(rounds):
-            for q in QUERIES:
-                t = time.perf_counter()
-                res = await session.call_tool("search", {"query": q})
-                warm.append(time.perf_counter() - t)
-                assert not res.is_error, res
-    return {"up": up, "first": first, "warm": warm}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            started = time.perf_counter()
+            async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+                await session.initialize()
+                mcp["up"] = time.perf_counter() - started
+
+                async def tool(q: str) -> float:
+                    t = time.perf_counter()
+                    res = await session.call_tool("search", {"query": q})
+                    assert not res.is_error, res
+                    return time.perf_counter() - t
+
+                http["first"] = _timed(lambda: client.get("/search", params={"q": QUERIES[0]}).raise_for_status())
+                mcp["first"] = await tool(QUERIES[0])
+                for _ in range(rounds):
+                    for q in QUERIES:
+                        http["warm"].append(_timed(lambda q=q: client.get("/search", params={"q": q}).raise_for_status()))
+                        mcp["warm"].append(await tool(q))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return http, mcp
 
 
 def _p(values: list[float], q: float) -> float:
@@ -143,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         db = shutil.copytree(args.db, Path(tmp) / "kb")
         with Clock() as clock:
             cli = cold_cli(str(db), args.cold)
-            http = rest(str(db), args.rounds)
-            mcp = anyio.run(_mcp_calls, str(db), args.rounds)
+            http, mcp = anyio.run(_side_by_side, str(db), args.rounds)
     SECTION.publish(render(cli, http, mcp, clock, args.db), args.out)
     return 0
 
