@@ -168,3 +168,22 @@ def test_http_on_a_network_address_needs_a_token(kb):
     assert done.stderr.strip().splitlines() == [
         "vrag: error: --host 0.0.0.0: vrag mcp --http on a non-local address needs a token (--token TOKEN or "
         "VRAG_TOKEN); clients then send `Authorization: Bearer TOKEN`"]
+
+
+def test_ctrl_c_stops_the_stdio_server(kb):
+    """SIGINT (Ctrl-C, or the agent's host) ends it at once, even while it waits for a request on stdin."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "vrag", "mcp", "--db", str(kb.store.path)], env=vrag_env(),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(5)  # started, and blocked reading stdin
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        assert proc.stdout.read() == b""  # nothing but protocol ever goes to stdout
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdin.close()

@@ -70,6 +70,7 @@ def _cmd_mcp(args: argparse.Namespace) -> int:
     if not args.http:
         from .mcp_server import run
 
+        _exit_on_interrupt()
         run(kb)
         return 0
     import uvicorn
@@ -82,6 +83,16 @@ def _cmd_mcp(args: argparse.Namespace) -> int:
     print(f"vrag mcp: http://{args.host}:{args.port}/mcp  (Ctrl-C to stop)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _exit_on_interrupt() -> None:
+    """Ctrl-C (or SIGINT from the agent's host) ends a stdio server at once: it holds no writes, and the
+    SDK would otherwise wait for its thread blocked on reading stdin."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, lambda signum, frame: os._exit(0))
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
