@@ -20,6 +20,7 @@ from .media import MediaAccessError
 from .widgets import (
     MODE_HELP, MODES, Context, explain, known_only, moment_of, no_kb_state, player, set_state, show_error,
 )
+from .widgets import clip_download
 
 __all__ = ["search_page"]
 
@@ -187,7 +188,7 @@ def _show_result(ctx: Context, view: dict[str, Any]) -> None:
         player(ctx, st.session_state.get("moment"))
     with left:
         if view["kind"] == "ask":
-            _show_answer(view)
+            _show_answer(view, ctx)
         if view.get("library"):
             _show_library(view["library"])
         if not view["hits"]:
@@ -200,7 +201,7 @@ def _show_result(ctx: Context, view: dict[str, Any]) -> None:
             _video_group(ctx, video_id, group, view["query"])
 
 
-def _show_answer(view: dict[str, Any]) -> None:
+def _show_answer(view: dict[str, Any], ctx: Context | None = None) -> None:
     st.subheader("Answer")
     if view["found"]:
         with st.container(border=True):
@@ -210,10 +211,13 @@ def _show_answer(view: dict[str, Any]) -> None:
     if view["citations"]:
         st.markdown("**Sources**")
         for i, c in enumerate(view["citations"]):
-            b, t = st.columns([1, 4], vertical_alignment="center")
+            b, t, d = st.columns([1, 4, 1], vertical_alignment="center")
             b.button(f"▶ {mmss(c['start'])}", key=f"cite-{i}", on_click=set_state,
                      args=("moment", moment_of(c, "cited in the answer")), help="play this source")
             t.markdown(f"[{i + 1}] {code(c['path'])} @ {time_span(c['start'], c['end'])}")
+            if ctx is not None:
+                with d:
+                    clip_download(ctx, c, key=f"clip-{i}")
     note = f"Answer by the {view['generator']} generator"
     if view.get("dropped"):
         note += f"; {view['dropped']} citation(s) it made could not be checked against the evidence and were dropped"

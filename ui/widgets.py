@@ -11,6 +11,8 @@ import streamlit as st
 
 from vrag.errors import BackendError, ConfigError, MissingDependencyError, VragError
 
+from vrag.timecode import mmss
+
 from .format import badge, code, md_escape, short_path, time_span
 from .jobs import JobBoard
 from .media import MediaAccessError, MediaGuard, is_audio
@@ -19,7 +21,7 @@ from .media import MediaAccessError, MediaGuard, is_audio
 KEEP = ("query", "action", "mode", "k", "f_videos", "f_modalities", "f_from", "f_to", "entity", "add_path", "prune")
 
 __all__ = ["KEEP", "MODES", "MODE_HELP", "Context", "explain", "show_error", "no_kb_state", "known_only", "set_state",
-           "moment_of", "player", "job_progress"]
+           "moment_of", "player", "job_progress", "clip_download"]
 
 MODES = ("auto", "naive", "hybrid", "graph", "library")
 MODE_HELP = ("auto: the router picks naive, hybrid or graph and escalates when the evidence is weak; "
@@ -148,3 +150,34 @@ def job_progress(board: JobBoard, sidebar: bool = False) -> None:
             _poll()
     else:
         _poll()
+
+
+def clip_download(ctx: Context, cited: dict[str, Any], key: str) -> None:
+    """A "download clip" button for one cited span: the clip is cut (vrag.clip: ffmpeg, a stream copy when
+    the span starts on a keyframe) only when the button is pressed."""
+    import os
+    from pathlib import Path
+
+    row = ctx.videos.get(cited["video_id"])
+    try:
+        real = ctx.guard.media(row["abs_path"]) if row else None
+    except MediaAccessError:
+        real = None
+    if real is None:
+        return
+    audio = is_audio(real) or not row.get("has_video", True)
+    start, end = float(cited["start"]), max(float(cited["end"]), float(cited["start"]) + 1.0)
+    name = f"{Path(real).stem} {mmss(start)}-{mmss(end)}".replace(":", ".") + (".m4a" if audio else ".mp4")
+
+    def cut_clip() -> bytes:
+        import tempfile
+
+        from vrag.clip import cut
+
+        with tempfile.TemporaryDirectory(prefix="vrag-clip-") as tmp:
+            out = os.path.join(tmp, name)
+            cut(real, start, end, out)
+            return Path(out).read_bytes()
+
+    st.download_button("⬇ clip", data=cut_clip, file_name=name, mime="audio/mp4" if audio else "video/mp4",
+                       key=key, on_click="ignore", help=f"download {time_span(start, end)} as {name}")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from .config import SETTINGS
 from .config_args import common_parser, config_from_args
+from .cli_services import COMMANDS as SERVICE_COMMANDS, add_parsers as add_service_parsers
 from .errors import VragError
 from .timecode import mmss, span
 
@@ -67,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[common, retrieval], help="answer a question, citing video and time span")
     ask.add_argument("question")
     ask.add_argument("-k", type=int, default=8, help="pieces of evidence to read (default 8)")
+    ask.add_argument("--format", default="text", choices=["text", "markdown"],
+                     help="markdown: the answer with each citation as a link to its moment (file URI #t=START,END)")
 
     re = sub.add_parser("reembed", parents=[common], help="re-embed stored vectors after a model change")
     re.add_argument("--force", action="store_true", help="re-embed even where the model has not changed")
@@ -86,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_eval_parser(sub, common)
     add_ui_parser(sub, common)
+    add_service_parsers(sub, common)  # mcp, serve, export, clip, watch
     return p
 
 
@@ -235,6 +239,11 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return 0
+    if args.format == "markdown":
+        from .export import ask_markdown
+
+        print(ask_markdown(result, kb), end="")
+        return 0
     print(result.answer.text)
     if result.citations:
         print("\nsources:")
@@ -319,6 +328,7 @@ _COMMANDS = {
     "eval": _cmd_eval,
     "ui": _cmd_ui,
 }
+_COMMANDS.update(SERVICE_COMMANDS)  # mcp, serve, export, clip, watch (vrag/cli_services.py)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -265,6 +265,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scene_min_seconds", 0.6, "Shortest shot, in seconds."),
     Setting("window_seconds", 30.0, "Length of fixed retrieval windows."),
     Setting("chapter_seconds", 300.0, "Length of coarse chapters."),
+    Setting("watch_settle", 2.0, "`vrag watch`: a new or changed file is indexed once its size has not changed for "
+            "this many seconds (it is still being copied until then)."),
 )
 
 _BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -173,6 +173,40 @@ class KnowledgeBase:
             segs += self.store.frames.read(where)  # keyframes live apart: image vectors
         return sorted(segs, key=lambda s: (s.video_id, s.start, s.modality))
 
+    def videos(self) -> list[dict[str, Any]]:
+        """The indexed videos: the ``videos`` list of :meth:`status` (``video_id``, ``path``, ``duration``...)."""
+        return self.status()["videos"]
+
+    def video(self, video: str) -> dict[str, Any]:
+        """The stored row of one indexed video, named by video id, indexed path or file name."""
+        if not self.store.exists():
+            raise VragError(f"{self.store.uri}: no knowledge base here yet; run `vrag index PATH --db {self.store.uri}` first")
+        try:
+            ids = sorted(set(self._resolve_filters({"video_id": video})["video_id"]))
+        except VragError:
+            raise VragError(f"video {video!r}: no video indexed in {self.store.uri} has that id, path or file "
+                            "name (`vrag status` lists them)") from None
+        if len(ids) > 1:
+            raise VragError(f"video {video!r}: {len(ids)} indexed videos have that name; give the path or the video id")
+        row = self.store.videos.get(ids[0])
+        if row is None:  # pragma: no cover - resolved ids come from the same table
+            raise VragError(f"video {video!r}: not in {self.store.uri}")
+        return row
+
+    def transcript(self, video: str, start: float | None = None, end: float | None = None,
+                   modalities: Iterable[str] = ("asr", "ocr")) -> list[Segment]:
+        """A video's speech (``asr``) and screen text (``ocr``) records overlapping ``[start, end]`` seconds,
+        in time order; ``video`` is a video id, indexed path or file name."""
+        modalities = (modalities,) if isinstance(modalities, str) else tuple(modalities)
+        unknown = [m for m in modalities if m not in ("asr", "ocr", "caption", "audio_event")]
+        if unknown or not modalities:
+            raise VragError(f"transcript modality {unknown[0] if unknown else ''!r}: use asr (speech) and/or ocr (screen text)")
+        if start is not None and end is not None and end < start:
+            raise VragError(f"time range {start:g}-{end:g} s: the end is before the start")
+        row = self.video(video)
+        where = Filter.of(row["video_id"], modalities, start=start, end=end)
+        return sorted(self.store.segments.read(where), key=lambda s: (s.start, s.modality, s.end))
+
     # -- search -----------------------------------------------------------------------
     def _retriever(self) -> Any:
         if self._adaptive is None:
