@@ -178,16 +178,20 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
                 filters[name] = parse(value)
             except ValueError as exc:
                 raise VragError(f"--{'from' if name == 'start' else 'to'}: {exc}") from None
+    from .retrievers.naive import record_filter
+
+    record_filter(filters)  # unknown modalities, --from after --to: one line, before any model loads
     return filters
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
-    kb = KnowledgeBase(config=config_from_args(args))
     if not args.query and not args.image:
         raise VragError("give a query, or --image FILE")
-    result = kb.search(args.query, k=args.k, mode=args.mode, image=args.image, filters=_filters(args))
+    filters = _filters(args)
+    kb = KnowledgeBase(config=config_from_args(args))
+    result = kb.search(args.query, k=args.k, mode=args.mode, image=args.image, filters=filters)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return 0
@@ -224,8 +228,9 @@ def _route_line(result: SearchResult) -> str:
 def _cmd_ask(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
+    filters = _filters(args)
     kb = KnowledgeBase(config=config_from_args(args))
-    result = kb.ask(args.question, k=args.k, mode=args.mode, filters=_filters(args))
+    result = kb.ask(args.question, k=args.k, mode=args.mode, filters=filters)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return 0

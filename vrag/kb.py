@@ -40,6 +40,8 @@ class KnowledgeBase:
             overrides["db"] = os.fspath(db)
         self.config = cfg.replace(**overrides) if overrides else cfg
         self.store = Store(self.config.db, parse_storage_options(self.config.storage_options))
+        if not self.store.remote and self.store.path.is_file():
+            raise VragError(f"{self.store.path}: is a file, not a knowledge-base directory (give --db a directory)")
         self._adaptive: Any = None
 
     def __repr__(self) -> str:
@@ -191,6 +193,7 @@ class KnowledgeBase:
         searches the keyframes and is fused with the text hits.
         """
         from vrag.retrievers import VisualRetriever, rrf
+        from vrag.retrievers.naive import record_filter
 
         _check_text(query, "query")
         if not query.strip() and image is None:
@@ -199,6 +202,7 @@ class KnowledgeBase:
         if not self.store.exists():
             raise VragError(f"{self.store.uri}: no knowledge base here yet; run `vrag index PATH --db {self.store.uri}` first")
         filters = self._resolve_filters(filters)
+        record_filter(filters, query)  # bad modalities and time ranges fail here, before any model loads
         image_hits = VisualRetriever(self.store, self.config).by_image(image, k=k, filters=filters) if image is not None else []
         shown = None if image is None else str(image) if isinstance(image, (str, os.PathLike)) else "<array>"
         if not query.strip():
