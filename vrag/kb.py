@@ -104,6 +104,22 @@ class KnowledgeBase:
                 item["path"] = paths.get(item["video_id"], "")
         return found
 
+    def graph_entities(self, type: str | None = None) -> list[dict[str, Any]]:
+        """The graph's entities (``name``, ``type``, ``appearances``: records that mention it, ``videos``,
+        ``aliases``), most appearances first; ``type`` (PERSON, ORG, ...; any case) keeps one type."""
+        import json
+
+        rows = self.store.graph.entities(["name", "type", "aliases", "videos", "provenance"])
+        if type is not None:
+            kinds = sorted({r["type"] for r in rows})
+            rows = [r for r in rows if r["type"].lower() == type.strip().lower()]
+            if not rows:
+                raise VragError(f"no entities of type {type!r} in {self.store.uri}; "
+                                + (f"types here: {', '.join(kinds)}" if kinds else "the graph is empty"))
+        out = [{"name": r["name"], "type": r["type"], "appearances": len(json.loads(r["provenance"])),
+                "videos": len(json.loads(r["videos"])), "aliases": json.loads(r["aliases"])} for r in rows]
+        return sorted(out, key=lambda e: (-e["appearances"], e["name"].lower()))
+
     def reembed(self, progress: Callable[[int, int], None] | None = None, force: bool = False) -> dict[str, int]:
         """Re-embed the stored records whose vectors come from another model than the configured one.
 
