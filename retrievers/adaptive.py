@@ -76,6 +76,8 @@ class AdaptiveRetriever:
         from .router import Router
 
         minilm = get_backend("text_embed", self.cfg, "minilm")
+        if getattr(self.embedder, "model_id", None) == minilm.model_id:  # the same model (minilm-torch): load it once
+            minilm = self.embedder
         learned = Router(minilm.embed, model_id=minilm.model_id)
         return resolve("router", self.cfg.router).from_config(self.cfg, learned)  # learned, llm or module:Class
 

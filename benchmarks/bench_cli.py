@@ -1,0 +1,121 @@
+"""Cold CLI times: ``python -m benchmarks.bench_cli --db KB --out BENCHMARKS.md``.
+
+Each command runs as a fresh process (a new ``vrag`` from a shell: imports, model loading and the
+work itself), ``--runs`` times, the variants interleaved so that a noisy moment hits both alike:
+
+* **before**: the text embedder through sentence-transformers (torch), ``--set text_embedder=minilm-torch``:
+  the path every command took before issue 20;
+* **after**: the default, the same all-MiniLM-L6-v2 on ONNX Runtime (no torch import).
+
+The knowledge base is copied to a temp directory first (the original is never opened). The ONNX export
+is made before timing (a one-off on first use, like the Whisper base join). Files come from the OS page
+cache after the first run: "cold" means a fresh interpreter, not a cold disk. Writes the ``bench-cli`` section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import Clock, Section, command_line, measured
+
+__all__ = ["SECTION", "main", "report", "commands"]
+
+SECTION = Section("<!-- bench-cli:begin -->", "<!-- bench-cli:end -->")
+VARIANTS = {"before (torch)": ["--set", "text_embedder=minilm-torch"], "after (ONNX)": []}
+
+
+def commands(db: str, query: str, question: str) -> dict[str, list[str]]:
+    """The timed command lines (without the variant's options)."""
+    return {
+        "vrag --help": ["--help"],
+        "vrag status": ["status", "--db", db],
+        f'vrag search "{query}"': ["search", query, "--db", db],
+        f'vrag ask "{question}"': ["ask", question, "--db", db],
+    }
+
+
+def _run(argv: list[str]) -> float:
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "vrag", *argv], capture_output=True, text=True, timeout=600)
+    took = time.perf_counter() - start
+    if out.returncode != 0:
+        raise SystemExit(f"vrag {' '.join(argv)} failed: {out.stderr.strip()}")
+    return took
+
+
+def measure(db: str, query: str, question: str, runs: int) -> tuple[dict[str, dict[str, list[float]]], Clock]:
+    """Seconds per run, by command and variant; the clock says how busy the machine was meanwhile."""
+    cmds = commands(db, query, question)
+    times: dict[str, dict[str, list[float]]] = {c: {v: [] for v in VARIANTS} for c in cmds}
+    for variant, extra in VARIANTS.items():  # warm-up, untimed: the ONNX export, the page cache
+        _run(cmds[f'vrag search "{query}"'] + extra)
+    clock = Clock()
+    with clock:
+        for _ in range(runs):
+            for name, argv in cmds.items():
+                for variant, extra in VARIANTS.items():
+                    if name == "vrag --help" and extra:
+                        continue  # no model is involved: one variant says it
+                    times[name][variant].append(_run(argv + extra))
+    return times, clock
+
+
+def report(times: dict[str, dict[str, list[float]]], clock: Clock, runs: int, command: str) -> str:
+    def cell(values: list[float]) -> str:
+        if not values:
+            return "same code path"
+        return f"{statistics.median(values):.2f} s ({min(values):.2f}–{max(values):.2f})"
+
+    rows = [f"| `{name}` | {cell(by['before (torch)'])} | {cell(by['after (ONNX)'])} |" for name, by in times.items()]
+    busy = clock.others / clock.wall if clock.wall else 0.0
+    return SECTION.render([
+        "## Cold CLI: a fresh `vrag` process per command",
+        "",
+        measured(command),
+        "",
+        f"Median (min–max) wall time of {runs} runs each, from process start to exit, the two variants "
+        "interleaved. *before*: the text embedder on sentence-transformers/torch (`--set "
+        "text_embedder=minilm-torch`, the path of every command before issue 20); *after*: the default, the "
+        "same all-MiniLM-L6-v2 on ONNX Runtime (same vectors: cosine >= 0.9999, tests/test_text_embed_onnx.py).",
+        "",
+        "| command | before (torch) | after (ONNX) |",
+        "|---|---|---|",
+        *rows,
+        "",
+        f"Contention: other processes used {clock.others:.0f} CPU-seconds during the {clock.wall:.0f} s of runs "
+        f"({busy:.1f} of the {_cores()} cores on average){'; the machine was shared' if busy > 0.2 else ''}.",
+    ])
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_cli", description=__doc__.splitlines()[0])
+    p.add_argument("--db", required=True, help="a knowledge base to copy and query (e.g. /tmp/vrag-bench/eval)")
+    p.add_argument("--query", default="weather forecast for Toronto", help="the search query")
+    p.add_argument("--question", default="Who was the first woman to pilot the Space Shuttle?", help="the question")
+    p.add_argument("--runs", type=int, default=5, help="runs per command and variant (default 5)")
+    p.add_argument("--out", type=Path, help="markdown file whose bench-cli section is replaced (e.g. BENCHMARKS.md)")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="vrag-bench-cli-") as tmp:
+        db = str(Path(tmp) / "kb")
+        shutil.copytree(args.db, db)
+        times, clock = measure(db, args.query, args.question, args.runs)
+    SECTION.publish(report(times, clock, args.runs, command_line("benchmarks.bench_cli", argv)), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
