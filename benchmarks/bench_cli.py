@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from benchmarks.common import Clock, Section, command_line, measured
 
@@ -55,7 +54,7 @@ def measure(db: str, query: str, question: str, runs: int) -> tuple[dict[str, di
     """Seconds per run, by command and variant; the clock says how busy the machine was meanwhile."""
     cmds = commands(db, query, question)
     times: dict[str, dict[str, list[float]]] = {c: {v: [] for v in VARIANTS} for c in cmds}
-    for variant, extra in VARIANTS.items():  # warm-up, untimed: the ONNX export, the page cache
+    for extra in VARIANTS.values():  # warm-up, untimed: the ONNX export, the page cache
         _run(cmds[f'vrag search "{query}"'] + extra)
     clock = Clock()
     with clock:
