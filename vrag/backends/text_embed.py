@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from ..config import Config
 from ..errors import BackendError, ConfigError
@@ -138,24 +137,12 @@ def load_sentence_transformer(path: str, device: str, threads: int, feature: str
         torch.set_num_threads(max(1, threads))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
+        from .text_embed_onnx import quiet_transformers
+
         with quiet_transformers():
             return st.SentenceTransformer(path, device=device)
     except Exception as exc:  # translate at the seam
         raise BackendError(f"cannot load {feature.lower()} model from {path}: {exc}") from exc
-
-
-@contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """No transformers progress bars ("Loading weights") while our models load; the caller's setting after."""
-    from transformers.utils import logging as hf_logging
-
-    was_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_on:
-            hf_logging.enable_progress_bar()
 
 
 def text_embedder(cfg: Config) -> SentenceTransformerEmbedder:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from ..errors import BackendError
 
-__all__ = ["OnnxMiniLM", "onnx_export_path", "export_onnx"]
+__all__ = ["OnnxMiniLM", "onnx_export_path", "export_onnx", "quiet_transformers"]
 
 #: Tokens read per text: sentence-transformers' ``max_seq_length`` for this model (sentence_bert_config.json).
 MAX_TOKENS = 256
@@ -63,8 +64,6 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".onnx.tmp", dir=target.parent)
     os.close(fd)
     try:
-        from .text_embed import quiet_transformers
-
         with quiet_transformers():
             model = AutoModel.from_pretrained(str(model_dir)).eval()
         example = tuple(torch.ones(2, 8, dtype=torch.long) for _ in range(2)) + (torch.zeros(2, 8, dtype=torch.long),)
@@ -81,6 +80,20 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """No transformers progress bars ("Loading weights") while our models load; the caller's setting after."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 class OnnxMiniLM:
