@@ -77,3 +77,20 @@ class TestHybridRareWords(_VragStandard):
 
     mode = "hybrid"
     query = "Vatnajokull"
+
+
+@pytest.mark.parametrize("mode, query", [("hybrid", "Vatnajokull"), ("graph", "Sorbonne"),
+                                         ("graph", "Marie Curie discovered polonium in Paris")])
+def test_hybrid_and_graph_give_exactly_k_keeping_their_own_ranking_first(qa_kb, mode, query):
+    """The level's own hits lead, in their order; the best vector hits they lack follow; no record twice
+    (neither as a hit nor inside a merged hit)."""
+    retrieval = qa_kb._retriever()
+    for k in (1, 4, 8):
+        own = retrieval._run(mode, query, k, None, False)
+        hits = qa_kb.search(query, k=k, mode=mode).hits
+        assert len(hits) == k, (mode, query, k)
+        ids = [h.segment.segment_id for h in hits]
+        assert ids[: len(own)] == [h.segment.segment_id for h in own]
+        assert len(set(ids)) == k
+        parts = [p["segment_id"] for h in hits[: len(own)] for p in h.segment.meta.get("parts", ())]
+        assert not set(ids[len(own):]) & set(parts)

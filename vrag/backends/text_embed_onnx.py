@@ -122,7 +122,8 @@ class OnnxMiniLM:
         """(n, dim) float32, L2-normalised; batches of similar length, like sentence-transformers."""
         import numpy as np
 
-        encodings = self.tokenizer.encode_batch(list(texts))
+        # one text at a time: encode_batch's thread pool makes a later fork (ffmpeg, Ray) print a warning
+        encodings = [self.tokenizer.encode(text) for text in texts]
         order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
         out = np.zeros((len(encodings), self.dim), dtype=np.float32)
         for at in range(0, len(order), max(1, batch_size)):
