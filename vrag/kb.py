@@ -35,6 +35,9 @@ class KnowledgeBase:
     """
 
     def __init__(self, db: str | os.PathLike[str] | None = None, *, config: Config | None = None, **overrides: Any):
+        from .importing import defer_lance_rest_client
+
+        defer_lance_rest_client()  # before LanceDB loads: its REST namespace client is half its import time
         cfg = config or Config.load()
         if db is not None:
             overrides["db"] = os.fspath(db)
