@@ -66,6 +66,7 @@ bench: setup
 	$(PY) -m benchmarks.bench_asr --out BENCHMARKS.md
 	$(VRAG) index $(EVAL_DIR) --db $(BENCH_DB)/eval -q
 	$(PY) -m benchmarks.bench_qa --db $(BENCH_DB)/eval --out BENCHMARKS.md
+	$(PY) -m benchmarks.bench_cli --db $(BENCH_DB)/eval --out BENCHMARKS.md
 	$(PY) -m benchmarks.bench_routing --db $(BENCH_DB)/eval --out BENCHMARKS.md
 	$(PY) -m benchmarks.bench_library --db $(BENCH_DB)/eval --out BENCHMARKS.md
 	$(PY) -m benchmarks.bench_entities --kb $(BENCH_DB)/eval --before benchmarks/data/entities_before.json --before benchmarks/data/entities_graph5.json --out BENCHMARKS.md
