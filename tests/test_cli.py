@@ -76,7 +76,8 @@ def test_ray_engine_with_no_workers_is_a_one_line_error(tmp_path):
 
 # -- a fast, careful CLI (issue 20: items 5 and 7) ----------------------------------------------------------
 
-_LOADED = ("torch", "onnxruntime", "sentence_transformers", "transformers", "spacy", "lancedb")
+_LOADED = ("torch", "onnxruntime", "sentence_transformers", "transformers", "spacy", "lancedb",
+           "lance_namespace_urllib3_client.api")
 
 
 def _vrag_in_process(*args, cwd=None):
@@ -126,6 +127,29 @@ def test_search_loads_no_torch_and_answers(qa_kb):
     lines = out.stdout.splitlines()
     assert "polonium" in lines[1] and out.stderr == ""
     assert eval(lines[-1]) == ["lancedb", "onnxruntime"]  # the store and the ONNX text embedder, nothing else
+
+
+def test_ask_loads_spacy_without_torch_and_answers(qa_kb):
+    out = _vrag_in_process("ask", "In which year did Hekla erupt according to the slide?", "--db", qa_kb.store.uri)
+    assert out.returncode == 0, out.stderr
+    assert "1104" in out.stdout.splitlines()[0] and out.stderr == ""
+    assert eval(out.stdout.splitlines()[-1]) == ["lancedb", "onnxruntime", "spacy"]
+
+
+def test_lance_rest_client_loads_on_first_use_after_being_deferred():
+    script = (
+        "import sys\n"
+        "from vrag.importing import defer_lance_rest_client\n"
+        "defer_lance_rest_client()\n"
+        "import lancedb, lancedb.namespace\n"
+        "print('lance_namespace_urllib3_client.api' in sys.modules)\n"
+        "import lance_namespace_urllib3_client as client\n"
+        "from lance_namespace_urllib3_client import ApiClient, rest\n"
+        "print(client.TableApi.__name__, ApiClient.__name__, rest.__name__, bool(client.__version__))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "TableApi", "ApiClient", "lance_namespace_urllib3_client.rest", "True"]
 
 
 def test_graph_list_by_appearances_and_type(qa_kb):
