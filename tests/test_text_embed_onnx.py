@@ -85,3 +85,15 @@ def test_query_path_imports_no_torch(qa_kb, tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
     assert out.stderr == ""  # and no progress bars or warnings from the libraries
+
+
+def test_unwritable_cache_falls_back_to_sentence_transformers(embedders, tmp_path):
+    """No place to export to (the cache path runs through a file): the same vectors, through torch."""
+    from vrag.backends.text_embed import text_embedder
+
+    onnx, _, cfg = embedders
+    (tmp_path / "file").write_text("")
+    fallback = text_embedder(cfg.replace(asr_model_cache=str(tmp_path / "file" / "models")))
+    vectors = fallback.embed(TEXTS[:3])
+    assert fallback.onnx is False and fallback.model_id == onnx.model_id
+    assert (vectors * onnx.embed(TEXTS[:3])).sum(axis=1).min() >= 0.9999

@@ -95,7 +95,11 @@ class PackagedMiniLM(PackagedMiniLMTorch):
 
         path = onnx_export_path(Path(self.path), self.cache)
         if not path.is_file():
-            export_onnx(Path(self.path), path)
+            try:
+                export_onnx(Path(self.path), path)
+            except BackendError:  # e.g. a read-only cache: the same vectors through sentence-transformers
+                self.onnx = False
+                return load_sentence_transformer(self.path, self.device, self.threads, "Text embedding")
         return OnnxMiniLM(Path(self.path), path, self.threads)
 
     def _encode(self, model: Any, texts: Sequence[str]) -> Any:

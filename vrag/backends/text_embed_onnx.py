@@ -60,8 +60,11 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
             out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
             return out.last_hidden_state
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".onnx.tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".onnx.tmp", dir=target.parent)
+    except OSError as exc:
+        raise BackendError(f"cannot export the text embedder to ONNX at {target}: {exc}") from exc
     os.close(fd)
     try:
         with quiet_transformers():
