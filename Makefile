@@ -19,6 +19,11 @@ demo: setup
 	$(VRAG) search "what temperature is a light roast finished at" --db data/kb -k 3
 	$(VRAG) ask "who was the first woman to pilot the Space Shuttle?" --db data/kb
 	$(VRAG) eval data/sample_qa.jsonl --db data/kb -q
+	@echo
+	@echo "Next steps:"
+	@echo "  source $(VENV)/bin/activate        # vrag on your PATH"
+	@echo "  vrag ui --db data/kb             # the web UI on this knowledge base"
+	@echo "  vrag index ~/videos              # index your own videos (into data/kb; --db DIR for another)"
 
 test: setup lint
 	$(PY) -m pytest -m "not slow and not scale and not ui and not ray and not azure" -q
@@ -61,6 +66,7 @@ bench: setup
 	$(PY) -m benchmarks.bench_asr --out BENCHMARKS.md
 	$(VRAG) index $(EVAL_DIR) --db $(BENCH_DB)/eval -q
 	$(PY) -m benchmarks.bench_qa --db $(BENCH_DB)/eval --out BENCHMARKS.md
+	$(PY) -m benchmarks.bench_cli --db $(BENCH_DB)/eval --out BENCHMARKS.md
 	$(PY) -m benchmarks.bench_routing --db $(BENCH_DB)/eval --out BENCHMARKS.md
 	$(PY) -m benchmarks.bench_library --db $(BENCH_DB)/eval --out BENCHMARKS.md
 	$(PY) -m benchmarks.bench_entities --kb $(BENCH_DB)/eval --before benchmarks/data/entities_before.json --before benchmarks/data/entities_graph5.json --out BENCHMARKS.md

@@ -106,9 +106,12 @@ class Relation:
 def load_nlp() -> Any:
     with _LOCK:
         if not _NLP:
-            spacy = require("spacy", "Entity extraction", "graph")
-            require(MODEL, "Entity extraction (en_core_web_sm)", "graph")
-            _NLP.append(spacy.load(MODEL))
+            from vrag.importing import thinc_without_torch
+
+            with thinc_without_torch():  # en_core_web_sm runs on numpy: importing torch would cost seconds
+                spacy = require("spacy", "Entity extraction", "graph")
+                require(MODEL, "Entity extraction (en_core_web_sm)", "graph")
+                _NLP.append(spacy.load(MODEL))
         return _NLP[0]
 
 

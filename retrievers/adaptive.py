@@ -22,7 +22,7 @@ from vrag.store import Store
 
 from .router import LEVELS, Route, library_reason
 
-__all__ = ["AdaptiveRetriever", "Retrieval", "MODES", "weak_evidence"]
+__all__ = ["AdaptiveRetriever", "Retrieval", "MODES", "weak_evidence", "top_up"]
 
 MODES = ("auto",) + LEVELS + ("library",)
 #: Below this best cosine similarity (MiniLM question vs. record), text evidence counts as weak ...
@@ -76,6 +76,8 @@ class AdaptiveRetriever:
         from .router import Router
 
         minilm = get_backend("text_embed", self.cfg, "minilm")
+        if getattr(self.embedder, "model_id", None) == minilm.model_id:  # the same model (minilm-torch): load it once
+            minilm = self.embedder
         learned = Router(minilm.embed, model_id=minilm.model_id)
         return resolve("router", self.cfg.router).from_config(self.cfg, learned)  # learned, llm or module:Class
 
@@ -117,6 +119,8 @@ class AdaptiveRetriever:
                 steps.append({"level": "hybrid", "hits": len(fallback),
                               "weak": weak_evidence("hybrid", fallback, route.global_)})
             level, hits, weak = "hybrid", fallback, weak_evidence("hybrid", fallback, route.global_)
+        if len(hits) < k and not route.global_:  # merged spans or few linked records: k asked, k given
+            hits = top_up(hits, lambda n: self._run("naive", query, n, filters, False), k)
         return Retrieval(hits, level, route.confidence, escalated, route.global_, routing, steps, bool(weak))
 
     def _library(self, query: str, filters: dict[str, Any] | None, routing: dict[str, Any]) -> Retrieval:
@@ -140,3 +144,20 @@ class AdaptiveRetriever:
             hybrid = HybridRetriever(self.store, self.cfg, self.embedder)
             return hybrid.coverage(query, k, filters) if global_ else hybrid.retrieve(query, k, filters)
         return GraphRetriever(self.store, self.cfg, self.embedder).retrieve(query, k, filters)
+
+
+def top_up(hits: list[Hit], naive: Any, k: int) -> list[Hit]:
+    """``hits`` followed by the best naive (vector) hits they lack, up to ``k``: records neither returned
+    nor already inside a merged hit first, then records only inside a merged hit; never one twice.
+    ``naive(n)`` returns the ``n`` best naive hits. The ranking of ``hits`` is kept; a store with fewer
+    than ``k`` matching records gives fewer."""
+    shown = {h.segment.segment_id for h in hits}
+    covered = shown | {p["segment_id"] for h in hits for p in h.segment.meta.get("parts", ())}
+    extra = naive(k + len(covered))
+    out = list(hits)
+    for allowed in (lambda sid: sid not in covered, lambda sid: sid not in shown):
+        for hit in extra:
+            sid = hit.segment.segment_id
+            if len(out) < k and allowed(sid) and sid not in {h.segment.segment_id for h in out}:
+                out.append(hit)
+    return out

@@ -27,8 +27,12 @@ class VragRetriever(BaseRetriever):
     mode: str = "auto"
     filters: dict[str, Any] | None = None
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        result = self.kb.search(query, k=self.k, mode=self.mode, filters=self.filters)
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                k: int | None = None, mode: str | None = None,
+                                filters: dict[str, Any] | None = None) -> list[Document]:
+        """``invoke(query, k=3)`` (and ``mode=``, ``filters=``) override the retriever's own for one call."""
+        result = self.kb.search(query, k=self.k if k is None else k, mode=mode or self.mode,
+                                filters=self.filters if filters is None else filters)
         return [
             Document(page_content=hit["text"],
                      metadata={**{key: value for key, value in hit.items() if key != "text"}, "route": result.route})

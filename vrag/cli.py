@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     show = gsub.add_parser("show", parents=[common], help="an entity, its aliases, neighbours and appearances")
     show.add_argument("entity")
     show.add_argument("--json", action="store_true", help="machine-readable output")
+    glist = gsub.add_parser("list", parents=[common], help="the entities, most appearances first")
+    glist.add_argument("--type", metavar="TYPE", help="only this entity type (PERSON, ORG, GPE, ...)")
+    glist.add_argument("--json", action="store_true", help="machine-readable output")
     export = gsub.add_parser("export", parents=[common], help="write the graph as GraphML or node-link JSON")
     export.add_argument("out", metavar="FILE")
     export.add_argument("--format", choices=["graphml", "json"], default="graphml")
@@ -188,16 +191,20 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
                 filters[name] = parse(value)
             except ValueError as exc:
                 raise VragError(f"--{'from' if name == 'start' else 'to'}: {exc}") from None
+    from .retrievers.naive import record_filter
+
+    record_filter(filters)  # unknown modalities, --from after --to: one line, before any model loads
     return filters
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
-    kb = KnowledgeBase(config=config_from_args(args))
     if not args.query and not args.image:
         raise VragError("give a query, or --image FILE")
-    result = kb.search(args.query, k=args.k, mode=args.mode, image=args.image, filters=_filters(args))
+    filters = _filters(args)
+    kb = KnowledgeBase(config=config_from_args(args))
+    result = kb.search(args.query, k=args.k, mode=args.mode, image=args.image, filters=filters)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return 0
@@ -234,8 +241,9 @@ def _route_line(result: SearchResult) -> str:
 def _cmd_ask(args: argparse.Namespace) -> int:
     from .kb import KnowledgeBase
 
+    filters = _filters(args)
     kb = KnowledgeBase(config=config_from_args(args))
-    result = kb.ask(args.question, k=args.k, mode=args.mode, filters=_filters(args))
+    result = kb.ask(args.question, k=args.k, mode=args.mode, filters=filters)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return 0
@@ -276,6 +284,8 @@ def _cmd_graph(args: argparse.Namespace) -> int:
         nodes, edges = export_graph(kb.store, args.out, args.format)
         print(f"wrote {args.out}: {nodes} entities, {edges} relations")
         return 0
+    if args.graph_command == "list":
+        return _graph_list(kb, args)
     found = kb.graph_entity(args.entity)
     if found is None:
         raise VragError(f"no entity named {args.entity!r} in {kb.store.uri} (index with the graph stage first)")
@@ -292,6 +302,20 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     names = _display([a["path"] for a in found["appearances"][:20]])
     for a in found["appearances"][:20]:
         print(f"  {names[a['path']]} @ {mmss(a['start'])}–{mmss(a['end'])}")
+    return 0
+
+
+def _graph_list(kb: Any, args: argparse.Namespace) -> int:
+    entities = kb.graph_entities(args.type)
+    if args.json:
+        print(json.dumps({"db": kb.store.uri, "entities": entities}, indent=2, ensure_ascii=False))
+        return 0
+    if not entities:
+        print(f"{kb.store.uri}: no entities (index with the graph stage first)")
+    width = max((len(e["name"]) for e in entities), default=0)
+    for e in entities:
+        n, v = e["appearances"], e["videos"]
+        print(f"{e['name']:<{width}}  {e['type']:<12} {n:>5} appearance{'s' * (n != 1)} in {v} video{'s' * (v != 1)}")
     return 0
 
 

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     kb = KnowledgeBase(config=config_from_args(args))
     if not kb.store.exists() or not kb.status()["videos"]:
         raise VragError(f"{kb.store.uri}: nothing indexed; run `vrag index PATH --db {kb.store.uri}` first")
+    _warn_missing(questions, kb)
     kb.ask("warm-up: load the models", mode=args.mode)  # model loading is not query latency
     with _Progress(len(questions), enabled=not (args.quiet or args.json)) as bar:
         rows = run_eval(kb, questions, k=args.k, tolerance=args.tolerance, mode=args.mode, progress=bar.update)
@@ -49,6 +50,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_report(summary, rows)
     return 0
+
+
+def _warn_missing(questions: list[dict[str, Any]], kb: Any) -> None:
+    """One line on stderr when question files are not in the knowledge base (their scores would be zeros)."""
+    from .evaluate import missing_files
+
+    named = {f for q in questions for f in q["files"]}
+    missing = missing_files(questions, kb.status()["videos"])
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        verb = "is" if len(missing) == 1 else "are"
+        zero = " (every score will be zero)" if len(missing) == len(named) else ""
+        print(f"vrag: warning: {len(missing)} of the {len(named)} files the questions name {verb} not indexed "
+              f"in {kb.store.uri}: {shown}{zero}", file=sys.stderr)
 
 
 class _Progress:

@@ -78,11 +78,22 @@ def _literal(text: str) -> str:
     return escape("".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text))
 
 
-def print_summary(report: IndexReport) -> None:
+def _console() -> Any:
+    """stdout as rich sees it; piped or redirected, lines are never wrapped (a long path stays one line,
+    for grep and scripts): rich would otherwise assume 80 columns."""
+    import sys
+
     from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console()
+    return Console(width=100_000, soft_wrap=True)
+
+
+def print_summary(report: IndexReport) -> None:
     from rich.table import Table
 
-    console = Console()
+    console = _console()
     table = Table(title="vrag index", show_lines=False)
     for col in ("status", "file", "duration", "records", "time", "note"):
         table.add_column(col, overflow="fold")
@@ -100,10 +111,9 @@ def print_summary(report: IndexReport) -> None:
 
 
 def print_status(status: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = _console()
     if not status["videos"]:
         print(f"{status['db']}: nothing indexed yet; run `vrag index PATH --db {status['db']}`")
         return

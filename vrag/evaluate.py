@@ -162,6 +162,17 @@ def file_matches(hit: dict[str, Any], files: list[str]) -> bool:
     return False
 
 
+def missing_files(questions: Iterable[dict[str, Any]], videos: Iterable[dict[str, Any]]) -> list[str]:
+    """The files the questions name that no indexed video (``path``/``video_id`` rows) matches, in order."""
+    videos = list(videos)
+    out: list[str] = []
+    for q in questions:
+        for f in q["files"]:
+            if f not in out and not any(file_matches(v, [f]) for v in videos):
+                out.append(f)
+    return out
+
+
 def _best_iou(hit: dict[str, Any], q: dict[str, Any], tolerance: float) -> float:
     """IoU of the hit with the nearest true span; > 0 when they overlap within ``tolerance`` seconds."""
     if not file_matches(hit, q["files"]):

@@ -35,11 +35,16 @@ class KnowledgeBase:
     """
 
     def __init__(self, db: str | os.PathLike[str] | None = None, *, config: Config | None = None, **overrides: Any):
+        from .importing import defer_lance_rest_client
+
+        defer_lance_rest_client()  # before LanceDB loads: its REST namespace client is half its import time
         cfg = config or Config.load()
         if db is not None:
             overrides["db"] = os.fspath(db)
         self.config = cfg.replace(**overrides) if overrides else cfg
         self.store = Store(self.config.db, parse_storage_options(self.config.storage_options))
+        if not self.store.remote and self.store.path.is_file():
+            raise VragError(f"{self.store.path}: is a file, not a knowledge-base directory (give --db a directory)")
         self._adaptive: Any = None
 
     def __repr__(self) -> str:
@@ -109,6 +114,22 @@ class KnowledgeBase:
             for item in found["appearances"]:
                 item["path"] = paths.get(item["video_id"], "")
         return found
+
+    def graph_entities(self, type: str | None = None) -> list[dict[str, Any]]:
+        """The graph's entities (``name``, ``type``, ``appearances``: records that mention it, ``videos``,
+        ``aliases``), most appearances first; ``type`` (PERSON, ORG, ...; any case) keeps one type."""
+        import json
+
+        rows = self.store.graph.entities(["name", "type", "aliases", "videos", "provenance"])
+        if type is not None:
+            kinds = sorted({r["type"] for r in rows})
+            rows = [r for r in rows if r["type"].lower() == type.strip().lower()]
+            if not rows:
+                raise VragError(f"no entities of type {type!r} in {self.store.uri}; "
+                                + (f"types here: {', '.join(kinds)}" if kinds else "the graph is empty"))
+        out = [{"name": r["name"], "type": r["type"], "appearances": len(json.loads(r["provenance"])),
+                "videos": len(json.loads(r["videos"])), "aliases": json.loads(r["aliases"])} for r in rows]
+        return sorted(out, key=lambda e: (-e["appearances"], e["name"].lower()))
 
     def reembed(self, progress: Callable[[int, int], None] | None = None, force: bool = False) -> dict[str, int]:
         """Re-embed the stored records whose vectors come from another model than the configured one.
@@ -233,6 +254,7 @@ class KnowledgeBase:
         searches the keyframes and is fused with the text hits.
         """
         from vrag.retrievers import VisualRetriever, rrf
+        from vrag.retrievers.naive import record_filter
 
         _check_text(query, "query")
         if not query.strip() and image is None:
@@ -241,6 +263,7 @@ class KnowledgeBase:
         if not self.store.exists():
             raise VragError(f"{self.store.uri}: no knowledge base here yet; run `vrag index PATH --db {self.store.uri}` first")
         filters = self._resolve_filters(filters)
+        record_filter(filters, query)  # bad modalities and time ranges fail here, before any model loads
         image_hits = VisualRetriever(self.store, self.config).by_image(image, k=k, filters=filters) if image is not None else []
         shown = None if image is None else str(image) if isinstance(image, (str, os.PathLike)) else "<array>"
         if not query.strip():

@@ -28,6 +28,9 @@ def parse(text: str) -> float:
         values = [float(p) for p in parts]
     except ValueError:
         raise ValueError(f"not a time: {text!r} (use seconds, mm:ss or h:mm:ss)") from None
+    for value, unit in zip(values[1:], ("minutes", "seconds")[3 - len(values):]):
+        if not 0 <= value < 60:  # "99:99" is no time, not 6039 s (a plain "90" stays 90 s)
+            raise ValueError(f"not a time: {text!r} ({unit} must be from 0 to below 60)")
     seconds = 0.0
     for v in values:
         seconds = seconds * 60 + v

