@@ -37,6 +37,8 @@ class _Keyframe:
     vector: Any
     tags: list[tuple[str, float]]
     thumb: str
+    classes: list[list[float]] = field(default_factory=list)
+    scene: dict[str, Any] = field(default_factory=dict)
     thumb_pixels: Any = field(repr=False, default=None)
     last_seen: float = 0.0
 
@@ -44,7 +46,7 @@ class _Keyframe:
 @register("stage", "frame")
 class KeyframeStage(Stage):
     name = "frame"
-    version = "1"
+    version = "2"  # 2: the top ImageNet classes and pixel cues kept per keyframe; tags are calibrated statements
     settings = ("image_embedder", "clip_model", "keyframe_interval", "keyframe_similarity", "tag_min_prob",
                 "thumb_width", "scene_threshold", "scene_fps", "scene_min_seconds")
     writes = ("frame",)
@@ -83,8 +85,7 @@ class KeyframeStage(Stage):
         self._examined = thumb  # the last view looked at closely, kept or not
         with ctx.timed("frame"):
             rgb = frame.rgb(int(cfg.thumb_width))  # thumbnail size: the model input is 224x224 anyway
-            vectors, tags = self._backend.analyse([rgb])
-            vector = vectors[0]
+            vector, classes, scene, tags = self._look(rgb, float(cfg.tag_min_prob))
             best = max(mine, key=lambda k: float(k.vector @ vector), default=None)
             if best is not None and float(best.vector @ vector) >= float(cfg.keyframe_similarity):
                 best.last_seen = frame.t
@@ -94,12 +95,30 @@ class KeyframeStage(Stage):
                     t=frame.t,
                     shot=self._shot,
                     vector=vector,
-                    tags=[(n, p) for n, p in tags[0] if p >= float(cfg.tag_min_prob)],
+                    tags=tags,
                     thumb=self._save_thumb(rgb, frame.t, int(cfg.thumb_width)),
+                    classes=classes,
+                    scene=scene,
                     thumb_pixels=thumb,
                     last_seen=frame.t,
                 )
             )
+
+    def _look(self, rgb: Any, min_prob: float) -> tuple[Any, list[list[float]], dict[str, Any], list[tuple[str, float]]]:
+        """(image vector, top ImageNet classes, pixel cues, what may be said) of one frame.
+
+        With the default classifier, tags are :func:`~vrag.backends.concepts.statements` (a class only
+        when likely, else a hypernym or scene word) at or above ``min_prob``; an embedder without
+        a classifier (CLIP) gives a vector and pixel cues only."""
+        from vrag.backends.concepts import pixel_cues, statements, top_classes
+
+        scene = pixel_cues(rgb)
+        if not hasattr(self._backend, "posterior"):
+            vectors, _tags = self._backend.analyse([rgb])
+            return vectors[0], [], scene, []
+        vectors, probs = self._backend.posterior([rgb])
+        classes = top_classes(probs[0])
+        return vectors[0], classes, scene, [(w, c) for w, c in statements(classes, scene) if c >= min_prob]
 
     def _save_thumb(self, rgb: Any, t: float, width: int) -> str:
         import cv2
@@ -124,5 +143,5 @@ class KeyframeStage(Stage):
                 producer=producer,
                 uri=video.uri,
                 vector=[float(x) for x in kf.vector],
-                meta={"thumb": kf.thumb, "tags": kf.tags, "shot": kf.shot},
+                meta={"thumb": kf.thumb, "tags": kf.tags, "shot": kf.shot, "classes": kf.classes, "scene": kf.scene},
             )

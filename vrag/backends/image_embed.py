@@ -67,12 +67,22 @@ class EfficientNetLite0:
 
     def analyse(self, images: Sequence[Any], top: int = 5) -> tuple[Any, list[list[tuple[str, float]]]]:
         """(n, 1280) L2-normalised vectors and the top ImageNet labels with probabilities."""
+        vectors, probs = self.posterior(images)
+        names = _imagenet_names()
+        tags = []
+        for row in probs:
+            order = row.argsort()[::-1][:top]
+            tags.append([(names[int(i)], round(float(row[i]), 3)) for i in order])
+        return vectors, tags
+
+    def posterior(self, images: Sequence[Any]) -> tuple[Any, Any]:
+        """(n, 1280) L2-normalised feature vectors and the (n, 1000) ImageNet class probabilities."""
         import numpy as np
         import torch
 
         model = self.load()
         if not images:
-            return np.zeros((0, self.dim), dtype=np.float32), []
+            return np.zeros((0, self.dim), dtype=np.float32), np.zeros((0, 1000), dtype=np.float32)
         batch = np.stack([to_model_input(img) for img in images]).astype(np.float32) / 255.0
         x = torch.from_numpy(batch).permute(0, 3, 1, 2)
         mean = torch.tensor(_MEAN).view(1, 3, 1, 1)
@@ -82,13 +92,7 @@ class EfficientNetLite0:
             pooled = model._avg_pooling(model.extract_features(x)).flatten(1)
             probs = model._fc(pooled).softmax(-1)
         vectors = torch.nn.functional.normalize(pooled, dim=1).cpu().numpy().astype(np.float32)
-        values, indices = probs.topk(top, dim=1)
-        names = _imagenet_names()
-        tags = [
-            [(names[int(i)], round(float(v), 3)) for v, i in zip(vs, ix)]
-            for vs, ix in zip(values.cpu(), indices.cpu())
-        ]
-        return vectors, tags
+        return vectors, probs.cpu().numpy().astype(np.float32)
 
     def embed_images(self, images: Sequence[Any]) -> Any:
         return self.analyse(images)[0]
