@@ -11,6 +11,7 @@ from vrag.backends import get_backend
 from vrag.config import Config
 from vrag.errors import MediaError
 from vrag.schema import Hit
+from vrag.timecode import mmss
 from vrag.store import Store
 
 from .naive import record_filter
@@ -41,11 +42,6 @@ def weigh_concepts(hits: list[Hit], weight: float = CONCEPT_WEIGHT) -> list[Hit]
     return sorted(out, key=lambda h: -h.score)
 
 
-def _mmss(t: float) -> str:
-    m, s = divmod(int(t), 60)
-    return f"{m:02d}:{s:02d}"
-
-
 def explain_concepts(hits: list[Hit], query_vector: Any, embedder: Any) -> None:
     """Give each visual-concept hit the "why" "seen at 00:12: golf cart, wreath (visual match 0.41)":
     the concepts of its keyframe whose names are closest to the query (one embedding call)."""
@@ -61,7 +57,7 @@ def explain_concepts(hits: list[Hit], query_vector: Any, embedder: Any) -> None:
         ranked = sorted(concepts, key=lambda c: -sims[c[0]])
         named = [n for n, _p in ranked if sims[n] >= _NAMED][:3] or [n for n, _p in ranked[:1]]
         match = hit.signals.get("visual", hit.signals.get("similarity", hit.score))
-        hit.why = f"seen at {_mmss(hit.segment.start)}: {', '.join(named)} (visual match {match:.2f})"
+        hit.why = f"seen at {mmss(hit.segment.start)}: {', '.join(named)} (visual match {match:.2f})"
         hit.signals.setdefault("visual", match)
 
 

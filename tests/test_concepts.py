@@ -40,7 +40,7 @@ def test_a_confident_class_is_stated_an_unsure_one_is_not():
     website = [[_index("website"), 0.8]]
     assert statements(website) == []  # fires on every broadcast graphic: shapes the vector, never a tag
     birds = [[_index("American robin"), 0.3], [_index("goldfinch"), 0.3], [_index("house finch"), 0.3]]
-    assert statements(birds) == [("passerine", 0.9)]  # the species is unsure, the kind of bird is not
+    assert statements(birds) == [("bird", 0.9)]  # the species is unsure, that it is a bird is not
 
 
 def test_scene_words_need_two_kinds_of_evidence_and_pixel_cues_are_hedged():

@@ -34,6 +34,13 @@ _SURE = 0.85
 #: Classes that fire on any broadcast graphic, slide or screenshot: they shape the vector, never a tag.
 _UNRELIABLE = {"website", "television", "monitor", "CRT monitor", "screen", "computer monitor", "envelope", "menu",
                "comic book", "jigsaw puzzle", "vending machine", "book jacket"}
+#: Hypernyms a user would type; a tag names one of them when the class itself is unsure.
+_EVERYDAY = {"bird", "dog", "cat", "domestic cat", "fish", "snake", "lizard", "turtle", "frog", "monkey", "ape", "bear",
+             "insect", "butterfly", "spider", "crab", "shark", "whale", "horse", "cattle", "sheep", "pig", "rabbit",
+             "car", "boat", "ship", "aircraft", "airplane", "train", "truck", "bus", "bicycle", "motorcycle",
+             "musical instrument", "stringed instrument", "keyboard instrument", "furniture", "seat", "table",
+             "garment", "clothing", "hat", "shoe", "bag", "food", "fruit", "vegetable", "flower", "tree", "building",
+             "house", "ball", "toy", "computer", "telephone", "camera", "weapon", "tool", "bottle", "dish", "mushroom"}
 #: Scene words the posterior implies: classes whose summed probability makes the word likely.
 _SCENES = {
     "beach": ("beach", "sandbar", "lakeshore", "promontory", "breakwater"),
@@ -136,8 +143,8 @@ def statements(classes: Sequence[Sequence[float]], scene: dict[str, Any] | None 
     if not out and classes and table[int(classes[0][0])][0] not in _UNRELIABLE:
         mass = _mass(classes)
         top_hypernyms = table[int(classes[0][0])][2]
-        for word in top_hypernyms:  # nearest first: "thrush" before "bird" before "animal"
-            if mass.get(word, 0.0) >= _SURE:
+        for word in top_hypernyms:  # nearest everyday word first: "bird" before "animal" ("oscine" is no tag)
+            if word in _EVERYDAY and mass.get(word, 0.0) >= _SURE:
                 out.append((word, round(mass[word], 2)))
                 named.add(word)
                 break
