@@ -63,13 +63,19 @@ def tag_precision(kb: Any) -> tuple[int, int, list[str]]:
     judged = json.loads(JUDGED.read_text(encoding="utf-8"))["keyframes"]
     paths = {row["video_id"]: PurePath(str(row["path"])).name for row in kb.store.videos.all()}
     by_key = {(j["file"], round(j["start"], 1)): {w.lower() for w in j["visible"]} for j in judged}
+    from vrag.backends.concepts import statements
+
+    floor = float(kb.config.tag_min_prob)
     right = stated = 0
     wrong: list[str] = []
     for seg in kb.store.frames.read():
         visible = by_key.get((paths.get(seg.video_id), round(seg.start, 1)))
         if visible is None:
             continue
-        for tag, _p in seg.meta.get("tags", []):
+        tags = seg.meta.get("tags", [])
+        if seg.meta.get("classes"):  # what this code states from the stored posterior (as the keyframe stage does)
+            tags = [(w, c) for w, c in statements(seg.meta["classes"], seg.meta.get("scene")) if c >= floor]
+        for tag, _p in tags:
             stated += 1
             if tag.lower() in visible or any(w in visible for w in tag.lower().split()):
                 right += 1

@@ -142,7 +142,8 @@ class CaptionStage(Stage):
         ctx.fetch([str(kf.meta["thumb"]) for kf in frames if kf.meta.get("thumb")])
         out = captioner.caption(video, frames, ctx.records("asr"), ctx.records("ocr"), ctx.data_dir)
         ctx.producers["caption"] = captioner.producer
-        if any(kf.meta.get("classes") for kf in frames):  # what is seen, searchable by text, whatever the captioner
+        # what is seen, searchable by text (a VLM's own captions already describe the picture in words)
+        if str(ctx.cfg.captioner) == "structured" and any(kf.meta.get("classes") for kf in frames):
             from vrag.backends.text_embed import text_embedder
 
             out += concept_records(video, frames, text_embedder(ctx.cfg))

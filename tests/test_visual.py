@@ -112,9 +112,12 @@ def test_structured_captions_combine_tags_screen_text_and_speech(tmp_path, lectu
     kb = KnowledgeBase(tmp_path / "kb")
     kb.index([src, cat])
     (cat_id,) = [v["video_id"] for v in kb.status()["videos"] if v["path"] == str(cat)]
-    (cat_caption,) = kb.segments(cat_id, "caption")
+    (cat_caption,) = [c for c in kb.segments(cat_id, "caption") if c.meta["kind"] == "structured"]
     assert cat_caption.text.startswith("Scene 00:00–00:02. Looks like: ")  # a silent photo: tags only
-    captions = [c for c in kb.segments(modality="caption") if c.video_id != cat_id]
+    assert "Colours: " in cat_caption.text
+    (cat_seen,) = [c for c in kb.segments(cat_id, "caption") if c.meta["kind"] == "concepts"]
+    assert cat_seen.text.startswith("Seen: ") and len(cat_seen.vector) == 384
+    captions = [c for c in kb.segments(modality="caption") if c.video_id != cat_id and c.meta["kind"] == "structured"]
     assert len(captions) == len(spans)  # one per keyframe, one keyframe per static slide
     second = captions[1]
     assert 'On screen: "Glacier Retreat; Vatnajokull is shrinking' in second.text
@@ -131,7 +134,9 @@ def test_captions_can_be_added_later_without_touching_other_records(tmp_path, le
     before = {s.segment_id for s in kb.segments()}
     (result,) = KnowledgeBase(tmp_path / "kb", stages=("caption",)).index([src]).results
     assert result.status == "indexed" and set(result.timings) >= {"caption"} and "asr" not in result.timings
-    assert len(kb.segments(modality="caption")) == len(spans)
+    captions = kb.segments(modality="caption")
+    assert len([c for c in captions if c.meta["kind"] == "structured"]) == len(spans)
+    assert len([c for c in captions if c.meta["kind"] == "concepts"]) == len(spans)  # one per keyframe too
     assert {s.segment_id for s in kb.segments() if s.modality != "caption"} == before
     (result,) = KnowledgeBase(tmp_path / "kb", stages=("caption",)).index([src]).results
     assert result.status == "unchanged"

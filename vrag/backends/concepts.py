@@ -73,6 +73,13 @@ class ConceptSpace:
         self.embedder = embedder
         self._vectors: Any = None
         self._lock = threading.Lock()
+        self._phrases: dict[str, Any] = {}
+
+    def _words(self, phrase: str) -> Any:
+        """The embedding of a few scene words (a handful of combinations recur: cached)."""
+        if phrase not in self._phrases:
+            self._phrases[phrase] = self.embedder.embed([phrase])[0]
+        return self._phrases[phrase]
 
     @property
     def vectors(self) -> Any:
@@ -92,7 +99,7 @@ class ConceptSpace:
         p = np.asarray([float(q) for _i, q in classes], dtype=np.float32)
         vector = (p[:, None] * self.vectors[idx]).sum(0) / float(p.sum())
         if extra:
-            vector = vector + extra_weight * self.embedder.embed([", ".join(extra)])[0]
+            vector = vector + extra_weight * self._words(", ".join(extra))
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else None
 
