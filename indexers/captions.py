@@ -9,6 +9,7 @@ vision-language model's caption.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from vrag.registry import register
@@ -92,14 +93,15 @@ def structured_captions(
     return out
 
 
-def concept_records(video: VideoRef, keyframes: Sequence[Segment], embedder: Any) -> list[Segment]:
+def concept_records(video: VideoRef, keyframes: Sequence[Segment], embedder: Any,
+                    cache_dir: str | None = None) -> list[Segment]:
     """One visual-concept record per keyframe that has an ImageNet posterior: its text says what
     may be said (and, hedged, what it possibly shows); its vector is the ConSE projection of the
     posterior in ``embedder``'s space (set here, so the indexer does not re-embed the text)."""
     from vrag.backends.concepts import concept_space, concept_table, scene_words
 
     table = concept_table()
-    space = concept_space(embedder)
+    space = concept_space(embedder, cache_dir)
     out = []
     for kf in sorted(keyframes, key=lambda s: s.start):
         classes = kf.meta.get("classes") or []
@@ -146,5 +148,5 @@ class CaptionStage(Stage):
         if str(ctx.cfg.captioner) == "structured" and any(kf.meta.get("classes") for kf in frames):
             from vrag.backends.text_embed import text_embedder
 
-            out += concept_records(video, frames, text_embedder(ctx.cfg))
+            out += concept_records(video, frames, text_embedder(ctx.cfg), str(Path(ctx.data_dir) / "cache"))
         return out

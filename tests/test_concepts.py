@@ -8,6 +8,7 @@ import pytest
 
 from vrag import KnowledgeBase
 from vrag.backends.concepts import (
+    ConceptSpace,
     concept_space,
     concept_table,
     pixel_cues,
@@ -67,8 +68,11 @@ def test_the_concept_vector_lives_in_the_text_space(tmp_path):
     from vrag.config import Config
 
     embedder = text_embedder(Config.load())
-    space = concept_space(embedder)
-    assert concept_space(embedder) is space  # class texts embedded once per process
+    assert concept_space(embedder) is concept_space(embedder)  # class texts embedded once per process
+    space = ConceptSpace(embedder, str(tmp_path / "cache"))
+    assert space.vectors.shape == (1000, 384)
+    (saved,) = (tmp_path / "cache").glob("imagenet_concepts-*.npy")
+    assert np.array_equal(np.load(saved), ConceptSpace(embedder, str(tmp_path / "cache")).vectors)  # the next process reads it
     robin = space.project([[_index("American robin"), 0.6], [_index("jay"), 0.2]])
     cart = space.project([[_index("golf cart"), 0.9]])
     assert robin.shape == (384,) and np.isclose(np.linalg.norm(robin), 1.0, atol=1e-4)
@@ -95,7 +99,7 @@ def test_text_queries_find_the_photos_through_their_concepts(photo_kb):
     for query, (start, end) in (("a cat", spans[1]), ("a space rocket launch", spans[3])):
         for mode in ("naive", "hybrid"):
             top = kb.search(query, k=3, mode=mode).hits[0]
-            assert start - 0.05 <= top.start < end, (query, mode, top.why)
+            assert top.start < end and top.end > start, (query, mode, top.why)  # hybrid merges adjacent records
             assert top.why.startswith(f"seen at 00:0{int(start)}: ") and "visual match" in top.why, top.why
     cat_words = kb.search("a cat", k=1, mode="naive").hits[0].why
     assert "cat" in cat_words.split(":", 2)[2]  # the matched concept is named
@@ -108,4 +112,4 @@ def test_the_structured_caption_states_only_the_calibrated_tags(photo_kb):
         assert len(seg.meta["classes"]) <= 10 and {"brightness", "colours"} <= set(seg.meta["scene"])
         assert all(conf >= 0.3 for _w, conf in seg.meta["tags"])
     cat = next(s for s in frames if spans[1][0] - 0.05 <= s.start < spans[1][1])
-    assert any("cat" in w for w, _c in cat.meta["tags"]), cat.meta["tags"]
+    assert any("cat" in w.lower() or "mau" in w.lower() for w, _c in cat.meta["tags"]), cat.meta["tags"]

@@ -18,6 +18,7 @@ import json
 import threading
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
 from typing import Any, Sequence
 
 __all__ = ["concept_table", "ConceptSpace", "concept_space", "top_classes", "statements", "pixel_cues",
@@ -69,8 +70,9 @@ def class_text(entry: Sequence[Any]) -> str:
 class ConceptSpace:
     """The 1000 class embeddings for one text embedder, computed once (lazily) per process."""
 
-    def __init__(self, embedder: Any):
+    def __init__(self, embedder: Any, cache_dir: str | None = None):
         self.embedder = embedder
+        self.cache_dir = cache_dir
         self._vectors: Any = None
         self._lock = threading.Lock()
         self._phrases: dict[str, Any] = {}
@@ -85,8 +87,34 @@ class ConceptSpace:
     def vectors(self) -> Any:
         with self._lock:
             if self._vectors is None:
-                self._vectors = self.embedder.embed([class_text(c) for c in concept_table()])
+                self._vectors = self._cached()
             return self._vectors
+
+    def _cached(self) -> Any:
+        """The class embeddings, from ``cache_dir`` when an earlier process saved them (1000 texts:
+        seconds on a CPU), else embedded and saved there."""
+        import hashlib
+
+        import numpy as np
+
+        texts = [class_text(c) for c in concept_table()]
+        if not self.cache_dir:
+            return self.embedder.embed(texts)
+        key = hashlib.blake2b(("\n".join(texts) + self.embedder.model_id).encode(), digest_size=8).hexdigest()
+        path = Path(self.cache_dir) / f"imagenet_concepts-{key}.npy"
+        try:
+            return np.load(path)
+        except (OSError, ValueError):
+            pass
+        vectors = np.asarray(self.embedder.embed(texts), dtype=np.float32)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, vectors)
+            tmp.replace(path)
+        except OSError:  # a read-only cache folder: embed again next time
+            pass
+        return vectors
 
     def project(self, classes: Sequence[Sequence[float]], extra: Sequence[str] = (), extra_weight: float = 0.15) -> Any:
         """ConSE vector of ``classes`` ([(index, p)...]), with scene words mixed in at
@@ -108,12 +136,13 @@ _SPACES: dict[str, ConceptSpace] = {}
 _SPACES_LOCK = threading.Lock()
 
 
-def concept_space(embedder: Any) -> ConceptSpace:
-    """The process-wide :class:`ConceptSpace` of ``embedder`` (class texts embedded once)."""
+def concept_space(embedder: Any, cache_dir: str | None = None) -> ConceptSpace:
+    """The process-wide :class:`ConceptSpace` of ``embedder`` (class texts embedded once, and kept
+    in ``cache_dir`` for the next process)."""
     with _SPACES_LOCK:
         space = _SPACES.get(embedder.model_id)
         if space is None:
-            space = _SPACES[embedder.model_id] = ConceptSpace(embedder)
+            space = _SPACES[embedder.model_id] = ConceptSpace(embedder, cache_dir)
         return space
 
 
