@@ -25,7 +25,8 @@ from .evidence import merge_adjacent, mmr, spread
 from .fusion import rrf
 from .naive import record_filter
 from .query_terms import matched, terms
-from .visual import VisualRetriever, explain_concepts
+from .seen import explain_concepts
+from .visual import VisualRetriever
 
 __all__ = ["HybridRetriever"]
 

@@ -81,7 +81,7 @@ class NaiveRetriever:
                 {"similarity": score})
             for seg, score in found
         ]
-        from .visual import explain_concepts, weigh_concepts  # what is seen: keyframe concepts in the text space
+        from .seen import explain_concepts, weigh_concepts  # what is seen: keyframe concepts in the text space
 
         hits = weigh_concepts(hits)
         explain_concepts(hits, vector, self.embedder)
