@@ -85,11 +85,12 @@ class KeyframeStage(Stage):
         self._examined = thumb  # the last view looked at closely, kept or not
         with ctx.timed("frame"):
             rgb = frame.rgb(int(cfg.thumb_width))  # thumbnail size: the model input is 224x224 anyway
-            vector, classes, scene, tags = self._look(rgb, float(cfg.tag_min_prob))
+            vector, probs = self._posterior(rgb)
             best = max(mine, key=lambda k: float(k.vector @ vector), default=None)
             if best is not None and float(best.vector @ vector) >= float(cfg.keyframe_similarity):
                 best.last_seen = frame.t
                 return
+            classes, scene, tags = self._describe(rgb, probs, float(cfg.tag_min_prob))  # kept frames only
             self._kept.append(
                 _Keyframe(
                     t=frame.t,
@@ -104,21 +105,26 @@ class KeyframeStage(Stage):
                 )
             )
 
-    def _look(self, rgb: Any, min_prob: float) -> tuple[Any, list[list[float]], dict[str, Any], list[tuple[str, float]]]:
-        """(image vector, top ImageNet classes, pixel cues, what may be said) of one frame.
+    def _posterior(self, rgb: Any) -> tuple[Any, Any]:
+        """(image vector, ImageNet class probabilities or None) of one frame; an embedder without a
+        classifier (CLIP) gives the vector only."""
+        if not hasattr(self._backend, "posterior"):
+            return self._backend.analyse([rgb])[0][0], None
+        vectors, probs = self._backend.posterior([rgb])
+        return vectors[0], probs[0]
 
-        With the default classifier, tags are :func:`~vrag.backends.concepts.statements` (a class only
-        when likely, else a hypernym or scene word) at or above ``min_prob``; an embedder without
-        a classifier (CLIP) gives a vector and pixel cues only."""
+    @staticmethod
+    def _describe(rgb: Any, probs: Any, min_prob: float) -> tuple[list[list[float]], dict[str, Any], list[tuple[str, float]]]:
+        """(top classes, pixel cues, tags) of a kept keyframe: tags are
+        :func:`~vrag.backends.concepts.statements` (a class only when likely, else an everyday
+        hypernym or a scene word) at or above ``min_prob``."""
         from vrag.backends.concepts import pixel_cues, statements, top_classes
 
         scene = pixel_cues(rgb)
-        if not hasattr(self._backend, "posterior"):
-            vectors, _tags = self._backend.analyse([rgb])
-            return vectors[0], [], scene, []
-        vectors, probs = self._backend.posterior([rgb])
-        classes = top_classes(probs[0])
-        return vectors[0], classes, scene, [(w, c) for w, c in statements(classes, scene) if c >= min_prob]
+        if probs is None:
+            return [], scene, []
+        classes = top_classes(probs)
+        return classes, scene, [(w, c) for w, c in statements(classes, scene) if c >= min_prob]
 
     def _save_thumb(self, rgb: Any, t: float, width: int) -> str:
         import cv2
