@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Section, command_line, measured
+from benchmarks.common import Section, command_line, measured, stamp
 
 __all__ = ["SECTION", "main", "tag_precision"]
 
@@ -99,14 +99,38 @@ def _stage_share(eval_dir: Path) -> tuple[dict[str, float], float]:
     return totals, wall
 
 
+TIMING = "Indexing time: "
+
+
+def _timing(eval_dir: Path, argv: list[str] | None) -> list[str]:
+    totals, wall = _stage_share(eval_dir)
+    seen = totals.get("frame", 0.0) + totals.get("caption", 0.0)
+    return [f"{TIMING}a fresh index of {', '.join(CLIPS)} with the default stages ({stamp()} UTC, "
+            f"`{command_line('benchmarks.bench_visual', argv)}`, contended machine): {wall:.1f} s wall; keyframe "
+            f"model, pixel cues and tags (`frame`) {totals.get('frame', 0.0):.1f} s "
+            f"(**{100 * totals.get('frame', 0.0) / wall:.1f}%**) + structured captions and concept records "
+            f"(`caption`) {totals.get('caption', 0.0):.1f} s ({100 * totals.get('caption', 0.0) / wall:.1f}%); "
+            f"together {100 * seen / wall:.1f}%. All stage timings (s): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in sorted(totals.items(), key=lambda kv: -kv[1])) + "."]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", required=True, help="knowledge base of ../shared/eval before the visual concepts")
     ap.add_argument("--after", required=True, help="the same, keyframe and caption stages re-run by this code")
     ap.add_argument("--eval-dir", default=str(ROOT.parent / "shared/eval"))
-    ap.add_argument("--skip-timing", action="store_true", help="leave out the fresh index of --clips")
+    ap.add_argument("--skip-timing", action="store_true", help="leave out the fresh index of the clips")
+    ap.add_argument("--timing-only", action="store_true",
+                    help="only the fresh index of the clips, added to the section already in --out")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
+    if args.timing_only:
+        old = args.out.read_text(encoding="utf-8") if args.out and args.out.exists() else ""
+        kept = old[old.index(SECTION.begin) + len(SECTION.begin): old.index(SECTION.end)].strip("\n").splitlines() \
+            if SECTION.begin in old else []
+        lines = [line for line in kept if not line.startswith(TIMING)] + _timing(Path(args.eval_dir), argv)
+        SECTION.publish(SECTION.render(lines + [""]), args.out)
+        return 0
     from vrag import KnowledgeBase
 
     kbs = {"before": KnowledgeBase(args.before), "after": KnowledgeBase(args.after)}
@@ -127,12 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"- {which}: {right} of {stated} right ({right / max(1, stated):.2f}); wrong: "
                      f"{', '.join(wrong[:12]) or 'none'}{' …' if len(wrong) > 12 else ''}")
     if not args.skip_timing:
-        totals, wall = _stage_share(Path(args.eval_dir))
-        seen = totals.get("frame", 0.0) + totals.get("caption", 0.0)
-        lines += ["", f"Indexing {', '.join(CLIPS)} with the default stages: {wall:.1f} s wall; keyframe model "
-                  f"(`frame`) {totals.get('frame', 0.0):.1f} s + captions and concepts (`caption`) "
-                  f"{totals.get('caption', 0.0):.1f} s = **{100 * seen / wall:.1f}%** of it. All stage timings (s): "
-                  + ", ".join(f"{k} {v:.1f}" for k, v in sorted(totals.items(), key=lambda kv: -kv[1])) + "."]
+        lines += [""] + _timing(Path(args.eval_dir), argv)
     SECTION.publish(SECTION.render(lines + [""]), args.out)
     return 0
 
