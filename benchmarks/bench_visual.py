@@ -62,14 +62,23 @@ def tag_precision(kb: Any) -> tuple[int, int, list[str]]:
 
     judged = json.loads(JUDGED.read_text(encoding="utf-8"))["keyframes"]
     paths = {row["video_id"]: PurePath(str(row["path"])).name for row in kb.store.videos.all()}
-    by_key = {(j["file"], round(j["start"], 1)): {w.lower() for w in j["visible"]} for j in judged}
+    shots: dict[str, list[tuple[float, set[str]]]] = {}
+    for j in judged:
+        shots.setdefault(j["file"], []).append((float(j["start"]), {w.lower() for w in j["visible"]}))
+
+    def visible_at(name: str | None, t: float) -> set[str] | None:
+        """What the judged keyframe on screen at ``t`` shows (the keyframes of a re-run may start a
+        little earlier or later than the judged ones)."""
+        before = [words for start, words in sorted(shots.get(name or "", [])) if start <= t + 0.25]
+        return before[-1] if before else None
+
     from vrag.backends.concepts import statements
 
     floor = float(kb.config.tag_min_prob)
     right = stated = 0
     wrong: list[str] = []
     for seg in kb.store.frames.read():
-        visible = by_key.get((paths.get(seg.video_id), round(seg.start, 1)))
+        visible = visible_at(paths.get(seg.video_id), seg.start)
         if visible is None:
             continue
         tags = seg.meta.get("tags", [])
@@ -102,6 +111,15 @@ def _stage_share(eval_dir: Path) -> tuple[dict[str, float], float]:
 TIMING = "Indexing time: "
 
 
+def _tag_lines(kbs: dict[str, Any]) -> list[str]:
+    lines = []
+    for which, kb in kbs.items():
+        right, stated, wrong = tag_precision(kb)
+        lines.append(f"- {which}: {right} of {stated} right ({right / max(1, stated):.2f}); wrong: "
+                     f"{', '.join(wrong[:12]) or 'none'}{' …' if len(wrong) > 12 else ''}")
+    return lines
+
+
 def _timing(eval_dir: Path, argv: list[str] | None) -> list[str]:
     totals, wall = _stage_share(eval_dir)
     seen = totals.get("frame", 0.0) + totals.get("caption", 0.0)
@@ -120,10 +138,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--after", required=True, help="the same, keyframe and caption stages re-run by this code")
     ap.add_argument("--eval-dir", default=str(ROOT.parent / "shared/eval"))
     ap.add_argument("--skip-timing", action="store_true", help="leave out the fresh index of the clips")
+    ap.add_argument("--tags-only", action="store_true", help="only the tag precision, replaced in --out")
     ap.add_argument("--timing-only", action="store_true",
                     help="only the fresh index of the clips, added to the section already in --out")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
+    if args.tags_only:
+        from vrag import KnowledgeBase
+
+        old = args.out.read_text(encoding="utf-8")
+        kept = old[old.index(SECTION.begin) + len(SECTION.begin): old.index(SECTION.end)].strip("\n").splitlines()
+        tags = _tag_lines({"before": KnowledgeBase(args.before), "after": KnowledgeBase(args.after)})
+        lines = [line for line in kept if not line.startswith(("- before:", "- after:"))]
+        at = next(i for i, line in enumerate(lines) if line.startswith("Tag precision")) + 2
+        SECTION.publish(SECTION.render(lines[:at] + tags + lines[at:] + [""]), args.out)
+        return 0
     if args.timing_only:
         old = args.out.read_text(encoding="utf-8") if args.out and args.out.exists() else ""
         kept = old[old.index(SECTION.begin) + len(SECTION.begin): old.index(SECTION.end)].strip("\n").splitlines() \
@@ -146,10 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {len(questions)} | " + " | ".join(cells) + " |")
     lines += ["", "Tag precision (the tags the keyframes state, judged by eye in "
               "`benchmarks/data/visual_tags_judged.json`):", ""]
-    for which, kb in kbs.items():
-        right, stated, wrong = tag_precision(kb)
-        lines.append(f"- {which}: {right} of {stated} right ({right / max(1, stated):.2f}); wrong: "
-                     f"{', '.join(wrong[:12]) or 'none'}{' …' if len(wrong) > 12 else ''}")
+    lines += _tag_lines(kbs)
     if not args.skip_timing:
         lines += [""] + _timing(Path(args.eval_dir), argv)
     SECTION.publish(SECTION.render(lines + [""]), args.out)
