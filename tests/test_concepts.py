@@ -113,3 +113,11 @@ def test_the_structured_caption_states_only_the_calibrated_tags(photo_kb):
         assert all(conf >= 0.3 for _w, conf in seg.meta["tags"])
     cat = next(s for s in frames if spans[1][0] - 0.05 <= s.start < spans[1][1])
     assert any("cat" in w.lower() or "mau" in w.lower() for w, _c in cat.meta["tags"]), cat.meta["tags"]
+
+
+def test_answers_carry_the_visual_evidence_line(photo_kb):
+    kb, spans = photo_kb
+    asked = kb.ask("Is there a cat?", mode="naive")
+    seen = [line for line in asked.answer.text.splitlines() if line.startswith("seen at ")]
+    assert seen and "visual match" in seen[0] and "photos.mp4" in seen[0], asked.answer.text
+    assert any(c["start"] < spans[1][1] and c["end"] > spans[1][0] for c in asked.citations)
