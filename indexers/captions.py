@@ -9,7 +9,6 @@ vision-language model's caption.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from vrag.registry import register
@@ -146,7 +145,8 @@ class CaptionStage(Stage):
         ctx.producers["caption"] = captioner.producer
         # what is seen, searchable by text (a VLM's own captions already describe the picture in words)
         if str(ctx.cfg.captioner) == "structured" and any(kf.meta.get("classes") for kf in frames):
+            from vrag.backends.concepts import user_cache_dir
             from vrag.backends.text_embed import text_embedder
 
-            out += concept_records(video, frames, text_embedder(ctx.cfg), str(Path(ctx.data_dir) / "cache"))
+            out += concept_records(video, frames, text_embedder(ctx.cfg), user_cache_dir())
         return out

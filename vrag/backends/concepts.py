@@ -21,7 +21,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["concept_table", "ConceptSpace", "concept_space", "top_classes", "statements", "pixel_cues",
+__all__ = ["user_cache_dir", "concept_table", "ConceptSpace", "concept_space", "top_classes", "statements", "pixel_cues",
            "scene_words", "TOP", "class_text"]
 
 #: Classes of a posterior kept per keyframe (and combined into its vector).
@@ -130,6 +130,14 @@ class ConceptSpace:
             vector = vector + extra_weight * self._words(", ".join(extra))
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else None
+
+
+def user_cache_dir() -> str:
+    """Where the class embeddings are kept between processes and knowledge bases:
+    ``$XDG_CACHE_HOME/vrag`` (``~/.cache/vrag``)."""
+    import os
+
+    return str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vrag")
 
 
 _SPACES: dict[str, ConceptSpace] = {}
