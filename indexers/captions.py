@@ -9,16 +9,21 @@ vision-language model's caption.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from vrag.registry import register
 from vrag.schema import Segment, VideoRef
 
 from .base import IndexContext, Stage
 
-__all__ = ["structured_captions", "CaptionStage", "PRODUCER"]
+__all__ = ["structured_captions", "concept_records", "CaptionStage", "PRODUCER", "CONCEPT_PRODUCER"]
 
-PRODUCER = "structured-caption(imagenet-tags+ocr+asr; not a VLM)@caption-1"
+PRODUCER = "structured-caption(imagenet-tags+ocr+asr; not a VLM)@caption-2"
+#: Producer of the visual-concept records: a keyframe's ImageNet posterior projected into the text
+#: space (ConSE over WordNet-enriched class names), searchable by text like any caption.
+CONCEPT_PRODUCER = "visual-concepts(conse:efficientnet-lite0+wordnet)@concepts-1"
+#: Classes named as "possibly" in a concept record's text (searchable, never stated as fact).
+_POSSIBLE = 0.1
 _GIST_WORDS = 30
 _SCREEN_CHARS = 200
 
@@ -57,11 +62,14 @@ def structured_captions(
     out = []
     for kf in sorted(keyframes, key=lambda s: s.start):
         tags = [name for name, _p in kf.meta.get("tags", [])]
+        colours = (kf.meta.get("scene") or {}).get("colours") or []
         shown = _screen(_overlapping(screen, kf.start, kf.end))
         said = _gist(_overlapping(speech, kf.start, kf.end))
         parts = []
         if tags:
             parts.append("Looks like: " + ", ".join(tags) + ".")
+        if colours and (tags or shown or said):
+            parts.append("Colours: " + ", ".join(colours) + ".")
         if shown:
             parts.append(f'On screen: "{shown}".')
         if said:
@@ -84,6 +92,38 @@ def structured_captions(
     return out
 
 
+def concept_records(video: VideoRef, keyframes: Sequence[Segment], embedder: Any,
+                    cache_dir: str | None = None) -> list[Segment]:
+    """One visual-concept record per keyframe that has an ImageNet posterior: its text says what
+    may be said (and, hedged, what it possibly shows); its vector is the ConSE projection of the
+    posterior in ``embedder``'s space (set here, so the indexer does not re-embed the text)."""
+    from vrag.backends.concepts import concept_space, concept_table, scene_words
+
+    table = concept_table()
+    space = concept_space(embedder, cache_dir)
+    out = []
+    for kf in sorted(keyframes, key=lambda s: s.start):
+        classes = kf.meta.get("classes") or []
+        if not classes:
+            continue
+        stated = [w for w, _c in kf.meta.get("tags", [])]
+        scene = [w for w, _c in scene_words(classes, kf.meta.get("scene") or {})]
+        possible = [table[int(i)][0] for i, p in classes if float(p) >= _POSSIBLE and table[int(i)][0] not in stated]
+        vector = space.project(classes, extra=scene)
+        if vector is None:
+            continue
+        text = "Seen: " + (", ".join(stated) if stated else "nothing certain") + "."
+        if possible:
+            text += " Possibly: " + ", ".join(possible) + "."
+        out.append(Segment(
+            video_id=video.video_id, modality="caption", start=kf.start, end=kf.end, text=text,
+            producer=CONCEPT_PRODUCER, uri=video.uri, vector=[float(x) for x in vector],
+            meta={"kind": "concepts", "keyframe": kf.segment_id, "thumb": kf.meta.get("thumb"),
+                  "concepts": [[table[int(i)][0], round(float(p), 3)] for i, p in classes] + [[w, 1.0] for w in scene]},
+        ))
+    return out
+
+
 @register("stage", "caption")
 class CaptionStage(Stage):
     """One caption per keyframe from the configured captioner (structured, or a VLM)."""
@@ -95,7 +135,7 @@ class CaptionStage(Stage):
 
     @classmethod
     def version_tag(cls) -> str:
-        return PRODUCER
+        return f"{PRODUCER}+{CONCEPT_PRODUCER}"
 
     def run(self, video: VideoRef, ctx: IndexContext) -> list[Segment]:
         captioner = ctx.backend("captioner")
@@ -103,4 +143,10 @@ class CaptionStage(Stage):
         ctx.fetch([str(kf.meta["thumb"]) for kf in frames if kf.meta.get("thumb")])
         out = captioner.caption(video, frames, ctx.records("asr"), ctx.records("ocr"), ctx.data_dir)
         ctx.producers["caption"] = captioner.producer
+        # what is seen, searchable by text (a VLM's own captions already describe the picture in words)
+        if str(ctx.cfg.captioner) == "structured" and any(kf.meta.get("classes") for kf in frames):
+            from vrag.backends.concepts import user_cache_dir
+            from vrag.backends.text_embed import text_embedder
+
+            out += concept_records(video, frames, text_embedder(ctx.cfg), user_cache_dir())
         return out

@@ -37,6 +37,8 @@ class _Keyframe:
     vector: Any
     tags: list[tuple[str, float]]
     thumb: str
+    classes: list[list[float]] = field(default_factory=list)
+    scene: dict[str, Any] = field(default_factory=dict)
     thumb_pixels: Any = field(repr=False, default=None)
     last_seen: float = 0.0
 
@@ -44,7 +46,7 @@ class _Keyframe:
 @register("stage", "frame")
 class KeyframeStage(Stage):
     name = "frame"
-    version = "1"
+    version = "2"  # 2: the top ImageNet classes and pixel cues kept per keyframe; tags are calibrated statements
     settings = ("image_embedder", "clip_model", "keyframe_interval", "keyframe_similarity", "tag_min_prob",
                 "thumb_width", "scene_threshold", "scene_fps", "scene_min_seconds")
     writes = ("frame",)
@@ -83,23 +85,46 @@ class KeyframeStage(Stage):
         self._examined = thumb  # the last view looked at closely, kept or not
         with ctx.timed("frame"):
             rgb = frame.rgb(int(cfg.thumb_width))  # thumbnail size: the model input is 224x224 anyway
-            vectors, tags = self._backend.analyse([rgb])
-            vector = vectors[0]
+            vector, probs = self._posterior(rgb)
             best = max(mine, key=lambda k: float(k.vector @ vector), default=None)
             if best is not None and float(best.vector @ vector) >= float(cfg.keyframe_similarity):
                 best.last_seen = frame.t
                 return
+            classes, scene, tags = self._describe(rgb, probs, float(cfg.tag_min_prob))  # kept frames only
             self._kept.append(
                 _Keyframe(
                     t=frame.t,
                     shot=self._shot,
                     vector=vector,
-                    tags=[(n, p) for n, p in tags[0] if p >= float(cfg.tag_min_prob)],
+                    tags=tags,
                     thumb=self._save_thumb(rgb, frame.t, int(cfg.thumb_width)),
+                    classes=classes,
+                    scene=scene,
                     thumb_pixels=thumb,
                     last_seen=frame.t,
                 )
             )
+
+    def _posterior(self, rgb: Any) -> tuple[Any, Any]:
+        """(image vector, ImageNet class probabilities or None) of one frame; an embedder without a
+        classifier (CLIP) gives the vector only."""
+        if not hasattr(self._backend, "posterior"):
+            return self._backend.analyse([rgb])[0][0], None
+        vectors, probs = self._backend.posterior([rgb])
+        return vectors[0], probs[0]
+
+    @staticmethod
+    def _describe(rgb: Any, probs: Any, min_prob: float) -> tuple[list[list[float]], dict[str, Any], list[tuple[str, float]]]:
+        """(top classes, pixel cues, tags) of a kept keyframe: tags are
+        :func:`~vrag.backends.concepts.statements` (a class only when likely, else an everyday
+        hypernym or a scene word) at or above ``min_prob``."""
+        from vrag.backends.concepts import pixel_cues, statements, top_classes
+
+        scene = pixel_cues(rgb)
+        if probs is None:
+            return [], scene, []
+        classes = top_classes(probs)
+        return classes, scene, [(w, c) for w, c in statements(classes, scene) if c >= min_prob]
 
     def _save_thumb(self, rgb: Any, t: float, width: int) -> str:
         import cv2
@@ -124,5 +149,5 @@ class KeyframeStage(Stage):
                 producer=producer,
                 uri=video.uri,
                 vector=[float(x) for x in kf.vector],
-                meta={"thumb": kf.thumb, "tags": kf.tags, "shot": kf.shot},
+                meta={"thumb": kf.thumb, "tags": kf.tags, "shot": kf.shot, "classes": kf.classes, "scene": kf.scene},
             )

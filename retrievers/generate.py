@@ -47,6 +47,10 @@ SHORT, SHORT_PENALTY = 16, 0.1
 SURE = 0.6
 #: Hits read for an answer, and quotes shown (more for an overview).
 READ, QUOTES, OVERVIEW_QUOTES = 8, 3, 6
+#: A visual-concept hit read for an answer adds a "seen at" evidence line from this visual match.
+VISUAL_LINE = 0.3
+#: With no words that answer, a visual-concept hit this strong is the answer on its own.
+VISUAL_ANSWER = 0.45
 #: The short answer quotes at most this many words of a sentence.
 SHORT_WORDS = 20
 
@@ -119,12 +123,12 @@ class ExtractiveGenerator:
         read = hits if overview else [h for n, h in enumerate(hits) if n < READ or h.signals.get("context")]
         pieces = read_pieces(read)
         if not pieces:
-            return Answer(NOT_FOUND, [], found=False, generator=self.name)
+            return self._seen_only(read, hits)
         r = self._read(question, read, pieces)
         if overview:
             return self._overview(r)
         if not answers(r, weak):
-            return Answer(NOT_FOUND, [], found=False, generator=self.name)
+            return self._seen_only(read, hits)
         chosen = _choose(r)
         quotes = [_quote(r, i) for i in chosen]  # (text, start, end, pieces quoted)
         short = _short(r, chosen, quotes)
@@ -134,9 +138,22 @@ class ExtractiveGenerator:
         paths = [h.graph_path for h in read if h.graph_path]
         if paths:
             lines.insert(0, f"Connection: {paths[0]}")
+        seen = [h for h in read if h.why.startswith("seen at ") and h.signals.get("visual", 0.0) >= VISUAL_LINE]
+        if seen:  # visual evidence: the keyframe concepts that matched ("seen at 00:12: golf cart (visual match 0.41)")
+            lines.append(f"{seen[0].why} — {r.names[seen[0].path]}")
         citations = [_citation(read[r.pieces[i].hit], start, end) for i, (_t, start, end, _u) in zip(chosen, quotes)]
         valid, dropped = check_citations(citations, hits)
         return Answer("\n".join(lines), valid, found=True, generator=self.name, dropped=dropped, short=short)
+
+    def _seen_only(self, read: list[Hit], hits: list[Hit]) -> Answer:
+        """No words answer: the best visual-concept hit does when its match is strong, else "not found"."""
+        seen = [h for h in read[:3] if h.why.startswith("seen at ") and h.signals.get("visual", 0.0) >= VISUAL_ANSWER]
+        if not seen:
+            return Answer(NOT_FOUND, [], found=False, generator=self.name)
+        hit = seen[0]
+        valid, dropped = check_citations([_citation(hit)], hits)
+        names = display_paths([h.path for h in read])
+        return Answer(f"{hit.why} — {names[hit.path]}", valid, found=True, generator=self.name, dropped=dropped)
 
     def _read(self, question: str, hits: list[Hit], pieces: list[Piece]) -> _Reading:
         import numpy as np

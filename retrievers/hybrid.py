@@ -25,6 +25,7 @@ from .evidence import merge_adjacent, mmr, spread
 from .fusion import rrf
 from .naive import record_filter
 from .query_terms import matched, terms
+from .seen import explain_concepts
 from .visual import VisualRetriever
 
 __all__ = ["HybridRetriever"]
@@ -55,6 +56,7 @@ class HybridRetriever:
         if visual.can_search_text() and (filters or {}).get("modality") in (None, "frame", ["frame"]):
             lists.append(visual.by_text(query, k=pool, filters=filters))
         fused = rrf([hits for hits in lists if hits], pool)
+        explain_concepts(fused[: 2 * k], vector, self.embedder)  # named before merging: a merged hit keeps its best's why
         return mmr(merge_adjacent(fused[: 2 * k]), k)
 
     def _hit(self, seg: Segment, query_vector: Any, words: list[str], paths: dict[str, str]) -> Hit:

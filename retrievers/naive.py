@@ -76,8 +76,13 @@ class NaiveRetriever:
         found = self.store.segments.vector_search(vector, k, where=record_filter(filters, query),
                                                   model_id=self.embedder.model_id)
         paths = self.store.videos.paths(seg.video_id for seg, _ in found)
-        return [
+        hits = [
             Hit(seg, score, f"{seg.modality}: vector similarity {score:.2f}", paths.get(seg.video_id, seg.uri),
                 {"similarity": score})
             for seg, score in found
         ]
+        from .seen import explain_concepts, weigh_concepts  # what is seen: keyframe concepts in the text space
+
+        hits = weigh_concepts(hits)
+        explain_concepts(hits, vector, self.embedder)
+        return hits

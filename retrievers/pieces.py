@@ -19,6 +19,8 @@ ANTECEDENT_GAP = 2.0
 #: A quote continues into the next sentence that starts at most this many seconds after it ends.
 FOLLOW_GAP = 2.0
 _PIECES = re.compile(r"\n|(?<=[.!?])\s+(?=[A-Z0-9\"'])")
+#: How a visual-concept record's text starts (see vrag.indexers.captions.concept_records).
+CONCEPTS_TEXT = "Seen: "
 _CAPTION_PART = re.compile(r'(Looks like|On screen|Said|Sounds like): ("(?:[^"]*)"|[^.]*\.)')
 _PRONOUN_LED = re.compile(r"^\W*(?:\S+\s+){0,4}?(?:she|he|they|his|her|their|him|them)\b", re.I)
 
@@ -94,6 +96,8 @@ def read_pieces(hits: Sequence[Hit]) -> list[Piece]:
         s = hit.segment
         parts = s.meta.get("parts") or [{"modality": s.modality, "text": s.text, "start": s.start, "end": s.end}]
         for part in parts:
+            if part.get("modality") == "caption" and str(part.get("text") or "").startswith(CONCEPTS_TEXT):
+                continue  # a keyframe's visual concepts are evidence ("seen at ..."), never quoted as an answer
             kinds = _caption_parts(part["text"] or "") if part.get("modality") == "caption" else [
                 (part.get("modality", s.modality), part["text"] or "")]
             for modality, text in kinds:

@@ -1,4 +1,5 @@
-"""Visual retrieval over keyframes: by example image, or by text when the image model is CLIP."""
+"""Visual retrieval over keyframes: by example image, or by text when the image model is CLIP (the
+default model's keyframes are reached by text through their concept records: :mod:`.seen`)."""
 
 from __future__ import annotations
 

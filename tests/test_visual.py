@@ -112,9 +112,12 @@ def test_structured_captions_combine_tags_screen_text_and_speech(tmp_path, lectu
     kb = KnowledgeBase(tmp_path / "kb")
     kb.index([src, cat])
     (cat_id,) = [v["video_id"] for v in kb.status()["videos"] if v["path"] == str(cat)]
-    (cat_caption,) = kb.segments(cat_id, "caption")
+    (cat_caption,) = [c for c in kb.segments(cat_id, "caption") if c.meta["kind"] == "structured"]
     assert cat_caption.text.startswith("Scene 00:00–00:02. Looks like: ")  # a silent photo: tags only
-    captions = [c for c in kb.segments(modality="caption") if c.video_id != cat_id]
+    assert "Colours: " in cat_caption.text
+    (cat_seen,) = [c for c in kb.segments(cat_id, "caption") if c.meta["kind"] == "concepts"]
+    assert cat_seen.text.startswith("Seen: ") and len(cat_seen.vector) == 384
+    captions = [c for c in kb.segments(modality="caption") if c.video_id != cat_id and c.meta["kind"] == "structured"]
     assert len(captions) == len(spans)  # one per keyframe, one keyframe per static slide
     second = captions[1]
     assert 'On screen: "Glacier Retreat; Vatnajokull is shrinking' in second.text
@@ -131,7 +134,9 @@ def test_captions_can_be_added_later_without_touching_other_records(tmp_path, le
     before = {s.segment_id for s in kb.segments()}
     (result,) = KnowledgeBase(tmp_path / "kb", stages=("caption",)).index([src]).results
     assert result.status == "indexed" and set(result.timings) >= {"caption"} and "asr" not in result.timings
-    assert len(kb.segments(modality="caption")) == len(spans)
+    captions = kb.segments(modality="caption")
+    assert len([c for c in captions if c.meta["kind"] == "structured"]) == len(spans)
+    assert len([c for c in captions if c.meta["kind"] == "concepts"]) == len(spans)  # one per keyframe too
     assert {s.segment_id for s in kb.segments() if s.modality != "caption"} == before
     (result,) = KnowledgeBase(tmp_path / "kb", stages=("caption",)).index([src]).results
     assert result.status == "unchanged"
@@ -204,3 +209,68 @@ def test_a_text_capable_image_model_lets_text_queries_find_frames(tmp_path):
     hits = kb.search("the blue part", k=3).hits
     assert hits[0].modality == "frame" and hits[0].start == pytest.approx(1.0, abs=0.05)
     assert "text-to-image similarity" in hits[0].why
+
+
+def _byte_chars() -> list[str]:
+    """CLIP's byte-level BPE alphabet (the GPT-2 byte-to-unicode table)."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for c in cs]
+
+
+def make_fake_tiny_clip(folder: Path) -> Path:
+    """A FAKE, randomly initialised, tiny CLIP (16-d) saved as a sentence-transformers model directory:
+    tests the image_embedder=clip wiring only (its vectors mean nothing)."""
+    import json
+
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+
+    raw = folder / "hf"
+    raw.mkdir(parents=True, exist_ok=True)
+    chars = _byte_chars()
+    vocab = {t: i for i, t in enumerate(chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"])}
+    (raw / "vocab.json").write_text(json.dumps(vocab))
+    (raw / "merges.txt").write_text("#version: 0.2\n")
+    layers = dict(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2)
+    cfg = CLIPConfig(text_config=dict(vocab_size=len(vocab), max_position_embeddings=77, **layers),
+                     vision_config=dict(image_size=32, patch_size=8, **layers), projection_dim=16)
+    torch.manual_seed(0)
+    CLIPModel(cfg).save_pretrained(raw)
+    images = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    CLIPProcessor(image_processor=images, tokenizer=CLIPTokenizer(str(raw / "vocab.json"), str(raw / "merges.txt"))
+                  ).save_pretrained(raw)
+    out = folder / "fake-tiny-clip"
+    SentenceTransformer(modules=[models.CLIPModel(str(raw))]).save(str(out))
+    return out
+
+
+def test_clip_from_a_local_directory_indexes_frames_and_answers_text_queries(tmp_path):
+    clip = make_fake_tiny_clip(tmp_path / "models")
+    video = tmp_path / "colours.mp4"
+    make_color_video(video, [("red", 1.0), ("photo:chelsea", 1.0), ("bars", 1.0)])
+    kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "frame"), image_embedder="clip", clip_model=str(clip))
+    assert kb.index([video]).ok
+    assert kb.store.frames.model() == ("clip:fake-tiny-clip", 16)
+    frames = kb.segments(modality="frame")
+    assert len(frames) == 3 and all(len(f.vector) == 16 for f in frames)
+    hits = kb.search("a cat", k=3).hits
+    assert hits and all(h.modality == "frame" and "text-to-image similarity" in h.why for h in hits)
+
+
+def test_a_clip_hub_name_is_fetched_only_from_the_cache_when_the_hub_is_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    video = tmp_path / "v.mp4"
+    make_color_video(video, [("red", 1.0)])
+    kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "frame"), image_embedder="clip",
+                       clip_model="fake-owner/fake-clip-not-cached")
+    with pytest.raises(ConfigError, match="'fake-owner/fake-clip-not-cached' is not in the local model cache and "
+                                          "the model hub is offline"):
+        kb.index([video])

@@ -177,17 +177,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "image_embedder",
         "efficientnet-lite0",
-        "Keyframe embedding backend: efficientnet-lite0 (packaged, image-to-image search and ImageNet tags) "
-        "or clip (needs clip_model; also lets text queries search frames).",
+        "Keyframe embedding backend: efficientnet-lite0 (packaged, image-to-image search, ImageNet tags and "
+        "visual concepts that text queries reach) or clip (needs clip_model; text-to-image search).",
     ),
-    Setting("clip_model", "", "Local sentence-transformers CLIP model directory, for image_embedder=clip."),
+    Setting("clip_model", "", "For image_embedder=clip: a local sentence-transformers CLIP directory, or a hub name "
+            "(e.g. sentence-transformers/clip-ViT-B-32), downloaded once into the model cache."),
     Setting("keyframe_interval", 1.0, "Seconds between frames considered as keyframes within a shot."),
     Setting(
         "keyframe_similarity",
         0.85,
         "A frame whose embedding is at least this similar (cosine) to a keyframe of its shot is a duplicate.",
     ),
-    Setting("tag_min_prob", 0.3, "ImageNet tags below this probability are not kept (they are noisy on video frames)."),
+    Setting("tag_min_prob", 0.3, "Keyframe tags below this confidence are not kept (a class is stated only when "
+            "likely, else its WordNet hypernym or a scene word; see vrag.backends.concepts)."),
     Setting("thumb_width", 320, "Width of the keyframe thumbnails stored under the knowledge-base directory."),
     Setting(
         "captioner",

@@ -13,8 +13,9 @@ BATCH = 256
 
 
 def embed_records(embedder: Any, segments: Sequence[Segment], emit: Callable[..., None]) -> None:
-    """Set the vector of every record in ``segments`` that has text."""
-    todo = [s for s in segments if s.text]
+    """Set the vector of every record in ``segments`` that has text (and no vector yet: a stage
+    may set one in the text space itself, e.g. the visual-concept captions)."""
+    todo = [s for s in segments if s.text and s.vector is None]
     for i in range(0, len(todo), BATCH):
         emit("embed", float(i), float(len(todo)))
         part = todo[i : i + BATCH]

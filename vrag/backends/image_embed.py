@@ -8,6 +8,8 @@ space so text queries can search frames.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -67,12 +69,22 @@ class EfficientNetLite0:
 
     def analyse(self, images: Sequence[Any], top: int = 5) -> tuple[Any, list[list[tuple[str, float]]]]:
         """(n, 1280) L2-normalised vectors and the top ImageNet labels with probabilities."""
+        vectors, probs = self.posterior(images)
+        names = _imagenet_names()
+        tags = []
+        for row in probs:
+            order = row.argsort()[::-1][:top]
+            tags.append([(names[int(i)], round(float(row[i]), 3)) for i in order])
+        return vectors, tags
+
+    def posterior(self, images: Sequence[Any]) -> tuple[Any, Any]:
+        """(n, 1280) L2-normalised feature vectors and the (n, 1000) ImageNet class probabilities."""
         import numpy as np
         import torch
 
         model = self.load()
         if not images:
-            return np.zeros((0, self.dim), dtype=np.float32), []
+            return np.zeros((0, self.dim), dtype=np.float32), np.zeros((0, 1000), dtype=np.float32)
         batch = np.stack([to_model_input(img) for img in images]).astype(np.float32) / 255.0
         x = torch.from_numpy(batch).permute(0, 3, 1, 2)
         mean = torch.tensor(_MEAN).view(1, 3, 1, 1)
@@ -82,13 +94,7 @@ class EfficientNetLite0:
             pooled = model._avg_pooling(model.extract_features(x)).flatten(1)
             probs = model._fc(pooled).softmax(-1)
         vectors = torch.nn.functional.normalize(pooled, dim=1).cpu().numpy().astype(np.float32)
-        values, indices = probs.topk(top, dim=1)
-        names = _imagenet_names()
-        tags = [
-            [(names[int(i)], round(float(v), 3)) for v, i in zip(vs, ix)]
-            for vs, ix in zip(values.cpu(), indices.cpu())
-        ]
-        return vectors, tags
+        return vectors, probs.cpu().numpy().astype(np.float32)
 
     def embed_images(self, images: Sequence[Any]) -> Any:
         return self.analyse(images)[0]
@@ -107,7 +113,10 @@ def _imagenet_names() -> list[str]:
 
 @register("image_embed", "clip")
 class ClipImageEmbedder:
-    """CLIP via sentence-transformers from a local directory (e.g. a copy of ``clip-ViT-B-32``)."""
+    """CLIP via sentence-transformers: ``clip_model`` is a local directory (e.g. a copy of
+    ``clip-ViT-B-32``) or a model-hub name (``sentence-transformers/clip-ViT-B-32``), which is
+    fetched once into the local model cache because the user named it; an air-gapped machine keeps
+    using a directory."""
 
     settings = ("clip_model", "device", "threads")
     can_embed_text = True
@@ -119,16 +128,22 @@ class ClipImageEmbedder:
         if not self.path:
             raise ConfigError(
                 "image_embedder 'clip' needs clip_model: the path of a local sentence-transformers CLIP "
-                "model directory (e.g. clip-ViT-B-32 saved on a machine that has a model hub); "
-                "no weights are downloaded at run time"
+                "model directory (e.g. clip-ViT-B-32 saved on a machine that has a model hub), or a hub "
+                "name such as sentence-transformers/clip-ViT-B-32 (downloaded once)"
             )
-        if not Path(self.path).is_dir():
+        self.hub = not Path(self.path).expanduser().is_dir() and _hub_name(self.path)
+        if not self.hub and not Path(self.path).expanduser().is_dir():
             raise ConfigError(f"clip_model={self.path!r}: no such directory")
-        self._model = Lazy(lambda: load_sentence_transformer(self.path, self.device, self.threads, "CLIP image embeddings"))
+        self._cached = _hub_snapshot(self.path, download=False) if self.hub else None
+        self._model = Lazy(self._create)
+
+    def _create(self) -> Any:
+        path = (self._cached or _hub_snapshot(self.path)) if self.hub else str(Path(self.path).expanduser())
+        return load_sentence_transformer(path, self.device, self.threads, "CLIP image embeddings")
 
     @property
     def model_id(self) -> str:
-        return f"clip:{Path(self.path).name}"
+        return f"clip:{Path(self.path).name}"  # a hub name and its saved copy are one vector space
 
     @property
     def dim(self) -> int:
@@ -148,3 +163,36 @@ class ClipImageEmbedder:
 
     def embed_text(self, texts: Sequence[str]) -> Any:
         return self.load().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
+
+
+_HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*(?:/[A-Za-z0-9][\w.-]*)?")
+
+
+def _hub_name(value: str) -> bool:
+    """``owner/name`` or ``name``, not a path (no leading /, ., ~; at most one slash)."""
+    return bool(_HUB_NAME.fullmatch(value)) and not value.startswith((".", "~"))
+
+
+def _hub_snapshot(name: str, download: bool = True) -> str | None:
+    """The local folder of hub model ``name``: from the model cache, else downloaded once (only
+    for a hub name the user set; nothing is fetched when the hub is offline: a :class:`ConfigError`
+    says so). ``download=False``: None when not cached (and the hub is online)."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as exc:  # comes with sentence-transformers
+        raise ConfigError(f"clip_model={name!r}: a hub name needs huggingface_hub ({exc})") from exc
+    repo = name if "/" in name else f"sentence-transformers/{name}"
+    try:
+        return snapshot_download(repo, local_files_only=True)
+    except Exception:  # not cached yet
+        pass
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        raise ConfigError(f"clip_model={name!r} is not in the local model cache and the model hub is offline "
+                          "(HF_HUB_OFFLINE=1): run once with HF_HUB_OFFLINE=0 to download it, or set clip_model "
+                          "to a local directory")
+    if not download:
+        return None
+    try:
+        return snapshot_download(repo)
+    except Exception as exc:
+        raise BackendError(f"cannot download clip_model={name!r} from the model hub: {exc}") from exc
