@@ -50,4 +50,5 @@ def _make(parent: SpeechSegment, words: list[dict]) -> SpeechSegment:
         words=list(words),
         avg_logprob=parent.avg_logprob,
         no_speech_prob=parent.no_speech_prob,
+        language=parent.language,
     )
