@@ -10,8 +10,9 @@ see vrag/backends/asr.py). Speech in another language than English stays as it w
 ``asr_translate`` each such record gets a linked English rendering: a second ``asr`` record with the
 same start and end, ``meta["language"] = "en"``, ``meta["translation_of"]`` = the original's segment id
 and ``meta["original"]`` = its text (the original holds ``meta["english"]``). The rendering comes from
-Whisper's translate task over each non-English stretch of a chunk (one more decode of that audio only;
-English audio pays nothing); its words are given to the original record whose span holds their middle.
+Whisper's translate task over the non-English segments of a chunk, packed into 30-s windows (one more
+decode of that audio only; English audio pays nothing); its words are given to the original record
+whose span holds their middle.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import codecs
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from vrag.errors import MediaError, MissingDependencyError
 from vrag.media.audio import SAMPLE_RATE, AudioChunks
@@ -30,7 +31,7 @@ from vrag.schema import Segment, VideoRef
 
 from .audio_events import merge_spans
 from .base import IndexContext, Stage
-from .speech_split import split_speech
+from .speech_split import join_words, split_speech
 
 __all__ = ["SpeechStage", "find_sidecar", "transcribe_chunk", "singing_regions", "translate_chunk", "attach_english"]
 
@@ -49,11 +50,12 @@ _TALK_MIN_SECONDS = 3.0
 #: solo score ~-1.8, real lyrics -0.4..-0.9) and not a repetition loop (Whisper's own 2.4 bound).
 _SUNG_LOGPROB_MIN = -1.0
 _SUNG_COMPRESSION_MAX = 2.4
-#: Non-English segments closer than this (same language, both sung or both spoken) are translated as one
-#: stretch; an English word lands on the original record whose span holds its middle, else on the
-#: nearest one within this many seconds.
+#: Non-English segments closer than this share a translation window (of at most _TRANSLATE_WINDOW s);
+#: an English word lands on the original record whose span holds its middle, else on the nearest one
+#: within this many seconds.
 _TRANSLATE_JOIN_GAP = 5.0
 _TRANSLATE_PAD = 0.3
+_TRANSLATE_WINDOW = 29.5
 #: An English prompt keeps Whisper's translate task in English on sung verses (it otherwise falls back to
 #: transcribing French lines); content-word recall against the French song's human English translation
 #: rose from 0.26 to 0.27, precision from 0.35 to 0.36 (bench-asr). Forbidding repeated 3-grams (against
@@ -122,30 +124,34 @@ def transcribe_chunk(asr: Any, samples: Any, offset: float = 0.0, detector: Any 
     return out
 
 
-def _foreign_stretches(whole: Sequence[tuple[SpeechSegment, bool]]) -> list[tuple[str, bool, float, float]]:
-    """(language, sung, start, end) of the non-English stretches among a chunk's segments (time order)."""
-    out: list[tuple[str, bool, float, float]] = []
-    for seg, sung in whole:
+def _windows(whole: Sequence[tuple[SpeechSegment, bool]], limit: float) -> dict[str, list[tuple[float, float]]]:
+    """Per language other than English, its segments packed in time order into windows of at most
+    ``limit`` seconds (a window ends at a segment boundary, so its English stays within its records)."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for seg, _sung in whole:
         if seg.language in ("", "en"):
             continue
-        if out and out[-1][:2] == (seg.language, sung) and seg.start - out[-1][3] <= _TRANSLATE_JOIN_GAP:
-            out[-1] = (seg.language, sung, out[-1][2], max(out[-1][3], seg.end))
+        spans = out.setdefault(seg.language, [])
+        a, b = max(seg.start - _TRANSLATE_PAD, spans[-1][1] if spans else 0.0), seg.end + _TRANSLATE_PAD
+        if spans and b - spans[-1][0] <= limit and a - spans[-1][1] <= _TRANSLATE_JOIN_GAP:
+            spans[-1] = (spans[-1][0], b)
         else:
-            out.append((seg.language, sung, seg.start, seg.end))
+            spans.append((a, min(b, a + limit)))
     return out
 
 
 def translate_chunk(asr: Any, samples: Any, offset: float, whole: Sequence[tuple[SpeechSegment, bool]]) -> list[SpeechSegment]:
-    """English renderings (Whisper's translate task) of the non-English stretches of one chunk."""
-    rate = SAMPLE_RATE
+    """English renderings (Whisper's translate task) of the non-English segments of one chunk: their
+    audio packed into 30-s windows, each decoded on its own (batched), so the English of a window
+    belongs to the records inside it."""
     out: list[SpeechSegment] = []
-    for language, sung, a, b in _foreign_stretches(whole):
-        lo = max(0, int((a - offset - _TRANSLATE_PAD) * rate))
-        hi = min(len(samples), int((b - offset + _TRANSLATE_PAD) * rate))
+    length = len(samples) / SAMPLE_RATE
+    for language, spans in _windows(whole, _TRANSLATE_WINDOW).items():
+        clips = [(max(0.0, a - offset), min(length, b - offset)) for a, b in spans]
         out.extend(
-            seg for seg in asr.transcribe(samples[lo:hi], offset=offset + lo / rate, vad=False if sung else None,
-                                          task="translate", language=language, initial_prompt=_TRANSLATE_PROMPT)
-            if seg.compression_ratio <= _SUNG_COMPRESSION_MAX and (not sung or seg.avg_logprob >= _SUNG_LOGPROB_MIN)
+            seg for seg in asr.transcribe(samples, offset=offset, task="translate", language=language,
+                                          clips=[c for c in clips if c[1] > c[0]], initial_prompt=_TRANSLATE_PROMPT)
+            if seg.compression_ratio <= _SUNG_COMPRESSION_MAX and seg.avg_logprob >= _SUNG_LOGPROB_MIN
         )
     return out
 
@@ -167,7 +173,7 @@ def attach_english(records: Sequence[Segment], english: Sequence[SpeechSegment],
                 logprob[rec.segment_id].append(seg.avg_logprob)
     out = []
     for rec in foreign:
-        text = _joined(w for _, w in sorted(words[rec.segment_id], key=lambda pair: pair[0]))
+        text = join_words(w for _, w in sorted(words[rec.segment_id], key=lambda pair: pair[0]))
         if not text:
             continue
         rec.meta["english"] = text
@@ -179,11 +185,6 @@ def attach_english(records: Sequence[Segment], english: Sequence[SpeechSegment],
         out.append(Segment(video_id=rec.video_id, modality="asr", start=rec.start, end=rec.end, text=text,
                            producer=producer, uri=rec.uri, meta=meta))
     return out
-
-
-def _joined(words: Iterable[str]) -> str:
-    """Whisper's words as a line: no space before an apostrophe, a hyphen or punctuation ("n'est", "donnez-les")."""
-    return re.sub(r" (?=['\u2019\-,.!?;:])", "", " ".join(words)).strip()
 
 
 def find_sidecar(media: str | Path) -> Path | None:

@@ -16,15 +16,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Iterator
+from typing import Any, Iterator
 
 from vrag.backends.ocr import TextLine
+from vrag.config import Config
 from vrag.media.frames import SampledFrame, changed_fraction
 from vrag.schema import Segment, VideoRef
 
 from vrag.registry import register
 
 from .base import IndexContext, Stage
+from .language import text_language
 from .ocr_text import restore_spaces
 
 __all__ = ["ScreenTextStage", "normalise"]
@@ -96,6 +98,11 @@ class ScreenTextStage(Stage):
         self._frame_size = (0, 0)
         self.frames_ocred = 0
         self.frames_seen = 0
+
+    @classmethod
+    def fingerprint_extra(cls, cfg: Config, media_path: str) -> dict[str, Any]:
+        """Another recognition model (``ocr_rec_model``) redoes the screen text; the packaged one adds nothing."""
+        return {"rec": [str(cfg.ocr_rec_model), str(cfg.ocr_rec_keys)]} if str(cfg.ocr_rec_model) else {}
 
     def setup(self, ctx: IndexContext) -> None:
         self._reset()
@@ -207,6 +214,7 @@ class ScreenTextStage(Stage):
                         }
                         for tr in tracks
                     ],
+                    "language": text_language("\n".join(restore_spaces(tr.line.text) for tr in tracks)),
                 },
             )
         self._done = []

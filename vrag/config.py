@@ -183,6 +183,13 @@ SETTINGS: tuple[Setting, ...] = (
         True,
         "Use a sidecar subtitle file (name.srt, name.vtt, name.<lang>.srt) instead of running ASR.",
     ),
+    Setting(
+        "ocr_rec_model",
+        "",
+        "Another PP-OCR text recognition model (ONNX file) for scripts the packaged PP-OCRv4 (Chinese + Latin) "
+        "cannot read, e.g. a Korean, Cyrillic or Arabic export; '' = the packaged model.",
+    ),
+    Setting("ocr_rec_keys", "", "The character list (keys .txt) of ocr_rec_model, when the model does not embed it."),
     Setting("ocr", "rapidocr", "On-screen text backend (registered name or 'module:Class')."),
     Setting(
         "image_embedder",

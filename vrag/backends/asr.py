@@ -172,20 +172,23 @@ class FasterWhisperASR:
         return self.language
 
     def transcribe(self, audio: Any, offset: float = 0.0, vad: bool | None = None, task: str = "transcribe",
-                   language: str | None = None, **extra: Any) -> Iterator[SpeechSegment]:
+                   language: str | None = None, clips: list[tuple[float, float]] | None = None,
+                   **extra: Any) -> Iterator[SpeechSegment]:
         """Transcribe 16 kHz mono float32 ``audio``; times are shifted by ``offset``.
 
         ``task="translate"`` renders the speech in English instead; ``language`` (the spoken language)
         overrides the configured one for this call. Without either, a multilingual model detects the
-        language per 30-s window (see the module docstring).
+        language per 30-s window (see the module docstring). ``clips``: decode only these (start, end) spans
+        of ``audio`` (seconds, at most 30 s each), each in its own window, batched; implies ``vad=False``.
 
         ``vad`` overrides ``asr_vad`` for this call; ``vad=False`` decodes everything (sung vocals, which
         the speech VAD drops) with Whisper's own no-speech skip turned off too, so the caller must judge
         each segment itself (``avg_logprob``, ``compression_ratio``).
         Lazy: segments are decoded as the iterator is consumed.
         """
-        use_vad = self.vad if vad is None else vad
-        batched = self._batching and use_vad
+        use_vad = (self.vad if vad is None else vad) and not clips
+        vad = False if clips else vad
+        batched = self._batching and (use_vad or bool(clips))
         pipeline = self._batched.get() if batched else self.load()
         spoken = language or self.language_for_decoding()
         tap = self._tap()
@@ -195,6 +198,9 @@ class FasterWhisperASR:
             multilingual=spoken is None and bool(tap.is_multilingual),
         )
         options.update(extra)
+        if clips:
+            options["clip_timestamps"] = ([{"start": a, "end": b} for a, b in clips] if batched
+                                          else [t for clip in clips for t in clip])
         if batched:
             options["batch_size"] = self.batch_size
         if vad is False:  # asked for explicitly (sung vocals): Whisper's no-speech skip would drop them too,
