@@ -41,7 +41,7 @@ def split_speech(seg: SpeechSegment) -> Iterator[SpeechSegment]:
 
 def join_words(words: Iterable[str]) -> str:
     """Whisper's words as a line: no space before an apostrophe, a hyphen or punctuation ("c'est", "donnez-les")."""
-    return re.sub(r" (?=['\u2019\-,.!?;:])", "", " ".join(words)).strip()
+    return re.sub(r" (?=['\u2019,.!?;:]|-\w)", "", " ".join(words)).strip()
 
 
 def _has_inner_sentence_end(words: list[dict]) -> bool:
