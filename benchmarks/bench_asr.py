@@ -279,7 +279,7 @@ def language_rows(root: Path, work: Path) -> list[str]:
     cases = [("song_fr (real, sung)", "fr", root / FR_SONG.media, vtt_text(root / FR_SONG.reference),
               vtt_text(root / FR_SONG_EN), {"asr_model": "base"})]
     for lang, voice in (("fr", "fr"), ("es", "es"), ("de", "de"), ("en", "en-us")):
-        sentences = SPOKEN[lang] if lang != "en" else [(e, e) for _, e in SPOKEN["es"]]
+        sentences = SPOKEN[lang] if lang != "en" else [(e, e) for _, e in SPOKEN["de"]]
         wav = work / f"spoken_{lang}.wav"
         make_speech(wav, [t for t, _ in sentences], voice)
         said, meant = " ".join(t for t, _ in sentences), " ".join(e for _, e in sentences)

@@ -56,11 +56,10 @@ _SUNG_COMPRESSION_MAX = 2.4
 _TRANSLATE_JOIN_GAP = 5.0
 _TRANSLATE_PAD = 0.3
 _TRANSLATE_WINDOW = 29.5
-#: An English prompt keeps Whisper's translate task in English on sung verses (it otherwise falls back to
-#: transcribing French lines); content-word recall against the French song's human English translation
-#: rose from 0.26 to 0.27, precision from 0.35 to 0.36 (bench-asr). Forbidding repeated 3-grams (against
-#: loops) made it worse (0.19): loops are dropped by their compression ratio instead.
-_TRANSLATE_PROMPT = "Translated into English."
+#: No prompt for the translate task: an English prompt ("Translated into English.") raised content-word
+#: recall on the French song's human English translation only from 0.26 to 0.27 and made Whisper invent
+#: a line on German speech ("I am very happy to see you again"); forbidding repeated 3-grams (against
+#: loops) lowered it to 0.19, so loops are dropped by their compression ratio instead.
 
 Span = tuple[float, float]
 
@@ -124,14 +123,14 @@ def transcribe_chunk(asr: Any, samples: Any, offset: float = 0.0, detector: Any 
     return out
 
 
-def _windows(whole: Sequence[tuple[SpeechSegment, bool]], limit: float) -> dict[str, list[tuple[float, float]]]:
-    """Per language other than English, its segments packed in time order into windows of at most
+def _windows(whole: Sequence[tuple[SpeechSegment, bool]], limit: float) -> dict[tuple[str, bool], list[tuple[float, float]]]:
+    """Per (language other than English, sung), its segments packed in time order into windows of at most
     ``limit`` seconds (a window ends at a segment boundary, so its English stays within its records)."""
-    out: dict[str, list[tuple[float, float]]] = {}
-    for seg, _sung in whole:
+    out: dict[tuple[str, bool], list[tuple[float, float]]] = {}
+    for seg, sung in whole:
         if seg.language in ("", "en"):
             continue
-        spans = out.setdefault(seg.language, [])
+        spans = out.setdefault((seg.language, sung), [])
         a, b = max(seg.start - _TRANSLATE_PAD, spans[-1][1] if spans else 0.0), seg.end + _TRANSLATE_PAD
         if spans and b - spans[-1][0] <= limit and a - spans[-1][1] <= _TRANSLATE_JOIN_GAP:
             spans[-1] = (spans[-1][0], b)
@@ -143,16 +142,18 @@ def _windows(whole: Sequence[tuple[SpeechSegment, bool]], limit: float) -> dict[
 def translate_chunk(asr: Any, samples: Any, offset: float, whole: Sequence[tuple[SpeechSegment, bool]]) -> list[SpeechSegment]:
     """English renderings (Whisper's translate task) of the non-English segments of one chunk: their
     audio packed into 30-s windows, each decoded on its own (batched), so the English of a window
-    belongs to the records inside it."""
+    belongs to the records inside it. Repetition loops are dropped, and sung lines as unlikely as
+    :func:`transcribe_chunk` drops."""
     out: list[SpeechSegment] = []
     length = len(samples) / SAMPLE_RATE
-    for language, spans in _windows(whole, _TRANSLATE_WINDOW).items():
+    for (language, sung), spans in _windows(whole, _TRANSLATE_WINDOW).items():
         clips = [(max(0.0, a - offset), min(length, b - offset)) for a, b in spans]
         out.extend(
             seg for seg in asr.transcribe(samples, offset=offset, task="translate", language=language,
-                                          clips=[c for c in clips if c[1] > c[0]], initial_prompt=_TRANSLATE_PROMPT)
-            if seg.compression_ratio <= _SUNG_COMPRESSION_MAX and seg.avg_logprob >= _SUNG_LOGPROB_MIN
+                                          clips=[c for c in clips if c[1] > c[0]])
+            if seg.compression_ratio <= _SUNG_COMPRESSION_MAX and (not sung or seg.avg_logprob >= _SUNG_LOGPROB_MIN)
         )
+    out.sort(key=lambda seg: seg.start)
     return out
 
 

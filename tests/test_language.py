@@ -59,9 +59,10 @@ def test_translation_windows_pack_segments_of_one_language_up_to_30_seconds():
     whole = [(SpeechSegment(float(s), float(s) + 8, "x", language=lang), False)
              for s, lang in [(0, "fr"), (9, "fr"), (18, "fr"), (27, "fr"), (40, "en"), (50, "de")]]
     windows = _windows(whole, 29.5)
-    assert set(windows) == {"fr", "de"}  # English is never translated
+    assert set(windows) == {("fr", False), ("de", False)}  # English is never translated
     assert all(b - a <= 29.5 for spans in windows.values() for a, b in spans)
-    assert len(windows["fr"]) == 2 and windows["fr"][0][0] == 0.0 and windows["fr"][1][1] == pytest.approx(35.3)
+    french = windows[("fr", False)]
+    assert len(french) == 2 and french[0][0] == 0.0 and french[1][1] == pytest.approx(35.3)
 
 
 class _Ranked:
@@ -115,7 +116,7 @@ def spoken_kb(tmp_path_factory):
     folder = tmp_path_factory.mktemp("spoken")
     timelines = {lang: make_speech(folder / f"{lang}.wav", [t for t, _ in SPOKEN[lang]], lang)
                  for lang in ("fr", "es", "de")}
-    timelines["en"] = make_speech(folder / "en.wav", [e for _, e in SPOKEN["es"]], "en-us")
+    timelines["en"] = make_speech(folder / "en.wav", [e for _, e in SPOKEN["de"]], "en-us")
     kb = KnowledgeBase(folder / "kb", stages=("asr",), asr_model="base", asr_languages=CANDIDATES)
     report = kb.index([folder / f"{lang}.wav" for lang in timelines])
     assert report.ok, [(r.path, r.reason) for r in report.results]
