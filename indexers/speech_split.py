@@ -7,11 +7,12 @@ after sentence-ending punctuation, at pauses, and at a hard length cap.
 
 from __future__ import annotations
 
-from typing import Iterator
+import re
+from typing import Iterable, Iterator
 
 from vrag.backends.asr import SpeechSegment
 
-__all__ = ["split_speech"]
+__all__ = ["split_speech", "join_words"]
 
 MIN_SECONDS = 2.5  # a sentence shorter than this joins the next one
 MAX_SECONDS = 15.0
@@ -38,6 +39,11 @@ def split_speech(seg: SpeechSegment) -> Iterator[SpeechSegment]:
             piece = []
 
 
+def join_words(words: Iterable[str]) -> str:
+    """Whisper's words as a line: no space before an apostrophe, a hyphen or punctuation ("c'est", "donnez-les")."""
+    return re.sub(r" (?=['\u2019,.!?;:]|-\w)", "", " ".join(words)).strip()
+
+
 def _has_inner_sentence_end(words: list[dict]) -> bool:
     return any(w["word"].endswith(_ENDS) for w in words[:-1])
 
@@ -46,8 +52,9 @@ def _make(parent: SpeechSegment, words: list[dict]) -> SpeechSegment:
     return SpeechSegment(
         start=words[0]["start"],
         end=words[-1]["end"],
-        text=" ".join(w["word"] for w in words).strip(),
+        text=join_words(w["word"] for w in words),
         words=list(words),
         avg_logprob=parent.avg_logprob,
         no_speech_prob=parent.no_speech_prob,
+        language=parent.language,
     )

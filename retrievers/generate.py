@@ -23,7 +23,7 @@ from vrag.timecode import mmss, span
 
 from .answer_type import AnswerType, asked_type, find_typed
 from .pieces import (_PRONOUN_LED, ANTECEDENT_GAP, Piece, block_after, context_hits, display_paths, next_piece,
-                     plain, read_pieces, repeats)
+                     plain, read_pieces, repeats, bilingual)
 from .query_terms import matched, terms
 
 __all__ = ["ExtractiveGenerator", "LLMGenerator", "check_citations", "with_context", "answers", "NOT_FOUND"]
@@ -483,7 +483,7 @@ class LLMGenerator:
         # escaped, so indexed text (or a file name) cannot close the delimiter and talk as the prompt
         evidence = "\n".join(
             f'<evidence n="{n}" video="{escape(h.path)}" start="{mmss(h.segment.start)}" end="{mmss(h.segment.end)}">'
-            f"{escape(h.segment.text, quote=False)}</evidence>"
+            f"{escape(bilingual(h.segment) or h.segment.text, quote=False)}</evidence>"
             for n, h in enumerate(hits, 1)
         )
         try:

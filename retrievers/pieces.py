@@ -87,6 +87,21 @@ def _caption_parts(text: str) -> list[tuple[str, str]]:
     return parts or [("caption", text)]
 
 
+def bilingual(seg: Any) -> str:
+    """Speech in another language quoted with its English rendering ("J'ai faim de l'aubergine (fr; in
+    English: I am hungry for eggplant)"), from either record of the pair; "" for other records."""
+    meta = seg.meta or {}
+    if seg.modality != "asr":
+        return ""
+    if meta.get("original"):  # the English rendering
+        original, english, language = meta["original"], seg.text, meta.get("source_language", "")
+    elif meta.get("english"):  # the original
+        original, english, language = seg.text, meta["english"], meta.get("language", "")
+    else:
+        return ""
+    return f"{original} ({language}; in English: {english})"
+
+
 def read_pieces(hits: Sequence[Hit]) -> list[Piece]:
     """Every readable piece of ``hits``; merged hits are read part by part so each quote keeps its
     own span. The same words in several records (speech repeated in a caption) are kept once:
@@ -94,6 +109,10 @@ def read_pieces(hits: Sequence[Hit]) -> list[Piece]:
     out: list[Piece] = []
     for i, hit in enumerate(hits):
         s = hit.segment
+        both = "" if s.meta.get("parts") else bilingual(s)
+        if both:  # one piece: the original and its English are quoted together
+            out.append(Piece(both, i, s.start, s.end, "asr"))
+            continue
         parts = s.meta.get("parts") or [{"modality": s.modality, "text": s.text, "start": s.start, "end": s.end}]
         for part in parts:
             if part.get("modality") == "caption" and str(part.get("text") or "").startswith(CONCEPTS_TEXT):

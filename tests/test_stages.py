@@ -98,12 +98,14 @@ def test_conditional_settings_count_only_when_selected():
 def test_fingerprints_of_the_built_in_stages_did_not_change():
     """Knowledge bases indexed before stages were classes are not re-indexed. (Changed on purpose in
     issue 16: asr, because sung vocals are transcribed (asr_singing, audio_events) and the default model is
-    Whisper base; graph, because extraction is cleaner (graph-5); so speech and entities are redone (graph-7).
+    Whisper base; graph, because extraction is cleaner (graph-5); so speech and entities are redone (graph-7);
+    issue 17: asr-2, every speech record carries its language and other languages get English renderings
+    (asr_languages, asr_translate); OCR records carry a language (ocr_rec_model, ocr_rec_keys).
     Issue 21: ocr (ocr-3, ocr_incremental: reads only changed regions; a line back after a gap is a new
     appearance), so screen text is redone. Issue 19: frame (keyframes keep their ImageNet posterior and
     pixel cues; calibrated tags) and caption (visual-concept records), so keyframes and captions are redone.)"""
     assert wanted(Config.load(env={}), "/nowhere/x.mp4") == {
-        "shot": "7a63b41b617d3dbb", "asr": "ed8a3ce08a1944b0", "ocr": "cfbfa1b0829315ec",
+        "shot": "7a63b41b617d3dbb", "asr": "2193615189d067fd", "ocr": "cfbfa1b0829315ec",
         "frame": "9c470cb17787c760", "caption": "e0525802d14bdd75", "audio_event": "35ae371d98be6eb8",
         "graph": "1b9e1434e5ada4d9", "units": "9d505fe402284784", "profile": "57616d695a0c2ee8",
     }

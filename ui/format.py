@@ -37,6 +37,11 @@ def badge(modality: str) -> str:
     return f":{colour}-badge[{_MODALITY_NAMES.get(modality, modality)}]"
 
 
+def language_badge(language: str) -> str:
+    """A grey label with the spoken language of a hit (" :gray-badge[fr]"), "" when unknown."""
+    return f" :gray-badge[{md_escape(language)}]" if language else ""
+
+
 def route_line(result: dict[str, Any]) -> str:
     """How the query was routed, in plain words (markdown): level, forced or chosen, escalation."""
     routing = result.get("routing") or {}

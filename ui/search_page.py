@@ -14,7 +14,7 @@ from vrag.schema import MODALITIES
 from vrag.timecode import mmss, parse
 
 from .format import (
-    badge, code, group_by_video, highlight, md_escape, route_line, short_path, time_span, timeline_html,
+    badge, code, group_by_video, highlight, language_badge, md_escape, route_line, short_path, time_span, timeline_html,
 )
 from .media import MediaAccessError
 from .widgets import (
@@ -307,7 +307,7 @@ def _hit_row(ctx: Context, rank: int, hit: dict[str, Any], query: str, thumbs: l
                args=("moment", moment_of(hit)), type="primary" if is_selected else "secondary",
                help=f"play from {mmss(hit['start'])}", width="stretch")
     parts = f" · {hit['parts']} merged" if hit.get("parts") else ""
-    body.markdown(f"#{rank + 1} {badge(hit['modality'])} **{time_span(hit['start'], hit['end'])}** · "
-                  f"score {float(hit['score']):.2f}{parts}")
+    body.markdown(f"#{rank + 1} {badge(hit['modality'])}{language_badge(hit.get('language', ''))} "
+                  f"**{time_span(hit['start'], hit['end'])}** · score {float(hit['score']):.2f}{parts}")
     body.markdown(highlight(hit["text"], query) or "_(no text: matched by its picture)_", unsafe_allow_html=True)
     body.caption(f"why: {md_escape(hit['why'])}")

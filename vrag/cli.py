@@ -216,7 +216,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
     for hit in hits:
         text = " ".join(hit["text"].split())
         text = text if len(text) <= 100 else text[:97] + "..."
-        print(f"{span(names[hit['path']], hit['start'], hit['end'])}  [{hit['modality']} {hit['score']:.2f}]  {text}")
+        lang = f" {hit['language']}" if hit.get("language", "en") not in ("", "en") else ""  # non-English speech
+        print(f"{span(names[hit['path']], hit['start'], hit['end'])}  [{hit['modality']}{lang} {hit['score']:.2f}]  {text}")
         print(f"    why: {hit['why']}")
     return 0
 

@@ -122,10 +122,13 @@ def print_status(status: dict[str, Any]) -> None:
     table.add_column("duration", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("records", overflow="fold", ratio=4)
+    table.add_column("languages", overflow="fold")
     for v in status["videos"]:
         records = " · ".join(f"{m} {n}" for m, n in sorted(v["counts"].items()))
-        table.add_row(_literal(v["path"]), f"{v['duration']:.1f}s", v["status"], records)
+        table.add_row(_literal(v["path"]), f"{v['duration']:.1f}s", v["status"], records, ", ".join(v.get("languages", [])))
     console.print(table)
+    if status.get("languages"):
+        console.print("languages spoken: " + ", ".join(status["languages"]))
     for v in status["videos"]:
         for err in v["errors"]:
             console.print(f"[red]{_literal(v['path'])}[/]: {_literal(err)}")

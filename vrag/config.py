@@ -153,6 +153,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("asr_compute_type", "int8", "CTranslate2 compute type (int8, int8_float16, float16, float32)."),
     Setting("asr_language", "", "Spoken language code; empty = English for .en models, else auto-detect."),
+    Setting(
+        "asr_languages",
+        "",
+        "Languages auto-detection may choose from, comma-separated ISO codes (e.g. 'en,fr,de'); empty = all "
+        "of Whisper's. Narrow it when the model mistakes an unusual voice for an unlikely language.",
+    ),
+    Setting(
+        "asr_translate",
+        True,
+        "Also index an English rendering (Whisper's translate task) of speech in other languages, linked to "
+        "the original records, so English questions find it (a second decode of non-English audio only).",
+    ),
     Setting("asr_beam_size", 5, "Beam size for decoding (1 = greedy: ~1.5x faster, more errors)."),
     Setting(
         "asr_batch_size",
@@ -173,6 +185,13 @@ SETTINGS: tuple[Setting, ...] = (
         True,
         "Use a sidecar subtitle file (name.srt, name.vtt, name.<lang>.srt) instead of running ASR.",
     ),
+    Setting(
+        "ocr_rec_model",
+        "",
+        "Another PP-OCR text recognition model (ONNX file) for scripts the packaged PP-OCRv4 (Chinese + Latin) "
+        "cannot read, e.g. a Korean, Cyrillic or Arabic export; '' = the packaged model.",
+    ),
+    Setting("ocr_rec_keys", "", "The character list (keys .txt) of ocr_rec_model, when the model does not embed it."),
     Setting("ocr", "rapidocr", "On-screen text backend (registered name or 'module:Class')."),
     Setting(
         "image_embedder",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections import Counter
 from typing import Any, Callable, Iterable
 
 from .config import Config
@@ -166,8 +167,10 @@ class KnowledgeBase:
 
     # -- inspection -------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """``{"videos": [{"video_id", "path", "duration", "status", "counts", ...}]}`` (stable contract)."""
+        """``{"videos": [{"video_id", "path", "duration", "status", "counts", ..., "languages"}], "languages"}``
+        (stable contract; ``languages``: spoken languages, most seconds first, from each video's profile)."""
         videos = []
+        spoken = self._languages()
         for row in self.store.videos.all():
             videos.append(
                 {
@@ -182,9 +185,19 @@ class KnowledgeBase:
                     "has_video": bool(row["has_video"]),
                     "has_audio": bool(row["has_audio"]),
                     "indexed_at": row["indexed_at"].isoformat() if row["indexed_at"] else None,
+                    "languages": spoken.get(row["video_id"], []),
                 }
             )
-        return {"db": self.store.uri, "videos": videos}
+        found = Counter(lang for v in videos for lang in v["languages"])
+        return {"db": self.store.uri, "videos": videos, "languages": [lang for lang, _ in found.most_common()]}
+
+    def _languages(self) -> dict[str, list[str]]:
+        """Spoken languages per video id, as its profile record found them."""
+        out = {}
+        for seg in self.store.segments.read(Filter.of(None, "profile")):
+            meta = seg.meta or {}
+            out[seg.video_id] = list(meta.get("languages") or ([meta["language"]] if meta.get("language") else []))
+        return out
 
     def segments(self, video_id: str | None = None, modality: str | None = None) -> list[Segment]:
         """Stored records, optionally of one video and/or modality, in time order."""

@@ -191,7 +191,8 @@ class Hit:
         return self.segment.text
 
     def to_json(self) -> dict[str, Any]:
-        """``{"video_id", "path", "start", "end", "modality", "text", "score", "why", "signals"}`` (stable contract)."""
+        """``{"video_id", "path", "start", "end", "modality", "text", "score", "why", "signals", "language"}``
+        (stable contract; ``language``: the spoken language of a speech hit, "" when unknown)."""
         s = self.segment
         return {
             "video_id": s.video_id,
@@ -203,6 +204,7 @@ class Hit:
             "score": round(float(self.score), 4),
             "why": self.why,
             "signals": {k: round(float(v), 4) for k, v in self.signals.items()},
+            "language": str((s.meta or {}).get("language") or ""),
         }
 
 

