@@ -30,9 +30,10 @@ _BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
     "audio_events": ("vrag.backends.audio_events",),
     "image_embed": ("vrag.backends.image_embed",),
     "captioner": ("vrag.backends.captioner",),
+    "voice": ("vrag.backends.voice",),
     # stage order here is the order of the `stages` setting's choices and of a run
     "stage": (
-        "vrag.indexers.scenes", "vrag.indexers.asr", "vrag.indexers.ocr", "vrag.indexers.keyframes",
+        "vrag.indexers.scenes", "vrag.indexers.asr", "vrag.indexers.speakers", "vrag.indexers.ocr", "vrag.indexers.keyframes",
         "vrag.indexers.captions", "vrag.indexers.audio_events", "vrag.indexers.graph", "vrag.indexers.granularity",
         "vrag.indexers.profile",
     ),
