@@ -92,7 +92,7 @@ class AdaptiveRetriever:
         else:
             route = Route(mode, False, 1.0, {mode: 1.0}, f"forced: --mode {mode}")
         routing = {"mode": mode, **route.to_dict()}
-        if route.library:
+        if route.library and not (filters or {}).get("speaker"):  # one speaker's words are not a collection question
             return self._library(query, filters, routing)
         level, steps, escalated = route.level, [], False
         tried: dict[str, list[Hit]] = {}

@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     retrieval.add_argument("--from", dest="start", metavar="TIME", help="only evidence after this time (s or mm:ss)")
     retrieval.add_argument("--to", dest="end", metavar="TIME", help="only evidence before this time (s or mm:ss)")
     retrieval.add_argument("--json", action="store_true", help="machine-readable output (stable contract)")
+    retrieval.add_argument("--speaker", metavar="NAME", help='only what this speaker says (a name, or a label such as '
+                           'S2; see `vrag speakers list`)')
 
     se = sub.add_parser("search", parents=[common, retrieval], help="find the moments that match a query")
     se.add_argument("query", nargs="?", default="", help="what to look for (optional with --image)")
@@ -84,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_eval_parser(sub, common)
     add_ui_parser(sub, common)
+    from .cli_speakers import add_parser as add_speakers_parser
+
+    add_speakers_parser(sub, common)
     return p
 
 
@@ -171,6 +176,8 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         filters["video_id"] = args.video
     if args.modality:
         filters["modality"] = args.modality
+    if getattr(args, "speaker", None):
+        filters["speaker"] = args.speaker
     for name in ("start", "end"):
         value = getattr(args, name)
         if value is not None:
@@ -292,6 +299,12 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cmd_speakers(args: argparse.Namespace) -> int:
+    from .cli_speakers import run
+
+    return run(args)
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     width = max(len(s.name) for s in SETTINGS)
@@ -312,6 +325,7 @@ _COMMANDS = {
     "config": _cmd_config,
     "eval": _cmd_eval,
     "ui": _cmd_ui,
+    "speakers": _cmd_speakers,
 }
 
 if __name__ == "__main__":  # pragma: no cover

@@ -203,6 +203,8 @@ class Hit:
             "score": round(float(self.score), 4),
             "why": self.why,
             "signals": {k: round(float(v), 4) for k, v in self.signals.items()},
+            # who speaks a speech hit: a name or "S1", "S2"... (the speakers stage); "" when unknown
+            "speaker": str((s.meta or {}).get("speaker", "")) if s.modality == "asr" else "",
         }
 
 

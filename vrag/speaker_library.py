@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from .errors import VragError
 
-__all__ = ["load_renames", "save_rename", "match_names", "SAME_VIDEO", "SAME_PERSON", "FILE"]
+__all__ = ["load_renames", "save_rename", "match_names", "known_speakers", "resolve_speaker", "list_speakers", "rename_speaker", "SAME_VIDEO", "SAME_PERSON", "FILE"]
 
 FILE = "speakers.json"
 #: Cosine similarity at which a stored centroid is the same speaker of the same (re-indexed) video.
@@ -80,3 +80,112 @@ def match_names(video_id: str, centroids: Sequence[Sequence[float]], renames: Se
             if sim[i, j] >= least and i not in out and all(row["name"] != n for n, _ in out.values()):
                 out[i] = (row["name"], kind)
     return out
+
+
+def known_speakers(store: Any, video_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The speakers of the indexed videos (their ``speaker`` records): ``{"video_id", "label", "name",
+    "source", "seconds", "turns", "centroid", "segment_id"}``, in video and label order."""
+    from .filters import Filter
+
+    out = []
+    for seg in store.segments.read(Filter.of(list(video_ids) if video_ids else None, "speaker")):
+        meta = seg.meta or {}
+        out.append({"video_id": seg.video_id, "label": meta.get("label", ""), "name": meta.get("name", ""),
+                    "source": meta.get("source", ""), "seconds": meta.get("seconds", 0.0),
+                    "turns": meta.get("turns", []), "centroid": meta.get("centroid", []), "segment_id": seg.segment_id})
+    return sorted(out, key=lambda s: (s["video_id"], int(s["label"][1:]) if s["label"][1:].isdigit() else 0))
+
+
+def resolve_speaker(speakers: Sequence[dict[str, Any]], wanted: str) -> str:
+    """The stored speaker name ``wanted`` means: the same name in any case, else the one name that has
+    ``wanted`` as a whole word ("Glenn" -> "Glenn Healy"), else a label ("S2")."""
+    key = " ".join(wanted.split()).lower()
+    names = sorted({s["name"] for s in speakers if s["name"]})
+    exact = [n for n in names if n.lower() == key]
+    if exact:
+        return exact[0]
+    partial = [n for n in names if key in n.lower().split()]
+    if len(partial) == 1:
+        return partial[0]
+    shown = ", ".join(n for n in names if not _is_label(n))
+    if len(partial) > 1:
+        raise VragError(f"speaker {wanted!r} is ambiguous: {', '.join(partial)}")
+    raise VragError(f"speaker {wanted!r}: no indexed speaker has that name"
+                    + (f" (named speakers: {shown})" if shown else " (no speaker has a name yet: `vrag speakers list`)"))
+
+
+def _is_label(name: str) -> bool:
+    return name[:1] == "S" and name[1:].isdigit()
+
+
+def list_speakers(store: Any, video_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """:func:`known_speakers` with each one's path and the same voice in other videos (``same_as``)."""
+    import numpy as np
+
+    from .speakers import cosine
+
+    everyone = known_speakers(store)
+    mine = [s for s in everyone if video_ids is None or s["video_id"] in video_ids]
+    paths = store.videos.paths({s["video_id"] for s in mine})
+    out = []
+    for spk in mine:
+        others = [o for o in everyone if o["video_id"] != spk["video_id"] and o["centroid"]]
+        same = []
+        if others and spk["centroid"]:
+            sim = cosine(np.asarray(spk["centroid"]), np.asarray([o["centroid"] for o in others]))[0]
+            same = [{"video_id": o["video_id"], "label": o["label"], "name": o["name"], "similarity": round(float(v), 3)}
+                    for o, v in zip(others, sim) if v >= SAME_PERSON]
+        row = {k: v for k, v in spk.items() if k not in ("centroid", "segment_id")}
+        out.append(dict(row, path=paths.get(spk["video_id"], ""), same_as=same))
+    return out
+
+
+def rename_speaker(store: Any, video_id: str, speaker: str, name: str) -> dict[str, Any]:
+    """Give ``speaker`` (a label such as "S2", or its name) of ``video_id`` the name ``name``: kept in
+    ``speakers.json`` (re-applied after re-indexing), written to its speech records now, and given to the
+    same voice in other videos that has no stronger name (heard or read in that video, or given by a user)."""
+    import numpy as np
+
+    from .speakers import cosine
+
+    name = " ".join(str(name).split())
+    if not name or len(name) > 100:
+        raise VragError(f"speaker name {name!r}: give a name of 1 to 100 characters")
+    speakers = known_speakers(store, [video_id])
+    want = " ".join(speaker.split()).lower()
+    found = [s for s in speakers if want in (s["label"].lower(), s["name"].lower())]
+    if not found:
+        labels = ", ".join(f"{s['label']} ({s['name']})" if s["name"] != s["label"] else s["label"] for s in speakers)
+        raise VragError(f"speaker {speaker!r}: video {video_id[:12]} has no such speaker"
+                        + (f"; its speakers: {labels}" if labels else " (no speakers found in it: is it indexed with "
+                           "the speakers stage?)"))
+    spk = found[0]
+    save_rename(store.files.local_dir, video_id, spk["label"], name, spk["centroid"])
+    _write_names(store, video_id, {spk["label"]: (name, "user")})
+    also = []
+    others = [o for o in known_speakers(store) if o["video_id"] != video_id and o["centroid"]
+              and o["source"] in ("voice", "library", "addressed")]
+    if others and spk["centroid"]:
+        sim = cosine(np.asarray(spk["centroid"]), np.asarray([o["centroid"] for o in others]))[0]
+        for other, v in zip(others, sim):
+            if v >= SAME_PERSON:
+                _write_names(store, other["video_id"], {other["label"]: (name, "library")})
+                also.append({"video_id": other["video_id"], "label": other["label"], "similarity": round(float(v), 3)})
+    return {"video_id": video_id, "label": spk["label"], "name": name, "also": also}
+
+
+def _write_names(store: Any, video_id: str, names: dict[str, tuple[str, str]]) -> None:
+    """Rewrite the speech and speaker records of ``video_id`` with ``{label: (name, kind)}`` (vectors kept)."""
+    from .filters import Filter
+
+    records = store.segments.read(Filter.of(video_id, ("asr", "speaker")))
+    for seg in records:
+        meta = seg.meta or {}
+        if seg.modality == "asr" and meta.get("speaker_label") in names:
+            meta["speaker"], meta["speaker_source"] = names[meta["speaker_label"]]
+        elif seg.modality == "speaker" and meta.get("label") in names:
+            meta["name"], meta["source"] = names[meta["label"]]
+    model = store.segments.model()
+    if model is None:
+        return
+    store.segments.replace(video_id, records, model[0], model[1], modalities=["asr", "speaker"])
