@@ -103,6 +103,7 @@ def test_fingerprints_of_the_built_in_stages_did_not_change():
         "shot": "7a63b41b617d3dbb", "asr": "ed8a3ce08a1944b0", "ocr": "0a57c1313066847c",
         "frame": "b9cbb681a8253002", "caption": "cdf1e72b0c97a911", "audio_event": "35ae371d98be6eb8",
         "graph": "1b9e1434e5ada4d9", "units": "9d505fe402284784", "profile": "57616d695a0c2ee8",
+        "speakers": "58a13846ae322a8e",  # issue 18: the new speakers stage (voice_encoder, speaker_threshold)
     }
 
 
