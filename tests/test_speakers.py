@@ -186,3 +186,27 @@ def test_windows_and_clusters_without_media():
     assert [who for who, _ in pieces] == [0, 1]
 
 
+
+
+def test_ui_speaker_timeline_and_filter(monkeypatch, dialogue):
+    pytest.importorskip("streamlit", reason="the UI needs streamlit: pip install 'vrag[ui]'")
+    from streamlit.testing.v1 import AppTest
+
+    kb, vid, _, _ = dialogue
+    monkeypatch.setenv("VRAG_DB", str(kb.store.path))
+    monkeypatch.setenv("VRAG_STAGES", ",".join(STAGES))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "ui" / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    options = at.sidebar.selectbox(key="f_speaker").options
+    assert "Sarah Jones" in options
+    at.radio(key="action").set_value("Search")
+    at.sidebar.selectbox(key="f_speaker").set_value("Sarah Jones")
+    at.text_input(key="query").input("harbour bridge").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    strips = [m.value for m in at.markdown if "vrag-speakers" in m.value]
+    assert strips and "S1 Sarah Jones" in strips[0]
+    sarah = {s.text for s in kb.segments(vid, "asr") if s.meta["speaker"] == "Sarah Jones"}
+    shown = "\n".join(m.value for m in at.markdown)
+    others = {s.text for s in kb.segments(vid, "asr") if s.meta["speaker"] != "Sarah Jones"} - sarah
+    assert not any(text[:40] in shown for text in others)
