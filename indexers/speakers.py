@@ -63,14 +63,21 @@ class SpeakerStage(Stage):
             return keep
         d = diarize(embeddings, windows, float(ctx.cfg.speaker_threshold))
         pieces = label_records(d, records)
-        extra = _apply(records, pieces, video)
-        labelled = sorted(records + extra, key=lambda s: s.start)
-        mapping = renumber(d, [rec.meta["speaker_index"] for rec in labelled])  # S1, S2... as they first speak
-        for rec in labelled:
-            rec.meta["speaker_index"] = mapping[rec.meta["speaker_index"]]
-        names = _names(d, labelled, ctx)
-        speaker_records = _speaker_records(video, d, labelled, names)
-        _name_records(labelled, d, names)
+        # the records are changed in place (they may be the speech stage's own): all or nothing
+        before = [(rec, rec.start, rec.end, rec.text, rec.meta, rec.segment_id) for rec in records]
+        try:
+            extra = _apply(records, pieces, video)
+            labelled = sorted(records + extra, key=lambda s: s.start)
+            mapping = renumber(d, [rec.meta["speaker_index"] for rec in labelled])  # S1, S2... as they first speak
+            for rec in labelled:
+                rec.meta["speaker_index"] = mapping[rec.meta["speaker_index"]]
+            names = _names(d, labelled, ctx)
+            speaker_records = _speaker_records(video, d, labelled, names)
+            _name_records(labelled, d, names)
+        except BaseException:
+            for rec, start, end, text, meta, sid in before:
+                rec.start, rec.end, rec.text, rec.meta, rec.segment_id = start, end, text, meta, sid
+            raise
         ctx.producers["speakers"] = f"{encoder.producer}@{PRODUCER}"
         return (extra if "asr" in ctx.ran else labelled) + speaker_records
 

@@ -210,3 +210,23 @@ def test_ui_speaker_timeline_and_filter(monkeypatch, dialogue):
     shown = "\n".join(m.value for m in at.markdown)
     others = {s.text for s in kb.segments(vid, "asr") if s.meta["speaker"] != "Sarah Jones"} - sarah
     assert not any(text[:40] in shown for text in others)
+
+
+def test_a_failing_speaker_stage_leaves_the_speech_as_it_was(monkeypatch, dialogue, tmp_path):
+    import vrag.speaker_names
+    from vrag.errors import BackendError
+
+    kb, vid, _, path = dialogue
+    good = sorted((s.text, s.meta["speaker_label"]) for s in kb.segments(vid, "asr"))
+
+    def broken(*args, **kwargs):
+        raise BackendError("the name model broke")
+
+    monkeypatch.setattr(vrag.speaker_names, "name_speakers", broken)
+    fresh = KnowledgeBase(tmp_path / "kb", stages=("asr", "speakers"))
+    result = fresh.index([path]).results[0]
+    assert result.status == "partial" and "the name model broke" in result.reason
+    speech = fresh.segments(vid, "asr")
+    assert speech and not any("speaker" in s.meta or "speaker_index" in s.meta for s in speech)
+    assert fresh.segments(vid, "speaker") == []
+    assert len(speech) <= len(good)
