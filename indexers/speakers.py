@@ -22,7 +22,7 @@ from vrag.schema import Segment, VideoRef, segment_id
 
 from .base import IndexContext, Stage
 
-__all__ = ["SpeakerStage", "PRODUCER"]
+__all__ = ["SpeakerStage", "PRODUCER", "lower_third"]
 
 PRODUCER = "speakers-1"
 
@@ -147,7 +147,7 @@ def _names(d: Any, labelled: list[Segment], ctx: IndexContext) -> dict[int, tupl
             turns[-1].end = rec.end
         else:
             turns.append(Turn(who, rec.text, rec.start, rec.end))
-    screen = [(s.start, s.end, s.text) for s in ctx.records("ocr") if s.text]
+    screen = [(s.start, s.end, line) for s in ctx.records("ocr") for line in lower_third(s)]
     try:
         persons = spacy_persons()
     except MissingDependencyError as exc:
@@ -160,6 +160,26 @@ def _names(d: Any, labelled: list[Segment], ctx: IndexContext) -> dict[int, tupl
             names[who] = (name, kind)
             taken.add(name.lower())
     return names
+
+
+#: A caption line counts as a lower third when its box starts below this share of the picture's height ...
+LOWER_THIRD_TOP = 0.55
+#: ... and the screen shows at most this many lines (a map full of place names is no caption).
+_CAPTION_LINES = 4
+
+
+def lower_third(ocr: Segment) -> list[str]:
+    """The lines of a screen-text record that sit in the lower part of the picture (by their OCR boxes,
+    normalised 0..1); none when the record has no boxes or too many lines to be a caption."""
+    lines = (ocr.meta or {}).get("lines") or []
+    if not isinstance(lines, list) or len(lines) > _CAPTION_LINES:
+        return []
+    out = []
+    for line in lines:
+        box = line.get("box") if isinstance(line, dict) else None
+        if box and line.get("text") and min(float(p[1]) for p in box) >= LOWER_THIRD_TOP:
+            out.append(str(line["text"]))
+    return out
 
 
 def _name_records(labelled: list[Segment], d: Any, names: dict[int, tuple[str, str]]) -> None:

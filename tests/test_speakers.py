@@ -230,3 +230,19 @@ def test_a_failing_speaker_stage_leaves_the_speech_as_it_was(monkeypatch, dialog
     assert speech and not any("speaker" in s.meta or "speaker_index" in s.meta for s in speech)
     assert fresh.segments(vid, "speaker") == []
     assert len(speech) <= len(good)
+
+
+def test_only_lower_third_lines_can_name_a_speaker():
+    from vrag.indexers.speakers import lower_third
+    from vrag.schema import Segment
+
+    def line(text, top):
+        return {"text": text, "box": [[0.1, top], [0.5, top], [0.5, top + 0.05], [0.1, top + 0.05]]}
+
+    caption = Segment("v", "ocr", 0, 5, "Ron MacLean\nHost", "p", meta={"lines": [line("Ron MacLean", 0.78), line("Host", 0.84)]})
+    assert lower_third(caption) == ["Ron MacLean", "Host"]
+    # a weather map's town near the top ("Parry Sound" on the real CAIS v18 clip) is no caption
+    town = Segment("v", "ocr", 0, 5, "Parry Sound", "p", meta={"lines": [line("Parry Sound", 0.16)]})
+    assert lower_third(town) == []
+    crowded = Segment("v", "ocr", 0, 5, "", "p", meta={"lines": [line(f"Town {i}", 0.8) for i in range(6)]})
+    assert lower_third(crowded) == [] and lower_third(Segment("v", "ocr", 0, 5, "Ron MacLean", "p")) == []

@@ -4,7 +4,8 @@ Conservative by design: a name is given only on clear evidence, checked by the p
 (a PERSON entity), and never on conflicting evidence. Kinds of evidence, strongest first:
 
 * ``self``: "I'm Glenn Healy", "my name is ...", "this is ..." in the speaker's own turn;
-* ``screen``: a caption line that is just a person's name (a lower third) on screen while that
+* ``screen``: a caption line that is just a person's name (a lower third: the stage passes only lines in the
+  lower part of a picture with few lines, see ``indexers.speakers.lower_third``) on screen while that
   voice has most of the speech, and not said aloud then (a name said aloud under a photo is the
   person talked about, not the one talking);
 * ``addressed``: a vocative ("Yeah, Glenn. ...", "... too, Ken, but ...") names the other speaker
