@@ -160,6 +160,9 @@ def rename_speaker(store: Any, video_id: str, speaker: str, name: str) -> dict[s
                         + (f"; its speakers: {labels}" if labels else " (no speakers found in it: is it indexed with "
                            "the speakers stage?)"))
     spk = found[0]
+    taken = [s["label"] for s in speakers if s["label"] != spk["label"] and s["name"].lower() == name.lower()]
+    if taken:
+        raise VragError(f"speaker name {name!r}: {taken[0]} of video {video_id[:12]} already has it")
     save_rename(store.files.local_dir, video_id, spk["label"], name, spk["centroid"])
     _write_names(store, video_id, {spk["label"]: (name, "user")})
     also = []
