@@ -79,6 +79,8 @@ def test_rename_filters_and_survives_reindexing(dialogue, capsys):
     db = str(kb.store.path)
     assert main(["speakers", "rename", path.name, "S2", "Glenn Healy", "--db", db]) == 0
     capsys.readouterr()
+    person = kb.graph_entity("Glenn Healy")  # the rename reaches the graph at once
+    assert person is not None and person["type"] == "PERSON" and person["appearances"]
     glenn = kb.search("harbour bridge closed winds", k=20, speaker="glenn").hits
     assert glenn and all(h.segment.meta["speaker"] == "Glenn Healy" and h.modality == "asr" for h in glenn)
     # indexing again with another threshold redoes the stage: new records, the name stays
@@ -108,6 +110,8 @@ def test_errors_are_one_line(dialogue, capsys):
     assert main(["speakers", "rename", path.name, "S9", "X", "--db", db]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "S9" in err and "S1" in err
+    assert main(["speakers", "rename", path.name, "S2", "sarah jones", "--db", db]) == 1  # S1's name
+    assert "already has it" in capsys.readouterr().err
     assert main(["speakers", "list", "nowhere.mp4", "--db", db]) == 1
     assert "nowhere.mp4" in capsys.readouterr().err
     assert main(["search", "bridge", "--speaker", "Napoleon", "--db", db]) == 1

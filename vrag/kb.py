@@ -256,11 +256,15 @@ class KnowledgeBase:
         """Name ``speaker`` ("S2", or its current name) of ``video``; the name is kept across re-indexing
         and given to the same voice in other videos. Returns ``{"video_id", "label", "name", "also": [...]}``."""
         from .index_lock import write_lock
-        from .speaker_library import rename_speaker
+        from .speaker_library import add_person, rename_speaker
 
         ids = self._resolve_filters({"video_id": video})["video_id"]
         with write_lock(self.store.path, "speakers rename", name=self.store.uri):
-            return rename_speaker(self.store, ids[0], speaker, name)
+            done = rename_speaker(self.store, ids[0], speaker, name)
+            named = [(ids[0], done["label"])] + [(o["video_id"], o["label"]) for o in done["also"]]
+            if [add_person(self.store, vid, done["name"], label) for vid, label in named].count(True):
+                Indexer(self.store, self.config).rebuild_graph()  # the name becomes a PERSON entity now
+            return done
 
     def ask(self, question: str, k: int = 8, mode: str = "auto", filters: dict[str, Any] | None = None,
             speaker: str | None = None) -> AskResult:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from .errors import VragError
 
-__all__ = ["load_renames", "save_rename", "match_names", "known_speakers", "resolve_speaker", "list_speakers", "rename_speaker", "SAME_VIDEO", "SAME_PERSON", "FILE"]
+__all__ = ["load_renames", "save_rename", "match_names", "known_speakers", "resolve_speaker", "list_speakers", "rename_speaker", "add_person", "SAME_VIDEO", "SAME_PERSON", "FILE"]
 
 FILE = "speakers.json"
 #: Cosine similarity at which a stored centroid is the same speaker of the same (re-indexed) video.
@@ -192,3 +192,29 @@ def _write_names(store: Any, video_id: str, names: dict[str, tuple[str, str]]) -
     if model is None:
         return
     store.segments.replace(video_id, records, model[0], model[1], modalities=["asr", "speaker"])
+
+
+def add_person(store: Any, video_id: str, name: str, label: str) -> bool:
+    """Make the named speaker ``label`` of ``video_id`` a PERSON mention of its graph extraction, its speech
+    records the provenance (as the graph stage does for names found while indexing); False when the video
+    has no graph extraction. The graph itself is rebuilt by the caller."""
+    from .filters import Filter
+    from .indexers.graph_extract import Mention, Relation, entity_key
+
+    data = store.graph.extraction_arrow()
+    rows = [r for r in (data.to_pylist() if data is not None else []) if r["video_id"] == video_id]
+    if not rows:
+        return False
+    turns = {s.segment_id for s in store.segments.read(Filter.of(video_id, "asr"))
+             if (s.meta or {}).get("speaker_label") == label}
+    mentions = [Mention(r["name"], r["type"], r["key"], set(json.loads(r["segments"]))) for r in rows if r["kind"] == "mention"]
+    relations = [Relation(r["key"], r["target"], r["type"], float(r["weight"]), set(json.loads(r["segments"])))
+                 for r in rows if r["kind"] == "relation"]
+    key = entity_key(name)
+    same = next((m for m in mentions if m.type == "PERSON" and m.key == key), None)
+    if same is not None:
+        same.segments |= turns
+    else:
+        mentions.append(Mention(name, "PERSON", key, turns))
+    store.graph.replace_extraction(video_id, mentions, relations)
+    return True
