@@ -250,3 +250,17 @@ def test_only_lower_third_lines_can_name_a_speaker():
     assert lower_third(town) == []
     crowded = Segment("v", "ocr", 0, 5, "", "p", meta={"lines": [line(f"Town {i}", 0.8) for i in range(6)]})
     assert lower_third(crowded) == [] and lower_third(Segment("v", "ocr", 0, 5, "Ron MacLean", "p")) == []
+
+
+def test_hours_of_speech_cluster_a_sample():
+    import numpy as np
+
+    from vrag import speakers
+
+    rng = np.random.default_rng(1)
+    voices = rng.normal(size=(3, 256))
+    n = speakers.MAX_CLUSTERED + 1500
+    truth = np.repeat(np.arange(3), n // 3 + 1)[:n]
+    emb = voices[truth] + 0.3 * rng.normal(size=(n, 256))
+    d = diarize(emb, [(i * 0.8, i * 0.8 + 1.6) for i in range(n)])
+    assert len(d.speakers) == 3 and np.array_equal(np.asarray(d.labels), truth)

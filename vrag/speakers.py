@@ -24,6 +24,9 @@ HOP = 0.8
 THRESHOLD = 0.35
 #: A cluster with less speech than this is not a speaker of its own.
 MIN_SPEAKER_SECONDS = 2.0
+#: Most windows clustered directly (the pairwise distances grow with the square: 2500 windows = 50 MB,
+#: about 35 minutes of speech); longer speech clusters an even sample of its windows.
+MAX_CLUSTERED = 2500
 #: Words closer than this belong to one stretch of speech.
 _JOIN_GAP = 0.6
 #: Shortest stretch of speech that gets a window of its own.
@@ -110,7 +113,11 @@ def diarize(embeddings: Any, windows: Sequence[Span], threshold: float = THRESHO
     emb = np.asarray(embeddings, dtype=np.float32)
     if len(emb) == 0:
         return Diarization([], [], [], np.zeros((0, 0)))
-    labels = _cluster(emb, threshold)
+    if len(emb) > MAX_CLUSTERED:  # hours of speech: cluster an even sample, then every window to its nearest
+        sample = np.linspace(0, len(emb) - 1, MAX_CLUSTERED).astype(int)
+        labels = cosine(emb, _centroids(emb[sample], _cluster(emb[sample], threshold))).argmax(axis=1)
+    else:
+        labels = _cluster(emb, threshold)
     labels = _fold_small(emb, labels, windows, min_seconds)
     for _ in range(2):  # refine: each window to its nearest centroid
         cents = _centroids(emb, labels)
