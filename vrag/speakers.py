@@ -22,8 +22,9 @@ WINDOW = 1.6
 HOP = 0.8
 #: Cosine distance at which clustering stops (measured: benchmarks/bench_speakers.py, BENCHMARKS.md).
 THRESHOLD = 0.35
-#: A cluster with less speech than this is not a speaker of its own.
-MIN_SPEAKER_SECONDS = 2.0
+#: A cluster with less speech than this is not a speaker of its own (2.0 split the 11 s JFK recording:
+#: "ask not what", 2.1 s, became a second voice).
+MIN_SPEAKER_SECONDS = 3.0
 #: Most windows clustered directly (the pairwise distances grow with the square: 2500 windows = 50 MB,
 #: about 35 minutes of speech); longer speech clusters an even sample of its windows.
 MAX_CLUSTERED = 2500
