@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from vrag.registry import register, resolve
 from vrag.schema import Segment, VideoRef
@@ -17,7 +17,7 @@ from vrag.schema import Segment, VideoRef
 from .base import IndexContext, Stage
 from .graph_extract import PRODUCER
 
-__all__ = ["GraphStage", "graph_texts", "SPEECH_LOGPROB_MIN"]
+__all__ = ["GraphStage", "graph_texts", "merge_speakers", "SPEECH_LOGPROB_MIN"]
 
 #: Speech the recogniser itself doubts (mean token log-probability below this) is not read for
 #: entities: on the shared material every such segment is singing or a language the model does not
@@ -53,12 +53,34 @@ def _reads_as_english(text: str) -> bool:
     return len(words) < 6 or sum(w in STOP_WORDS for w in words) >= 0.1 * len(words)
 
 
+def merge_speakers(mentions: list[Any], asr: Iterable[Segment]) -> list[Any]:
+    """Named speakers (the speakers stage) as PERSON mentions whose provenance is their speech records;
+    a speaker the text also names as a person joins that mention."""
+    from .graph_extract import Mention, entity_key
+
+    turns: dict[str, set[str]] = {}
+    for seg in asr:
+        meta = seg.meta or {}
+        name, source = meta.get("speaker", ""), meta.get("speaker_source", "voice")
+        if name and source != "voice":  # a label ("S2") is no entity
+            turns.setdefault(name, set()).add(seg.segment_id)
+    out = list(mentions)
+    for name, segments in turns.items():
+        key = entity_key(name)
+        same = next((m for m in out if m.type == "PERSON" and m.key == key), None)
+        if same is not None:
+            same.segments |= segments
+        else:
+            out.append(Mention(name, "PERSON", key, set(segments)))
+    return out
+
+
 @register("stage", "graph")
 class GraphStage(Stage):
     name = "graph"
     settings = ("text_embedder", "graph_extractor")
     settings_when = (("graph_extractor", "llm", ("llm_provider", "llm_model", "llm_base_url")),)
-    reads = ("asr", "ocr", "caption")
+    reads = ("asr", "ocr", "caption", "speakers")
     writes = ()  # its own tables (mentions -> entities, relations)
 
     @classmethod
@@ -69,6 +91,7 @@ class GraphStage(Stage):
         texts = graph_texts(ctx.records("asr"), ctx.records("ocr"), ctx.records("caption"))
         extractor = resolve("graph_extractor", str(ctx.cfg.graph_extractor))(ctx.cfg)
         mentions, relations, notes = extractor.extract(texts, Path(ctx.data_dir) / "cache")
+        mentions = merge_speakers(mentions, ctx.records("asr"))
         for note in notes:
             ctx.warn("graph", note)
         ctx.extraction = (mentions, relations)

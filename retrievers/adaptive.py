@@ -20,7 +20,7 @@ from vrag.registry import resolve
 from vrag.schema import Hit
 from vrag.store import Store
 
-from .router import LEVELS, Route, library_reason
+from .router import LEVELS, Route, library_reason, said_by
 
 __all__ = ["AdaptiveRetriever", "Retrieval", "MODES", "weak_evidence", "top_up"]
 
@@ -94,7 +94,14 @@ class AdaptiveRetriever:
         else:
             route = Route(mode, False, 1.0, {mode: 1.0}, f"forced: --mode {mode}")
         routing = {"mode": mode, **route.to_dict()}
-        if route.library:
+        if mode == "auto" and not (filters or {}).get("speaker"):
+            speaker = self._speaker_asked(query)
+            if speaker:  # "what did Glenn say about ...": only Glenn's speech
+                filters = dict(filters or {}, speaker=speaker)
+                route.library = False
+                routing["reason"] = routing.get("reason", "") + f"; rule: words of speaker {speaker!r} -> speaker filter"
+                routing["speaker"] = speaker
+        if route.library and not (filters or {}).get("speaker"):  # one speaker's words are not a collection question
             return self._library(query, filters, routing)
         level, steps, escalated = route.level, [], False
         tried: dict[str, list[Hit]] = {}
@@ -122,6 +129,19 @@ class AdaptiveRetriever:
         if len(hits) < k and not route.global_:  # merged spans or few linked records: k asked, k given
             hits = top_up(hits, lambda n: self._run("naive", query, n, filters, False), k)
         return Retrieval(hits, level, route.confidence, escalated, route.global_, routing, steps, bool(weak))
+
+    def _speaker_asked(self, query: str) -> str:
+        """The known speaker whose words ``query`` asks about ("" when it names none)."""
+        who = said_by(query)
+        if not who:
+            return ""
+        from vrag.errors import VragError
+        from vrag.speaker_library import known_speakers, resolve_speaker
+
+        try:
+            return resolve_speaker(known_speakers(self.store), who)
+        except VragError:
+            return ""
 
     def _library(self, query: str, filters: dict[str, Any] | None, routing: dict[str, Any]) -> Retrieval:
         """Every video the collection-level question asks for (not top-k), with its evidence."""

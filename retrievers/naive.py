@@ -40,7 +40,14 @@ def record_filter(filters: dict[str, Any] | None, query: str = "") -> Filter:
     end = _seconds(filters.get("end"), "end")
     if start is not None and end is not None and start > end:
         raise VragError(f"time filter: start {start:g} s is after end {end:g} s")
-    return Filter.of(ids, modalities, start=start, end=end)
+    speaker = filters.get("speaker")
+    if speaker is not None:  # who speaks: speech records only
+        if not isinstance(speaker, str) or not speaker.strip():
+            raise VragError(f"speaker filter {speaker!r}: expected a speaker's name or label")
+        if filters.get("modality") and "asr" not in modalities:
+            raise VragError("speaker filter: it selects speech, but the modality filter leaves out asr")
+        modalities = ["asr"]
+    return Filter.of(ids, modalities, start=start, end=end, speaker=speaker)
 
 
 def _names(value: Any, what: str) -> list[str]:

@@ -117,6 +117,20 @@ _RELATIONAL = re.compile(r"\b(?:same|other|both|together|each other|linked|links
                          r"connect\w*|build(?:s)? on|referenc\w*|cit(?:e|es|ing)|influenc\w*|reuse\w*)\b")
 
 
+#: "What did Glenn say about the Leafs?", "what does Dr. Lee think of ...", "did Maria mention ...": a question
+#: about one person's words (speaker-filtered retrieval when that person is a known speaker).
+_SAID_BY = re.compile(r"(?i:\b(?:what|how|when|why|where|did|does|do|has|have)\s+(?:did|does|do|has|have|was|is)?)\s*"
+                      r"(?P<who>[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,2})\s+"
+                      r"(?i:say|said|tell|told|think|thought|mention|mentioned|talk|talked|explain|explained|claim|"
+                      r"claimed|ask|asked|answer|answered|announce|announced|introduce|introduced)\b")
+
+
+def said_by(query: str) -> str:
+    """The person whose words a question asks about ("What did Glenn say about ..." -> "Glenn"), else ""."""
+    m = _SAID_BY.search(query)
+    return m.group("who") if m else ""
+
+
 def library_reason(query: str) -> str:
     """The name of the first :data:`LIBRARY_RULES` rule ``query`` matches ("" when none does, or
     when it asks for relations: those go to graph retrieval)."""

@@ -55,7 +55,7 @@ def test_import_vrag_loads_no_models():
 
 
 @pytest.mark.parametrize("kind, builtins", [
-    ("stage", ["shot", "asr", "ocr", "frame", "caption", "audio_event", "graph", "units", "profile"]),
+    ("stage", ["shot", "asr", "ocr", "frame", "caption", "audio_event", "graph", "units", "profile", "speakers"]),
     ("generator", ["extractive", "llm"]),
     ("router", ["learned", "llm"]),
     ("graph_extractor", ["spacy", "llm"]),
@@ -113,5 +113,5 @@ def test_a_registered_stage_is_a_choice_of_the_stages_setting(monkeypatch):
     assert Config.load(env={}, stages="asr,mine").stages == ("asr", "mine")
     assert "mine" in Config.load(env={}).stages  # installed stages run by default
     assert "mine_records" in MODALITIES and list(MODALITIES)[-1] == "mine_records"
-    with pytest.raises(ConfigError, match=r"unknown value 'other'; valid: shot, asr, .*, graph, mine"):
+    with pytest.raises(ConfigError, match=r"unknown value 'other'; valid: shot, asr, .*, graph, speakers, mine"):
         Config.load(env={}, stages="other")

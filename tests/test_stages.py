@@ -108,6 +108,7 @@ def test_fingerprints_of_the_built_in_stages_did_not_change():
         "shot": "7a63b41b617d3dbb", "asr": "2193615189d067fd", "ocr": "cfbfa1b0829315ec",
         "frame": "9c470cb17787c760", "caption": "e0525802d14bdd75", "audio_event": "35ae371d98be6eb8",
         "graph": "1b9e1434e5ada4d9", "units": "9d505fe402284784", "profile": "57616d695a0c2ee8",
+        "speakers": "58a13846ae322a8e",  # issue 18: the new speakers stage (voice_encoder, speaker_threshold)
     }
 
 

@@ -17,6 +17,7 @@ from .format import (
     badge, code, group_by_video, highlight, language_badge, md_escape, route_line, short_path, time_span, timeline_html,
 )
 from .media import MediaAccessError
+from .speakers import speaker_filter, speaker_strip
 from .widgets import (
     MODE_HELP, MODES, Context, explain, known_only, moment_of, no_kb_state, player, set_state, show_error,
 )
@@ -36,6 +37,7 @@ def _filters(ctx: Context) -> tuple[dict[str, Any], list[str]]:
     known_only(ctx, "f_videos")
     sb.multiselect("Videos", ids, key="f_videos", format_func=ctx.label, placeholder="all videos")
     sb.multiselect("Modalities", list(MODALITIES), key="f_modalities", placeholder="all modalities")
+    speaker = speaker_filter(ctx)
     c1, c2 = sb.columns(2)
     c1.text_input("From (mm:ss)", key="f_from", placeholder="00:00")
     c2.text_input("To (mm:ss)", key="f_to", placeholder="end")
@@ -45,6 +47,8 @@ def _filters(ctx: Context) -> tuple[dict[str, Any], list[str]]:
         filters["video_id"] = [v for v in st.session_state["f_videos"] if v in ctx.videos]
     if st.session_state.get("f_modalities"):
         filters["modality"] = list(st.session_state["f_modalities"])
+    if speaker:
+        filters["speaker"] = speaker
     for key, name in (("f_from", "start"), ("f_to", "end")):
         value = (st.session_state.get(key) or "").strip()
         if value:
@@ -251,7 +255,7 @@ def _no_results(view: dict[str, Any]) -> None:
 
 
 def _clear_filters() -> None:
-    for key, empty in (("f_videos", []), ("f_modalities", []), ("f_from", ""), ("f_to", "")):
+    for key, empty in (("f_videos", []), ("f_modalities", []), ("f_from", ""), ("f_to", ""), ("f_speaker", "")):
         st.session_state[key] = empty
 
 
@@ -267,6 +271,7 @@ def _video_group(ctx: Context, video_id: str, group: list[tuple[int, dict[str, A
                   "selected": selected.get("video_id") == video_id and selected.get("start") == float(h["start"])}
                  for rank, h in group]
         st.markdown(timeline_html(row.get("duration") or 0, marks), unsafe_allow_html=True)
+        speaker_strip(ctx, video_id, row.get("duration") or 0)
         thumbs = _frame_thumbs(ctx, video_id)
         for rank, hit in group:
             _hit_row(ctx, rank, hit, query, thumbs, selected)

@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     retrieval.add_argument("--from", dest="start", metavar="TIME", help="only evidence after this time (s or mm:ss)")
     retrieval.add_argument("--to", dest="end", metavar="TIME", help="only evidence before this time (s or mm:ss)")
     retrieval.add_argument("--json", action="store_true", help="machine-readable output (stable contract)")
+    retrieval.add_argument("--speaker", metavar="NAME", help='only what this speaker says (a name, or a label such as '
+                           'S2; see `vrag speakers list`)')
 
     se = sub.add_parser("search", parents=[common, retrieval], help="find the moments that match a query")
     se.add_argument("query", nargs="?", default="", help="what to look for (optional with --image)")
@@ -93,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     add_eval_parser(sub, common)
     add_ui_parser(sub, common)
     add_service_parsers(sub, common)  # mcp, serve, export, clip, watch
+    from .cli_speakers import add_parser as add_speakers_parser
+
+    add_speakers_parser(sub, common)
     return p
 
 
@@ -184,6 +189,8 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         filters["video_id"] = args.video
     if args.modality:
         filters["modality"] = args.modality
+    if getattr(args, "speaker", None):
+        filters["speaker"] = args.speaker
     for name in ("start", "end"):
         value = getattr(args, name)
         if value is not None:
@@ -332,6 +339,12 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cmd_speakers(args: argparse.Namespace) -> int:
+    from .cli_speakers import run
+
+    return run(args)
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     width = max(len(s.name) for s in SETTINGS)
@@ -352,6 +365,7 @@ _COMMANDS = {
     "config": _cmd_config,
     "eval": _cmd_eval,
     "ui": _cmd_ui,
+    "speakers": _cmd_speakers,
 }
 _COMMANDS.update(SERVICE_COMMANDS)  # mcp, serve, export, clip, watch (vrag/cli_services.py)
 

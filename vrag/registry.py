@@ -30,11 +30,13 @@ _BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
     "audio_events": ("vrag.backends.audio_events",),
     "image_embed": ("vrag.backends.image_embed",),
     "captioner": ("vrag.backends.captioner",),
+    "voice": ("vrag.backends.voice",),
     # stage order here is the order of the `stages` setting's choices and of a run
     "stage": (
         "vrag.indexers.scenes", "vrag.indexers.asr", "vrag.indexers.ocr", "vrag.indexers.keyframes",
         "vrag.indexers.captions", "vrag.indexers.audio_events", "vrag.indexers.graph", "vrag.indexers.granularity",
         "vrag.indexers.profile",
+        "vrag.indexers.speakers",  # issue 18: runs after asr and ocr (it reads them), before graph (which reads it)
     ),
     "generator": ("vrag.retrievers.generate",),
     "router": ("vrag.retrievers.router", "vrag.retrievers.router_llm"),

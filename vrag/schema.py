@@ -191,8 +191,9 @@ class Hit:
         return self.segment.text
 
     def to_json(self) -> dict[str, Any]:
-        """``{"video_id", "path", "start", "end", "modality", "text", "score", "why", "signals", "language"}``
-        (stable contract; ``language``: the spoken language of a speech hit, "" when unknown)."""
+        """``{"video_id", "path", "start", "end", "modality", "text", "score", "why", "signals", "language",
+        "speaker"}`` (stable contract; ``language``: the spoken language of a speech hit, ``speaker``: who
+        speaks it; "" when unknown)."""
         s = self.segment
         return {
             "video_id": s.video_id,
@@ -205,6 +206,8 @@ class Hit:
             "why": self.why,
             "signals": {k: round(float(v), 4) for k, v in self.signals.items()},
             "language": str((s.meta or {}).get("language") or ""),
+            # who speaks a speech hit: a name or "S1", "S2"... (the speakers stage); "" when unknown
+            "speaker": str((s.meta or {}).get("speaker", "")) if s.modality == "asr" else "",
         }
 
 

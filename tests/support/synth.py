@@ -51,6 +51,11 @@ __all__ = [
     "Slide",
     "SlideSpan",
     "SynthError",
+    "Turn",
+    "TurnSpan",
+    "VOICES",
+    "dialogue_turns",
+    "make_dialogue",
     "lecture_slides",
     "make_color_video",
     "make_lecture",
@@ -189,6 +194,94 @@ def make_lecture(
                   for i, s in enumerate(slides)]
         _encode_video(list(zip(stills, frames)), fps, wav if with_audio else None, out, work)
     return spans
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaker turn of a generated dialogue: who (a key of :data:`VOICES`) says what."""
+
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TurnSpan:
+    """Where a :class:`Turn` is audible in the output file (seconds)."""
+
+    turn: Turn
+    start: float
+    end: float
+
+
+#: Distinct espeak-ng voices for generated dialogue: (voice, pitch 0-99, words per minute).
+VOICES: dict[str, tuple[str, int, int]] = {
+    "A": ("en-us+m1", 20, 160),
+    "B": ("en+f2", 70, 150),
+    "C": ("en+Andy", 50, 170),
+    "D": ("en+f4", 85, 145),
+}
+
+
+def make_dialogue(turns: Sequence[Turn], out_path: str | Path, *, gap: float = 0.4, lead: float = 0.5,
+                  size: tuple[int, int] = (320, 240), fps: float = 10) -> list[TurnSpan]:
+    """Speak ``turns`` with the :data:`VOICES` of their speakers, ``gap`` seconds apart, into one file.
+
+    ``.wav``/``.mp3``/... give audio only; ``.mp4``/``.mkv``/``.webm`` a plain grey picture with it.
+    Returns where each turn is audible (espeak's own silence trimmed), in order."""
+    import numpy as np
+
+    out = Path(out_path)
+    audio_only = out.suffix.lower() in _AUDIO_CODECS
+    if audio_only:
+        _check_audio_format(out)
+    else:
+        _check_video_format(out, size)
+    with tempfile.TemporaryDirectory(prefix="vrag-synth-") as tmp:
+        work = Path(tmp)
+        pieces, spans, t = [np.zeros(round(lead * SAMPLE_RATE), np.int16)], [], lead
+        for i, turn in enumerate(turns):
+            voice, pitch, wpm = VOICES[turn.speaker]
+            audio = _speak(turn.text, work / f"turn_{i:03d}.wav", voice, wpm, pitch)
+            spans.append(TurnSpan(turn, t, t + len(audio) / SAMPLE_RATE))
+            pieces += [audio, np.zeros(round(gap * SAMPLE_RATE), np.int16)]
+            t += (len(audio) + round(gap * SAMPLE_RATE)) / SAMPLE_RATE
+        pieces.append(np.zeros(round(lead * SAMPLE_RATE), np.int16))
+        track = np.concatenate(pieces)
+        wav = _write_wav(work / "dialogue.wav", track)
+        if audio_only:
+            _encode_audio(wav, out, work)
+        else:
+            still = _save_png(_shot_image("gray", size), work / "still.png")
+            _encode_video([(still, max(1, math.ceil(len(track) / SAMPLE_RATE * fps)))], fps, wav, out, work)
+    return spans
+
+
+_DIALOGUE_LINES = (
+    "The harbour bridge was closed this morning because of high winds.",
+    "Traffic was diverted through the tunnel, which added twenty minutes.",
+    "Did the ferries keep running during the storm?",
+    "Only the large ones, the small water taxis stayed in port all day.",
+    "The council says the repairs to the railing will take two weeks.",
+    "That sounds optimistic, last year the same job took a month.",
+    "Engineers will inspect the cables again on Friday afternoon.",
+    "People who cycle to work are asking for a temporary lane.",
+    "The weather service expects calmer conditions by the weekend.",
+    "Schools near the waterfront opened an hour late today.",
+    "Fishermen reported the biggest waves in a decade.",
+    "The museum moved its outdoor exhibition inside for safety.",
+)
+
+
+def dialogue_turns(speakers: Sequence[str], n_turns: int, seed: int = 0) -> list[Turn]:
+    """``n_turns`` turns among ``speakers`` (no one follows themself), each one or two known sentences."""
+    rng = random.Random(seed)
+    turns, last = [], None
+    for i in range(n_turns):
+        who = rng.choice([s for s in speakers if s != last]) if i >= len(speakers) else speakers[i]
+        text = " ".join(rng.sample(_DIALOGUE_LINES, rng.choice((1, 2))))
+        turns.append(Turn(who, text))
+        last = who
+    return turns
 
 
 def make_tone(out_path: str | Path, seconds: float, freq: float = 440.0, *,
@@ -485,11 +578,11 @@ def _lay_out(slides: Sequence[Slide], speech: Sequence[np.ndarray], frames: Sequ
     return spans, track
 
 
-def _speak(text: str, wav_path: Path, voice: str, words_per_minute: int) -> np.ndarray:
-    """Synthesise ``text`` with espeak-ng; return trimmed int16 mono samples."""
+def _speak(text: str, wav_path: Path, voice: str, words_per_minute: int, pitch: int | None = None) -> np.ndarray:
+    """Synthesise ``text`` with espeak-ng (``pitch`` 0-99: its default when None); return trimmed int16 mono samples."""
     text_path = wav_path.with_suffix(".txt")
     text_path.write_text(text, encoding="utf-8")
-    _run(["espeak-ng", "-v", voice, "-s", str(words_per_minute),
+    _run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), *(["-p", str(pitch)] if pitch is not None else []),
           "-w", str(wav_path), "-f", str(text_path)])
     return _trim_silence(_read_wav(wav_path))
 

@@ -63,4 +63,4 @@ def resolve_device(device: str) -> str:
 
 
 _NAME_SETTING = {"text_embed": "text_embedder", "asr": "asr", "ocr": "ocr", "audio_events": "audio_events",
-                 "image_embed": "image_embedder", "captioner": "captioner"}
+                 "image_embed": "image_embedder", "captioner": "captioner", "voice": "voice_encoder"}

@@ -9,7 +9,7 @@ from typing import Iterable
 from ..errors import StoreError
 from ..filters import Filter
 
-__all__ = ["where", "equals", "one_of", "of_video"]
+__all__ = ["where", "equals", "one_of", "of_video", "speaker_is"]
 
 
 def _quote(value: str) -> str:
@@ -55,6 +55,17 @@ def of_video(video_id: str) -> str:
     return equals("video_id", video_id)
 
 
+def speaker_is(name: str) -> str:
+    """Records whose ``meta`` (JSON text) says ``"speaker": name`` (LIKE wildcards in it escaped)."""
+    import json
+
+    if not isinstance(name, str):
+        raise StoreError(f"speaker filter {name!r}: expected text")
+    needle = '"speaker": ' + json.dumps(name, ensure_ascii=False)
+    needle = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"meta LIKE {_quote('%' + needle + '%')}"
+
+
 def where(selection: Filter | None) -> str | None:
     """The Lance SQL for ``selection`` (its conditions joined by AND); None when it has none."""
     if selection is None:
@@ -75,4 +86,6 @@ def where(selection: Filter | None) -> str | None:
         parts.append(f"`end` >= {_number(low, 'end')} AND `end` <= {_number(high, 'end')}")
     if selection.has_text:
         parts.append("text != ''")
+    if selection.speaker is not None:
+        parts.append(speaker_is(selection.speaker))
     return " AND ".join(parts) or None
