@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import os
 from collections import Counter
 from typing import Any, Callable, Iterable
@@ -10,6 +9,10 @@ from typing import Any, Callable, Iterable
 from .config import Config
 from .errors import VragError
 from .kb_files import parse_storage_options
+from .kb_checks import (  # noqa: F401 (FILTER_KEYS, MAX_K, MAX_QUERY_CHARS: the limits, importable from here too)
+    FILTER_KEYS, MAX_K, MAX_QUERY_CHARS, check_filters as _check_filters, check_k as _check_k, check_text as _check_text,
+    reembed_store, resolve_filters, spoken_languages,
+)
 from .pipeline import FileResult, IndexReport, Indexer, ProgressEvent
 from .filters import Filter
 from .results import AskResult, SearchResult
@@ -17,15 +20,6 @@ from .schema import Segment
 from .store import Store
 
 __all__ = ["KnowledgeBase", "SearchResult", "AskResult"]
-
-#: Longest query or question accepted (characters): the text embedders read ~256 tokens anyway, and
-#: entity linking over a pasted book would take minutes on a large graph.
-MAX_QUERY_CHARS = 10_000
-#: Most hits one search may ask for.
-MAX_K = 10_000
-#: The filters ``search``/``ask`` understand.
-FILTER_KEYS = ("video_id", "modality", "start", "end", "speaker")
-
 
 class KnowledgeBase:
     """A video knowledge base in one directory.
@@ -141,36 +135,14 @@ class KnowledgeBase:
         from .index_lock import write_lock
 
         with write_lock(self.store.path, "reembed", name=self.store.uri):
-            return self._reembed(progress, force)
-
-    def _reembed(self, progress: Callable[[int, int], None] | None, force: bool) -> dict[str, int]:
-        import json
-
-        from vrag.backends import get_backend
-        from vrag.backends.text_embed import text_embedder
-        from vrag.retrievers.visual import load_image
-
-        done: dict[str, int] = {}
-        text = text_embedder(self.config)
-        if force or (self.store.segments.model() or (text.model_id,))[0] != text.model_id:
-            done["segments"] = self.store.segments.reembed(text.embed, text.model_id, text.dim, progress)
-        stored = self.store.frames.model()
-        if stored is not None:
-            image = get_backend("image_embed", self.config)
-            if force or stored[0] != image.model_id:
-
-                def from_thumbs(metas: list[str]) -> Any:
-                    return image.embed_images([load_image(self.store.files.read(json.loads(m)["thumb"])) for m in metas])
-
-                done["frames"] = self.store.frames.reembed(from_thumbs, image.model_id, image.dim, progress, source="meta")
-        return done
+            return reembed_store(self.store, self.config, progress, force)
 
     # -- inspection -------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """``{"videos": [{"video_id", "path", "duration", "status", "counts", ..., "languages"}], "languages"}``
         (stable contract; ``languages``: spoken languages, most seconds first, from each video's profile)."""
         videos = []
-        spoken = self._languages()
+        spoken = spoken_languages(self.store)
         for row in self.store.videos.all():
             videos.append(
                 {
@@ -190,14 +162,6 @@ class KnowledgeBase:
             )
         found = Counter(lang for v in videos for lang in v["languages"])
         return {"db": self.store.uri, "videos": videos, "languages": [lang for lang, _ in found.most_common()]}
-
-    def _languages(self) -> dict[str, list[str]]:
-        """Spoken languages per video id, as its profile record found them."""
-        out = {}
-        for seg in self.store.segments.read(Filter.of(None, "profile")):
-            meta = seg.meta or {}
-            out[seg.video_id] = list(meta.get("languages") or ([meta["language"]] if meta.get("language") else []))
-        return out
 
     def segments(self, video_id: str | None = None, modality: str | None = None) -> list[Segment]:
         """Stored records, optionally of one video and/or modality, in time order."""
@@ -290,36 +254,7 @@ class KnowledgeBase:
         return SearchResult(query, found.route, found.confidence, found.escalated, hits, found, shown)
 
     def _resolve_filters(self, filters: dict[str, Any] | None) -> dict[str, Any] | None:
-        """``video_id`` entries may be video ids, indexed paths or file names: make them ids."""
-        _check_filters(filters)
-        unknown = sorted(str(key) for key in (filters or {}) if key not in FILTER_KEYS)
-        if unknown:
-            raise VragError(f"unknown filter {unknown[0]!r}: valid: {', '.join(FILTER_KEYS)}")
-        if filters and filters.get("speaker") is not None:
-            filters = dict(filters, speaker=self._speaker_name(filters["speaker"]))
-        if not filters or not filters.get("video_id"):
-            return filters
-        wanted = filters["video_id"]
-        wanted = [wanted] if isinstance(wanted, str) else wanted
-        if not isinstance(wanted, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in wanted):
-            raise VragError(f"video filter {filters['video_id']!r}: expected a video id, path or file name (or a list)")
-        rows = self.store.videos.all()
-        ids = []
-        for value in wanted:
-            found = [r["video_id"] for r in rows if value in (r["video_id"], r["path"], r["abs_path"])
-                     or r["abs_path"] == os.path.abspath(value) or os.path.basename(r["path"]) == value]
-            if not found:
-                raise VragError(f"video filter {value!r}: no indexed video has that id, path or file name")
-            ids += found
-        return dict(filters, video_id=ids)
-
-    def _speaker_name(self, wanted: Any) -> str:
-        """The stored name a speaker filter means (any case; a first or last name alone when it is unique)."""
-        from .speaker_library import known_speakers, resolve_speaker
-
-        if not isinstance(wanted, str) or not wanted.strip():
-            raise VragError(f"speaker filter {wanted!r}: expected a speaker's name or label")
-        return resolve_speaker(known_speakers(self.store), wanted)
+        return resolve_filters(self.store, filters)
 
     def speakers(self, video: str | None = None) -> list[dict[str, Any]]:
         """The speakers of the indexed videos (or of ``video``: an id, path or file name): ``{"video_id",
@@ -380,24 +315,3 @@ class KnowledgeBase:
         from vrag.retrievers.langchain_adapter import VragRetriever
 
         return VragRetriever(kb=self, k=k, mode=mode, filters=filters)
-
-
-def _check_text(text: Any, what: str) -> None:
-    if not isinstance(text, str):
-        raise VragError(f"the {what} must be text, not {type(text).__name__}")
-    if len(text) > MAX_QUERY_CHARS:
-        raise VragError(f"the {what} is {len(text)} characters long; at most {MAX_QUERY_CHARS} are accepted")
-
-
-def _check_k(k: Any) -> None:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise VragError(f"k={k!r}: the number of hits must be a whole number")
-    if k < 1:
-        raise VragError(f"k={k}: ask for at least one hit")
-    if k > MAX_K:
-        raise VragError(f"k={k}: at most {MAX_K} hits per search")
-
-
-def _check_filters(filters: Any) -> None:
-    if filters is not None and not isinstance(filters, dict):
-        raise VragError(f"filters must be a dict like {{'video_id': ..., 'modality': ...}}, not {type(filters).__name__}")
