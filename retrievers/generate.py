@@ -15,7 +15,7 @@ import re
 from html import escape
 from typing import Any
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vrag.registry import register
 from vrag.schema import Answer, Hit
@@ -91,6 +91,8 @@ class _Reading:
     typed: list[list[str]]
     names: dict[str, str]
     vectors: Any = None
+    #: the scores before the bonus for holding the asked-for type: how near each piece is to the question
+    relevance: list[float] = field(default_factory=list)
 
     def typed_at(self, i: int) -> list[str]:
         """Answers of the asked type in piece ``i`` or in the sentence it runs on into."""
@@ -166,6 +168,7 @@ class ExtractiveGenerator:
         r = _Reading(question, hits, pieces, [], words, want, typed, display_paths([h.path for h in hits]), vectors)
         r.scores = [float(v @ vectors[0]) + WORD_BONUS * w - (SHORT_PENALTY if len(t) < SHORT else 0.0)
                     for t, v, w in zip(texts, vectors[1:], words)]
+        r.relevance = list(r.scores)
         if want is not None:  # a figure or a name counts where the piece is about the question at all
             r.scores = [s + (TYPE_BONUS if r.typed_at(i) and (words[i] > 0 or s >= TYPED_FLOOR) else 0.0)
                         for i, s in enumerate(r.scores)]
@@ -236,7 +239,7 @@ def answers(r: _Reading, weak: bool) -> bool:
     asks for, all of its specific nouns, a price) is missing from all of it. Weak retrieval asks
     more of the best piece."""
     texts = [p.text for p in r.pieces]
-    best = max(r.scores)
+    best = max(r.relevance or r.scores)  # a figure in a piece does not make what the question names present
     if best < SURE and _missing_focus(r.question, texts, [h.path for h in r.hits]):
         return False  # a name (not even a misheard one) or every specific noun of the question is missing
     if _no_answer_of_kind(r.question, texts):

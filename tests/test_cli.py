@@ -90,7 +90,7 @@ def _vrag_in_process(*args, cwd=None):
 @pytest.mark.parametrize("command", ["search", "ask"])
 @pytest.mark.parametrize("args, error", [
     (["--modality", "sound"], "modality filter 'sound': valid: shot, window, chapter, asr, ocr, caption, frame, "
-                              "audio_event, profile"),
+                              "audio_event, profile, speaker"),
     (["--from", "1:30", "--to", "0:10"], "time filter: start 90 s is after end 10 s"),
     (["--from", "99:99"], "--from: not a time: '99:99' (seconds must be from 0 to below 60)"),
     (["--to", "1:75:00"], "--to: not a time: '1:75:00' (minutes must be from 0 to below 60)"),

@@ -55,7 +55,7 @@ def test_text_and_json_exports(kb, tmp_path, capsys):
     assert len(lines) == 3 and lines[0].startswith("[00:00:00.") and "hot spot" in lines[0]
     doc = json.loads(_export(kb, tmp_path, capsys, "--format", "json"))
     assert doc["path"].endswith("lecture one.mp4") and doc["video_id"] == kb.videos()[0]["video_id"]
-    assert [s["modality"] for s in doc["segments"]] == ["asr"] * 3 and doc["languages"] == []
+    assert [s["modality"] for s in doc["segments"]] == ["asr"] * 3 and doc["languages"] == ["en"]
     assert main(["export", "lecture one.mp4", "--db", str(kb.store.path), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == doc  # without -o: standard output
 

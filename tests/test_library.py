@@ -188,7 +188,8 @@ def test_search_json_keeps_its_shape_and_says_library(library_kb):
     data = result.to_json()
     assert data["route"] == "library" and data["routing"]["library"] is True
     assert {os.path.basename(h["path"]) for h in data["hits"]} == {"tune.ogg"}
-    assert set(data["hits"][0]) == {"video_id", "path", "start", "end", "modality", "text", "score", "why", "signals"}
+    assert set(data["hits"][0]) == {"video_id", "path", "start", "end", "modality", "text", "score", "why", "signals",
+                                 "language", "speaker"}  # + issues 17, 18
     json.dumps(data)
 
 

@@ -42,7 +42,8 @@ def test_graph_path_survives_fusion_and_merging_and_stays_out_of_the_json():
     fused = rrf([[merged], [b]], k=2)
     assert [h.graph_path for h in fused] == [PATH, ""] and fused[0].signals == merged.signals
     assert "graph_path" not in merged.to_json() and list(merged.to_json()) == [
-        "video_id", "path", "start", "end", "modality", "text", "score", "why", "signals", "speaker"]  # + issue 18
+        "video_id", "path", "start", "end", "modality", "text", "score", "why", "signals", "language",
+        "speaker"]  # + issues 17, 18
     assert (merged.video_id, merged.start, merged.end, merged.modality) == ("v1", 1.0, 9.5, "asr")
 
 

@@ -22,6 +22,28 @@ FRAME_SECONDS = 0.01
 _BATCH = 256
 
 
+def _webrtcvad_or_stand_in() -> None:
+    """resemblyzer imports ``webrtcvad`` when it is imported, for a silence trimmer vrag never calls. The
+    PyPI ``webrtcvad`` 2.0.10 module reads its own version through ``pkg_resources``, which setuptools 81+
+    no longer ships; where it cannot be imported, a stand-in that refuses to be used takes its place."""
+    import sys
+    import types
+
+    try:
+        import webrtcvad  # noqa: F401
+    except Exception as exc:  # ImportError, or pkg_resources missing inside it
+        stand_in = types.ModuleType("webrtcvad")
+        reason = f"webrtcvad cannot be imported ({exc}); vrag does not use it"
+
+        def __getattr__(name: str) -> Any:  # noqa: N807 (the module hook)
+            if name.startswith("__"):
+                raise AttributeError(name)
+            raise ImportError(f"webrtcvad.{name}: {reason}")
+
+        stand_in.__getattr__ = __getattr__  # type: ignore[attr-defined]
+        sys.modules["webrtcvad"] = stand_in
+
+
 @register("voice", "resemblyzer")
 class ResemblyzerEncoder:
     """``embed(samples, spans)``: unit-length 256-d voice vectors of windows inside speech spans."""
@@ -38,6 +60,7 @@ class ResemblyzerEncoder:
 
     @staticmethod
     def _create() -> Any:
+        _webrtcvad_or_stand_in()
         mod = require("resemblyzer", "Speaker turns (voice embeddings)", "audio")
         try:
             return mod.VoiceEncoder("cpu", verbose=False)
