@@ -6,7 +6,7 @@ as ``benchmarks.bench`` does) into its own knowledge base:
 - the screencast: ``../shared/eval/media/gnome_display_settings.webm`` looped 8 times (5 minutes,
   1024x768, no sound), with ``ocr_incremental`` off (every read looks at the whole frame: before)
   and on (after); also the single 37 s recording, whose OCR lines are compared between the two;
-- the generated lecture (speech + slides), with ``index_parallel`` off (before) and on (after).
+- the generated lecture (speech + slides), with ``index_parallel`` off (the default) and on.
 
 Variants alternate (A, B, A, B, ...) so that machine noise falls on both.
 
@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("screencast x8, incremental OCR (after)", looped, "ocr_incremental=true"),
                 ("screencast 37 s, whole-frame reads (before)", SCREENCAST, "ocr_incremental=false"),
                 ("screencast 37 s, incremental OCR (after)", SCREENCAST, "ocr_incremental=true"),
-                (f"lecture {args.minutes:g} min, one lane (before)", lecture, "index_parallel=false"),
-                (f"lecture {args.minutes:g} min, sound beside pictures (after)", lecture, "index_parallel=true")]
+                (f"lecture {args.minutes:g} min, one lane (default)", lecture, "index_parallel=false"),
+                (f"lecture {args.minutes:g} min, two lanes (index_parallel)", lecture, "index_parallel=true")]
     results: dict[str, list[dict[str, Any]]] = {label: [] for label, _v, _s in variants}
     with tempfile.TemporaryDirectory(prefix="vrag-speed-") as tmp:
         for _ in range(args.repeat):

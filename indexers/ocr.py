@@ -52,7 +52,7 @@ _MIN_ALNUM = 2
 #: (detection flicker on small text); after a longer gap it is a new appearance.
 _FLICKER_SECONDS = 4.0
 #: Earlier reads kept for recalling a picture seen again (a slide shown twice, a window switched back to).
-_RECALL = 16
+_RECALL = 64
 
 
 def normalise(text: str) -> str:
@@ -183,7 +183,8 @@ class ScreenTextStage(Stage):
         self._frame_size = (image.shape[1], image.shape[0])
         grey = grey_view(image) if incremental else None
         # the nearest earlier read: its lines stand where the picture did not change since
-        last = min(self._reads, key=lambda r: changed_fraction(thumb, r.thumb), default=None)
+        last = (min(self._reads, key=lambda r: changed_fraction(thumb, r.thumb), default=None) if incremental
+                else (self._reads[-1] if self._reads else None))
         regions = (changed_regions(grey, last.grey, self._frame_size, last.lines)
                    if incremental and last is not None else None)
         previous = last.lines if last is not None else []

@@ -120,8 +120,9 @@ SETTINGS: tuple[Setting, ...] = (
             "environment variables."),
     Setting("device", "cpu", "Where models run: cpu, cuda (GPU) or auto.", ("cpu", "cuda", "auto")),
     Setting("threads", 2, "CPU threads per model."),
-    Setting("index_parallel", True, "Index a video's sound (speech, audio events) beside its pictures, in a second "
-            "lane, so that two cores both work (false: one after the other)."),
+    Setting("index_parallel", False, "Index a video's sound (speech, audio events) beside its pictures, in a second "
+            "lane (measured on 2 cores: no gain, as each model already uses `threads` cores; for machines with "
+            "more cores than `threads`)."),
     Setting("engine", "local", "Where `vrag index` runs the indexers: local (this process) or ray (a Ray "
             "cluster, `pip install 'vrag[ray]'`), or 'module:Class'.", ("local", "ray"), plugin=True),
     Setting("ray_address", "", "Ray cluster to join with engine=ray: '' starts a local one, 'auto' joins the "
