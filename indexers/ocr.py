@@ -173,9 +173,11 @@ class ScreenTextStage(Stage):
         """The lines on ``frame``: those of an earlier read of the same picture, else read where the
         picture changed since the last read (or whole), keeping the lines elsewhere."""
         incremental = bool(cfg.ocr_incremental)
+        # how far the picture is from each earlier read (once: for recalling one and for the nearest)
+        apart = [changed_fraction(thumb, r.thumb) for r in self._reads] if incremental else []
         if incremental:
-            seen = next((r for r in reversed(self._reads)
-                         if changed_fraction(thumb, r.thumb) < float(cfg.ocr_change_threshold)), None)
+            seen = next((r for r, f in zip(reversed(self._reads), reversed(apart))
+                         if f < float(cfg.ocr_change_threshold)), None)
             if seen is not None:
                 self.frames_recalled += 1
                 return seen.lines
@@ -183,8 +185,8 @@ class ScreenTextStage(Stage):
         self._frame_size = (image.shape[1], image.shape[0])
         grey = grey_view(image) if incremental else None
         # the nearest earlier read: its lines stand where the picture did not change since
-        last = (min(self._reads, key=lambda r: changed_fraction(thumb, r.thumb), default=None) if incremental
-                else (self._reads[-1] if self._reads else None))
+        last = (self._reads[apart.index(min(apart))] if apart
+                else (self._reads[-1] if self._reads and not incremental else None))
         regions = (changed_regions(grey, last.grey, self._frame_size, last.lines)
                    if incremental and last is not None else None)
         previous = last.lines if last is not None else []

@@ -169,11 +169,7 @@ def make_lecture(
 
     if not slides:
         raise ValueError("make_lecture needs at least one slide")
-    out = Path(out_path)
-    if audio_only:
-        _check_audio_format(out)
-    else:
-        _check_video_format(out, size)
+    out = _checked_output(out_path, audio_only, size)
     with tempfile.TemporaryDirectory(prefix="vrag-synth-") as tmp:
         work = Path(tmp)
         speech = [
@@ -230,12 +226,8 @@ def make_dialogue(turns: Sequence[Turn], out_path: str | Path, *, gap: float = 0
     Returns where each turn is audible (espeak's own silence trimmed), in order."""
     import numpy as np
 
-    out = Path(out_path)
+    out = _checked_output(out_path, Path(out_path).suffix.lower() in _AUDIO_CODECS, size)
     audio_only = out.suffix.lower() in _AUDIO_CODECS
-    if audio_only:
-        _check_audio_format(out)
-    else:
-        _check_video_format(out, size)
     with tempfile.TemporaryDirectory(prefix="vrag-synth-") as tmp:
         work = Path(tmp)
         pieces, spans, t = [np.zeros(round(lead * SAMPLE_RATE), np.int16)], [], lead
@@ -739,6 +731,16 @@ def _run(cmd: list[str]) -> None:
     if result.returncode != 0:
         tail = " | ".join(result.stderr.strip().splitlines()[-3:]) or "no error output"
         raise SynthError(f"{tool} failed (exit {result.returncode}): {tail}")
+
+
+def _checked_output(out_path: str | Path, audio_only: bool, size: tuple[int, int]) -> Path:
+    """``out_path`` as a Path, after checking its extension (and, for video, the frame size)."""
+    out = Path(out_path)
+    if audio_only:
+        _check_audio_format(out)
+    else:
+        _check_video_format(out, size)
+    return out
 
 
 def _check_audio_format(out: Path) -> None:
