@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AnswerType", "asked_type", "find_typed", "LABELS"]
+__all__ = ["AnswerType", "asked_type", "asked_modality", "find_typed", "LABELS", "ASKED_NOUNS"]
 
 #: spaCy entity labels that answer each type.
 LABELS: dict[str, frozenset[str]] = {
@@ -40,6 +40,8 @@ _NOUNS: dict[str, str] = {
     **dict.fromkeys("percentage percent number amount temperature score price cost speed ratio rate age distance "
                     "size count total height weight length duration figure dose degrees".split(), "NUMBER"),
 }
+#: The nouns that name an answer type ("city", "team", "temperature"): the evidence gives the answer, not the noun.
+ASKED_NOUNS = frozenset(_NOUNS)
 _HOW = re.compile(r"\bhow (?:much|many|long|old|far|big|fast|high|hot|cold|warm|tall|often|large|low|strong)\b"
                   r"|\bwhat percent", re.I)
 _WHEN = re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time)\b", re.I)
@@ -53,6 +55,29 @@ _FIGURE = re.compile(r"(?<![\w.])(?:about |around |roughly |nearly |almost |over
 _CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?:\s?[ap]\.?m\.?)?(?!\d)", re.I)
 _APPROX = re.compile(r"\b(about|around|roughly|nearly|almost|approximately|over|more than|less than|up to|"
                      r"at least|some)\s+(?:an?\s+)?$", re.I)
+
+
+#: A question about what is written on screen: "on the slide", "the benefits card", "the map's title".
+_ON_SCREEN = re.compile(
+    r"\b(?:on[- ]screen|slides?|graphics?|cards?|banners?|labell?ed|labels?|written|printed|displayed|"
+    r"buttons?|pop-?ups?|menus?|tickers?|chyrons?|lower[- ]thirds?|signs?|boards?|posters?|headlines?|maps?|"
+    r"charts?|tables?|captions?|subtitles?|credits?|settings? (?:page|panel|window)|dialog|checkbox|screen)\b", re.I)
+#: A question about what is said or sung: "what did the analyst say", "according to the forecaster".
+_SAID = re.compile(
+    r"\b(?:say|says|said|saying|tells?|told|mention(?:s|ed)?|talks? about|talked about|explain(?:s|ed)?|"
+    r"descri(?:be|bes|bed)|announce[sd]?|sings?|sang|sung|lyrics?|chorus|verse|voice-?over|narrat(?:or|es|ed)|"
+    r"according to (?:the |his |her )?(?:analyst|speaker|forecaster|host|anchor|narrator|singer|reporter|"
+    r"presenter|guest|panel|poem|song|voice)|wonder(?:s|ed)? about|ask(?:s|ed)?|call(?:s|ed)?|urges?)\b", re.I)
+
+
+def asked_modality(question: str) -> str | None:
+    """Where the answer should come from when the question says so: "ocr" for what is written on
+    screen ("the benefits card", "the map's title"), "asr" for what is said or sung ("what did the
+    analyst say"); None when it says neither or both (a cross-modal question)."""
+    screen, said = bool(_ON_SCREEN.search(question)), bool(_SAID.search(question))
+    if screen == said:
+        return None
+    return "ocr" if screen else "asr"
 
 
 @dataclass(frozen=True)

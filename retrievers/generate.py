@@ -21,8 +21,9 @@ from vrag.registry import register
 from vrag.schema import Answer, Hit
 from vrag.timecode import mmss, span
 
-from .answer_type import AnswerType, asked_type, find_typed
-from .pieces import (_PRONOUN_LED, ANTECEDENT_GAP, Piece, block_after, context_hits, display_paths, next_piece,
+from .answer_type import ASKED_NOUNS, AnswerType, asked_modality, asked_type, find_typed
+from .pieces import (_PRONOUN_LED, ANTECEDENT_GAP, Piece, beside, block_after, context_hits, display_paths, is_label,
+                     next_piece,
                      plain, read_pieces, repeats, bilingual)
 from .query_terms import matched, terms
 
@@ -53,6 +54,17 @@ VISUAL_LINE = 0.3
 VISUAL_ANSWER = 0.45
 #: The short answer quotes at most this many words of a sentence.
 SHORT_WORDS = 20
+#: Added to the pieces of the kind the question asks about ("on the slide": screen text; "what did
+#: the analyst say": speech).
+MODALITY_BONUS = 0.2
+#: Taken off a spoken question ("Now, was there contact to the head?"): it asks, its reply answers.
+QUESTION_PENALTY = 0.1
+#: A piece this relevant, holding the asked-for type or half the question's words, answers even when
+#: the question names someone the transcript misspells or leaves out ("Denise", "Paul Allen").
+STRONG = 0.45
+#: The quote runs on into the next sentence when that one is at least this relevant and nearly as
+#: relevant as the quoted one (the answer continues there).
+RUN_ON, RUN_ON_DROP = 0.3, 0.1
 
 
 def check_citations(citations: list[dict[str, Any]], hits: list[Hit]) -> tuple[list[dict[str, Any]], int]:
@@ -133,6 +145,7 @@ class ExtractiveGenerator:
             return self._seen_only(read, hits)
         chosen = _choose(r)
         quotes = [_quote(r, i) for i in chosen]  # (text, start, end, pieces quoted)
+        chosen, quotes = _distinct(chosen, quotes)
         short = _short(r, chosen, quotes)
         lines = [f"“{text}” — {r.where(i, start, end)}" for i, (text, start, end, _u) in zip(chosen, quotes)]
         if short and not short.endswith("…") and plain(short) != plain(quotes[0][0]):
@@ -169,6 +182,10 @@ class ExtractiveGenerator:
         r.scores = [float(v @ vectors[0]) + WORD_BONUS * w - (SHORT_PENALTY if len(t) < SHORT else 0.0)
                     for t, v, w in zip(texts, vectors[1:], words)]
         r.relevance = list(r.scores)
+        source = asked_modality(question)
+        r.scores = [sc + (MODALITY_BONUS if p.modality == source else 0.0)
+                    - (QUESTION_PENALTY if p.modality == "asr" and p.text.endswith("?") else 0.0)
+                    for sc, p in zip(r.scores, pieces)]
         if want is not None:  # a figure or a name counts where the piece is about the question at all
             r.scores = [s + (TYPE_BONUS if r.typed_at(i) and (words[i] > 0 or s >= TYPED_FLOOR) else 0.0)
                         for i, s in enumerate(r.scores)]
@@ -240,7 +257,10 @@ def answers(r: _Reading, weak: bool) -> bool:
     more of the best piece."""
     texts = [p.text for p in r.pieces]
     best = max(r.relevance or r.scores)  # a figure in a piece does not make what the question names present
-    if best < SURE and _missing_focus(r.question, texts, [h.path for h in r.hits]):
+    on_topic = [i for i in range(len(r.pieces)) if r.relevance[i] >= STRONG]
+    worded = any(r.words[i] >= WORDS_ENOUGH for i in on_topic)  # most of the question's words are there
+    typed = any(r.typed_at(i) for i in on_topic)  # the asked-for figure or name is there
+    if best < SURE and not worded and _missing_focus(r.question, texts, [h.path for h in r.hits], typed):
         return False  # a name (not even a misheard one) or every specific noun of the question is missing
     if _no_answer_of_kind(r.question, texts):
         return False
@@ -307,6 +327,15 @@ def _quote(r: _Reading, i: int) -> tuple[str, float, float, list[int]]:
             text = text.rstrip() + " " + " / ".join(r.pieces[j].text for j in block)
             end = max([end] + [r.pieces[j].end for j in block])
             used += block
+        elif is_label(p.text):  # "Resolution:" and the value beside it, each value while it was shown
+            values = beside(r.pieces, i, r.hits)
+            if values:
+                text = text.rstrip() + " " + "; ".join(
+                    r.pieces[j].text + (f" ({mmss(r.pieces[j].start)}–{mmss(r.pieces[j].end)})" if len(values) > 1 else "")
+                    for j in values)
+                start = min([start] + [r.pieces[j].start for j in values])
+                end = max([end] + [r.pieces[j].end for j in values])
+                used += values
     else:
         j = next_piece(r.pieces, i, r.hits)
         if j is not None and _continues(r, i, j):
@@ -315,11 +344,35 @@ def _quote(r: _Reading, i: int) -> tuple[str, float, float, list[int]]:
     return text, start, end, used
 
 
+def _distinct(chosen: list[int], quotes: list[tuple[str, float, float, list[int]]]
+              ) -> tuple[list[int], list[tuple[str, float, float, list[int]]]]:
+    """Quotes without those an earlier quote already holds (a reply quoted with its question); a
+    quote that holds an earlier one and more takes its place."""
+    def first(text: str) -> str:
+        return plain(re.split(r"(?<=[.!?])\s+", text, maxsplit=1)[0])
+
+    keep: list[int] = []
+    for k, (text, _s, _e, used) in enumerate(quotes):
+        held = next((n for n, e in enumerate(keep) if set(used) & set(quotes[e][3])
+                     or first(text) in plain(quotes[e][0])), None)
+        if held is None:
+            keep.append(k)
+        elif set(used) > set(quotes[keep[held]][3]):  # a header quoted with the line quoted alone before
+            keep[held] = k
+    return [chosen[k] for k in keep], [quotes[k] for k in keep]
+
+
 def _continues(r: _Reading, i: int, j: int) -> bool:
-    """The answer runs on from piece ``i`` into the next one, ``j``: ``j`` holds the asked-for type
-    that ``i`` lacks ("...president of Bell Media." "His name is Randy Lennox."), or a word of the
-    question that ``i`` lacks ("His name is Randy Lennox." ... "He'll be presented with the ... award")."""
+    """The answer runs on from piece ``i`` into the next one, ``j``: ``i`` is a spoken question and
+    ``j`` its reply ("Was there contact to the head?" "Absolutely, there was."); ``j`` holds the
+    asked-for type that ``i`` lacks ("...president of Bell Media." "His name is Randy Lennox."); it
+    is nearly as relevant (the explanation goes on); or it holds a word of the question that ``i``
+    lacks ("His name is Randy Lennox." ... "He'll be presented with the ... award")."""
+    if r.pieces[i].text.endswith("?") and not r.pieces[j].text.endswith("?"):
+        return True
     if r.want is not None and not r.typed[i] and r.typed[j]:
+        return True
+    if r.want is None and r.relevance[j] >= max(RUN_ON, r.relevance[i] - RUN_ON_DROP):
         return True
     asked = terms(r.question)
     missing = [w for w in asked if w not in matched(asked, r.pieces[i].text)]
@@ -376,12 +429,15 @@ forecaster analyst presenter singer reporter interviewer guest panel
 """.split())
 
 
-def _missing_focus(question: str, texts: list[str], paths: list[str] = ()) -> list[str]:
+def _missing_focus(question: str, texts: list[str], paths: list[str] = (), names_heard: bool = False) -> list[str]:
     """Names and nouns the question asks about that no piece of evidence contains, when that makes
     the evidence beside the point: any name ("Ubuntu"; a name in a cited file's name counts as
     present: "the NIH talk"), or two or more specific nouns with none of them found ("the aspirin
     dose" in a talk that never mentions aspirin; one noun found is enough, questions paraphrase,
-    and nouns of the recording itself, "the commercial", say nothing). Empty without spaCy."""
+    and nouns of the recording itself, "the commercial", say nothing). Empty without spaCy.
+    ``names_heard``: relevant evidence holds the asked-for type, so a missing name does not count
+    (transcripts misspell or drop names: "Denise", "Paul Allen"), nor does the noun naming the type
+    ("which city": the evidence says "Toronto", not "city")."""
     from vrag.errors import MissingDependencyError
     from vrag.indexers.graph_extract import _GENERIC, load_nlp
 
@@ -395,11 +451,15 @@ def _missing_focus(question: str, texts: list[str], paths: list[str] = ()) -> li
     names = [t.text for t in doc if t.pos_ == "PROPN" and t.text.lower() not in STOP_WORDS and len(t.text) > 1]
     nouns = [t.text for t in doc if t.pos_ == "NOUN" and len(t.text) > 2 and t.lemma_.lower() not in
              STOP_WORDS | _GENERIC | _ABOUT_RECORDING and t.text.lower() not in STOP_WORDS]
+    # "which city ...": "Toronto" answers it, "city" need not be said
+    types = {t.text for t in doc if names_heard and t.lemma_.lower() in ASKED_NOUNS}
     said = {w.lower() for w in re.findall(r"[^\W\d_]{3,}", evidence)}
-    missing_names = [n for n in names if not matched([n.lower()], evidence) and not _sounds_like(n.lower(), said)]
+    missing_names = [] if names_heard else [
+        n for n in names if not matched([n.lower()], evidence) and not _sounds_like(n.lower(), said)]
     missing_nouns = [n for n in nouns if not matched([n.lower()], evidence)]
     asked = _asked_phrase(doc, nouns)  # "what daily dose of aspirin ...": the thing asked for
-    if missing_names or (len(nouns) >= 2 and len(missing_nouns) == len(nouns)) or (
+    specific = [n for n in nouns if n not in types]
+    if missing_names or (len(specific) >= 2 and all(n in missing_nouns for n in specific)) or (
             len(asked) >= 2 and all(n in missing_nouns for n in asked)):
         return missing_names + missing_nouns
     return []

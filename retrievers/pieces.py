@@ -11,8 +11,8 @@ from typing import Any, Sequence
 
 from vrag.schema import Hit, Segment
 
-__all__ = ["Piece", "read_pieces", "split", "plain", "repeats", "next_piece", "block_after",
-           "context_hits", "display_paths", "ANTECEDENT_GAP", "FOLLOW_GAP"]
+__all__ = ["Piece", "read_pieces", "split", "plain", "repeats", "next_piece", "block_after", "beside",
+           "context_hits", "display_paths", "is_label", "ANTECEDENT_GAP", "FOLLOW_GAP"]
 
 #: A pronoun-led quote borrows the sentence before it from a record ending at most this many seconds earlier.
 ANTECEDENT_GAP = 2.0
@@ -36,6 +36,8 @@ class Piece:
     end: float
     modality: str
     line: int = 0
+    #: where a screen line stands in the frame: (left, top, right, bottom) as fractions of the frame
+    box: tuple[float, float, float, float] | None = None
 
 
 def plain(text: str) -> str:
@@ -68,7 +70,9 @@ def split(text: str, screen: bool) -> list[str]:
                 out[-1] += " " + piece
             elif piece:
                 out.append(piece)
-    return [p for p in out if len(p) >= 3 and sum(c.isalpha() for c in p) >= 3]
+    # a screen line of figures is an answer on its own ("1280 x 1024 (5:4)", "9°"); other scraps are not
+    return [p for p in out if (len(p) >= 3 and sum(c.isalpha() for c in p) >= 3)
+            or (screen and len(p) >= 2 and any(c.isdigit() for c in p))]
 
 
 def _caption_parts(text: str) -> list[tuple[str, str]]:
@@ -119,9 +123,11 @@ def read_pieces(hits: Sequence[Hit]) -> list[Piece]:
                 continue  # a keyframe's visual concepts are evidence ("seen at ..."), never quoted as an answer
             kinds = _caption_parts(part["text"] or "") if part.get("modality") == "caption" else [
                 (part.get("modality", s.modality), part["text"] or "")]
+            boxes = _boxes(s) if part.get("modality", s.modality) == "ocr" and not s.meta.get("parts") else {}
             for modality, text in kinds:
                 for n, piece in enumerate(split(text, screen=modality == "ocr")):
-                    out.append(Piece(piece, i, float(part["start"]), float(part["end"]), modality, n))
+                    box = boxes.get(piece.split(" / ")[0]) if modality == "ocr" else None
+                    out.append(Piece(piece, i, float(part["start"]), float(part["end"]), modality, n, box))
     rank = {p: (_from_caption(p, hits), p.end - p.start) for p in out}
     best: dict[str, Piece] = {}
     for p in out:
@@ -132,6 +138,45 @@ def read_pieces(hits: Sequence[Hit]) -> list[Piece]:
     # a caption's copy of speech or screen text that a record already holds (it may be cut short with "…")
     sources = [plain(p.text) for p in kept if p.modality != "caption" and not _from_caption(p, hits)]
     return [p for p in kept if not (_from_caption(p, hits) and any(plain(p.text) in s for s in sources))]
+
+
+def _boxes(seg: Segment) -> dict[str, tuple[float, float, float, float]]:
+    """Each screen line of an OCR record and where it stands: (left, top, right, bottom)."""
+    out = {}
+    for line in seg.meta.get("lines") or []:
+        points = line.get("box") if isinstance(line, dict) else None
+        if points and len(points) >= 4:
+            xs, ys = [float(x) for x, _y in points], [float(y) for _x, y in points]
+            out[" ".join(str(line.get("text") or "").split())] = (min(xs), min(ys), max(xs), max(ys))
+    return out
+
+
+def is_label(text: str) -> bool:
+    """A screen line that names what stands beside or under it: "Resolution:", "KEY BENEFITS:"."""
+    return text.rstrip().endswith(":") and len(text) <= 40
+
+
+def beside(pieces: list[Piece], i: int, hits: Sequence[Hit], limit: int = 3) -> list[int]:
+    """The screen lines that give label ``i`` its value: on the same row to its right ("Resolution:"
+    "1280 x 1024 (5:4)"), else just under it; one per distinct text while the label is on screen
+    (a setting changed over time), in time order, at most ``limit``."""
+    p = pieces[i]
+    if p.box is None:
+        return []
+    left, top, right, bottom = p.box
+    height = max(bottom - top, 0.01)
+    video = hits[p.hit].segment.video_id
+    near = [j for j, q in enumerate(pieces) if j != i and q.modality == "ocr" and q.box is not None
+            and hits[q.hit].segment.video_id == video and q.start < p.end and q.end > p.start
+            and not is_label(q.text)]
+    row = [j for j in near if abs((pieces[j].box[1] + pieces[j].box[3]) / 2 - (top + bottom) / 2) <= 0.6 * height
+           and right - 0.01 <= pieces[j].box[0] <= right + 0.35]
+    under = [j for j in near if abs(pieces[j].box[0] - left) <= 0.05 and 0 <= pieces[j].box[1] - bottom <= 1.5 * height]
+    out: list[int] = []
+    for j in sorted(row or under, key=lambda j: (pieces[j].start, pieces[j].box[0])):
+        if not any(plain(pieces[j].text) == plain(pieces[k].text) for k in out):
+            out.append(j)
+    return out[:limit]
 
 
 def _from_caption(piece: Piece, hits: Sequence[Hit]) -> bool:
@@ -176,6 +221,8 @@ def context_hits(store: Any, hits: list[Hit], read: int) -> list[Hit]:
     extra: list[Hit] = []
     for h in hits[:read]:
         s = h.segment
+        if s.modality == "ocr" and any(is_label(line) for line in (s.text or "").splitlines()):
+            extra += _screen_around(store, h, have)
         if s.modality != "asr":
             continue
         wanted: list[tuple[str, Segment]] = []
@@ -192,6 +239,27 @@ def context_hits(store: Any, hits: list[Hit], read: int) -> list[Hit]:
             have.add(seg.segment_id)
             extra.append(Hit(seg, 0.0, f"asr: {why} (context)", h.path, signals={"context": 1.0}))
     return hits + extra
+
+
+def _screen_around(store: Any, hit: Hit, have: set[str]) -> list[Hit]:
+    """The screen lines shown with a retrieved label line ("Resolution:"), not retrieved themselves:
+    its value stands beside or under it in another record. Only those :func:`beside` would read."""
+    from vrag.filters import Filter
+
+    s = hit.segment
+    around = [x for x in store.segments.read(Filter.of(s.video_id, "ocr", start=s.start, end=s.end))
+              if x.segment_id not in have]
+    local = [hit] + [Hit(x, 0.0, "", hit.path) for x in around]
+    pieces = read_pieces(local)
+    keep = {pieces[j].hit for i, p in enumerate(pieces) if p.hit == 0 and is_label(p.text)
+            for j in beside(pieces, i, local, limit=6) if pieces[j].hit > 0}
+    out = []
+    for n in sorted(keep):
+        seg = around[n - 1]
+        have.add(seg.segment_id)
+        out.append(Hit(seg, 0.0, "ocr: the screen text beside a quoted label (context)", hit.path,
+                       signals={"context": 1.0}))
+    return out
 
 
 def display_paths(paths: Sequence[str]) -> dict[str, str]:

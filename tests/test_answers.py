@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from vrag.config import Config
-from vrag.retrievers.answer_type import asked_type, find_typed
+from vrag.retrievers.answer_type import asked_modality, asked_type, find_typed
 from vrag.retrievers.generate import NOT_FOUND, ExtractiveGenerator, with_context
 from vrag.retrievers.pieces import display_paths
 from vrag.schema import Hit, Segment
@@ -108,6 +108,77 @@ def test_not_found_only_when_the_evidence_lacks_the_question(generator):
     misheard = [Hit(_seg("asr", 3.0, 8.0, "Flurries in northern Ajax and Whippy before this evening is out."), 0.5,
                     "asr", "weather.mp4")]
     assert generator.answer("Will Ajax and Whitby get snow this evening?", misheard).found
+
+
+def test_a_spoken_question_is_quoted_with_its_reply(generator):
+    """"Was there contact to the head?" is answered by the reply after it, not by the question itself."""
+    said = _seg("asr", 2.8, 5.9, "Now, was there contact to the head? Absolutely, there was.")
+    after = _seg("asr", 6.4, 10.3, "But I believe the league would say this is unavoidable contact to the head.")
+    answer = generator.answer("Was there contact to the head on that hit?",
+                              [Hit(said, 0.8, "asr", "hockey.mp4"), Hit(after, 0.6, "asr", "hockey.mp4")])
+    assert answer.found and "Absolutely, there was." in answer.text.splitlines()[0]
+    assert answer.text.count("Absolutely, there was.") == 1  # the reply is not quoted twice
+
+
+def _line(text, box):
+    return {"text": text, "raw": text, "confidence": 0.95, "frames": 3, "variants": [],
+            "box": [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]}
+
+
+def test_a_screen_label_is_quoted_with_the_value_beside_it(tmp_path, generator):
+    """A settings screen: "Resolution:" stands in one record, its value to its right in others, and the
+    value changes while the label stays: the quote gives each value with its time."""
+    store = Store(tmp_path / "kb")
+    labels = _seg("ocr", 4.3, 35.7, "Mirror displays\nResolution:\nRotation:")
+    labels.meta["lines"] = [_line("Mirror displays", (0.19, 0.45, 0.30, 0.48)),
+                            _line("Resolution:", (0.19, 0.61, 0.27, 0.64)), _line("Rotation:", (0.19, 0.65, 0.26, 0.67))]
+    first = _seg("ocr", 8.5, 23.4, "1280 x 1024 (5:4)")
+    first.meta["lines"] = [_line("1280 x 1024 (5:4)", (0.29, 0.61, 0.41, 0.64))]
+    then = _seg("ocr", 26.7, 35.7, "1024 x 768 (4:3)")
+    then.meta["lines"] = [_line("1024 x 768 (4:3)", (0.29, 0.61, 0.40, 0.64))]
+    elsewhere = _seg("ocr", 8.5, 23.4, "Normal")  # beside "Rotation:", not "Resolution:"
+    elsewhere.meta["lines"] = [_line("Normal", (0.29, 0.655, 0.34, 0.675))]
+    store.segments.replace("v1", [labels, first, then, elsewhere], "m", 4)
+    hits = with_context(store, [Hit(labels, 0.7, "ocr", "settings.webm")])  # the values were not retrieved
+    answer = generator.answer("Which resolution is set in the display settings?", hits)
+    assert "“Resolution: 1280 x 1024 (5:4) (00:08–00:23); 1024 x 768 (4:3) (00:26–00:35)”" in answer.text
+    assert "Normal" not in answer.text.split("Resolution:")[1].split("”")[0]
+    assert any(c["start"] <= 8.5 and c["end"] >= 35.0 for c in answer.citations)
+
+
+@pytest.mark.parametrize("question,want", [
+    ("According to the benefits card, what skin type is the sunscreen best for?", "ocr"),
+    ("What is the title of the map behind the forecaster?", "ocr"),
+    ("What did the analyst say to Glenn about the player?", "asr"),
+    ("Which product feature is both said in the voice-over and listed on the benefits card?", None),
+    ("How many goals is the player up to?", None),
+])
+def test_the_question_says_where_its_answer_is(question, want):
+    assert asked_modality(question) == want
+
+
+def test_the_kind_of_evidence_asked_for_leads(generator):
+    """Two answers, one said and one shown: "on the card" quotes the card first, "what does the voice
+    say" the speech; a question that says neither leads with the closer one (here the speech)."""
+    said = Hit(_seg("asr", 3.0, 9.0, "It works for every kind of skin, even dry skin."), 0.6, "asr", "ad.mp4")
+    shown = Hit(_seg("ocr", 14.6, 18.6, "KEY BENEFITS:\n*GREAT FOR NORMAL TO OILY SKIN"), 0.5, "ocr", "ad.mp4")
+    on_card = generator.answer("According to the benefits card, which skin is the sunscreen for?", [said, shown])
+    assert on_card.short == "GREAT FOR NORMAL TO OILY SKIN"
+    assert on_card.text.splitlines()[1].startswith("“KEY BENEFITS: *GREAT FOR NORMAL TO OILY SKIN”")
+    spoken = generator.answer("What does the voice say about which skin the sunscreen is for?", [said, shown])
+    assert spoken.text.splitlines()[0].startswith("“It works for every kind of skin")
+    neither = generator.answer("Which skin is the sunscreen for?", [said, shown])
+    assert neither.text.splitlines()[0].startswith("“It works for every kind of skin")
+    assert neither.text.count("OILY SKIN") == 1  # the card's line once, not again with its header
+
+
+def test_a_misheard_name_does_not_hide_a_strong_answer(generator):
+    """The transcript never says "Denise" (speech recognition dropped it) but the evidence is plainly
+    the answer; a name the evidence lacks with weak evidence stays "not found"."""
+    said = [Hit(_seg("asr", 8.6, 13.7, "Yeah, it certainly is. A lot of sunshine too, Ken, but as you can see behind "
+                     "me, we also have active weather, just skirting the Bruce Peninsula."), 0.7, "asr", "weather.mp4")]
+    assert generator.answer("What did Denise tell Ken about the weather?", said).found
+    assert not generator.answer("What did Obama say about the Ubuntu release?", said).found
 
 
 def test_people_read_file_names_not_absolute_paths():
