@@ -26,7 +26,7 @@ from .base import IndexContext, Stage
 
 __all__ = ["ProfileStage", "Genre", "GENRES", "build_profile", "PRODUCER", "ENTITY_GROUPS"]
 
-PRODUCER = "profile-2"
+PRODUCER = "profile-3"
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,10 @@ GENRES: tuple[Genre, ...] = (
           screen=0.15),
     Genre("film", "animated film or movie scene: characters, an animation, a story with music and no talking",
           r"films?|movies?|animat\w*|cartoons?", wordless=0.3),
+    Genre("poetry reading", "a poem read aloud: a sonnet or verse with rhyme, thou, thee, thy, thine, beauty, "
+          "love, time, the world, the poet", r"poems?|poetry|sonnets?|verses?|recitals?|recitations?"),
+    Genre("speech", "a public speech or address: my fellow citizens, my fellow Americans, our country, the nation, "
+          "freedom, we shall, the world, ask not", r"speech(?:es)?|address(?:es)?|orations?|inaugural"),
     Genre("home video", "amateur home video: family and kids at a birthday party, a holiday trip, playing "
           "outside, cheering, nice shot",
           r"home videos?|personal videos?|amateur"),

@@ -52,6 +52,9 @@ _WH = {"what", "which", "whose"}
 _FIGURE = re.compile(r"(?<![\w.])(?:about |around |roughly |nearly |almost |over |under |up to )?"
                      r"[$€£]?\d+(?:[.,]\d+)*(?:\s?(?:%|°\w?|percent|per cent|km/h|mph|km|cm|mm|kg|lbs?|degrees))?"
                      r"(?:\s?[-–]\s?\d+(?:[.,]\d+)?(?:\s?(?:%|°|km/h))?)?(?![\w])", re.I)
+#: Amounts said without a figure: "a couple more degrees", "a few hours", "half a dozen".
+_VAGUE = re.compile(r"\b(?:a couple|a few|several|a dozen|half a dozen|dozens|hundreds|thousands)"
+                    r"(?: of)?(?: more| extra)? [a-z]+", re.I)
 _CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?:\s?[ap]\.?m\.?)?(?!\d)", re.I)
 _APPROX = re.compile(r"\b(about|around|roughly|nearly|almost|approximately|over|more than|less than|up to|"
                      r"at least|some)\s+(?:an?\s+)?$", re.I)
@@ -138,6 +141,7 @@ def find_typed(doc: Any, text: str, want: str, question: str = "") -> list[str]:
             found.append(_with_qualifier(text, ent.start_char, ent.end_char) if figure else ent.text)
     if want in ("NUMBER", "EXTENT", "DURATION"):
         found += [m.group(0) for m in _FIGURE.finditer(text)]
+        found += [m.group(0) for m in _VAGUE.finditer(text)]
     if want in ("DATE", "DURATION"):  # a clock on screen: "LIVE12:17", "SUN 6:15PM"
         found += [m.group(0) for m in _CLOCK.finditer(text)]
     out: list[str] = []

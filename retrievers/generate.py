@@ -23,13 +23,14 @@ from vrag.timecode import mmss, span
 
 from .answer_type import ASKED_NOUNS, AnswerType, asked_modality, asked_type, find_typed
 from .pieces import (_PRONOUN_LED, ANTECEDENT_GAP, Piece, beside, block_after, context_hits, display_paths, is_label,
-                     next_piece,
+                     next_piece, profile_lead,
                      plain, read_pieces, repeats, bilingual)
 from .query_terms import matched, terms
 
 __all__ = ["ExtractiveGenerator", "LLMGenerator", "check_citations", "with_context", "answers", "NOT_FOUND"]
 
 NOT_FOUND = "Not found in the indexed videos."
+_WHY = re.compile(r"^\W*(?:and |so |but )?(?:why|how come|for what reason)\b", re.I)
 #: A quoted piece must score at least this (cosine to the question + bonuses for its words and type).
 MIN_RELEVANCE = 0.3
 #: How much better the best piece must be when retrieval already judged the evidence weak.
@@ -221,14 +222,8 @@ class ExtractiveGenerator:
 
 
 def _about(hits: list[Hit]) -> str:
-    """What a video's profile record (among ``hits``) says it is: its kind and what it is about
-    ("Weather forecast. About: flurries, northern York region, ..."), "" without one."""
-    profile = next((h.segment for h in hits if h.segment.modality == "profile"), None)
-    if profile is None:
-        return ""
-    parts = [p.strip() for p in re.split(r"(?<=\.)\s+(?=[A-Z])", profile.text or "") if p.strip()]
-    lead = [p for p in parts if not p.startswith(("Audio:", "Language:", "Duration", "On screen:", "Looks like:"))]
-    return " ".join(lead[:3])
+    """What a video's profile record (among ``hits``) says it is (see :func:`profile_lead`)."""
+    return profile_lead(next((h.segment for h in hits if h.segment.modality == "profile"), None))
 
 
 def _types(question: str, pieces: list[Piece]) -> tuple[AnswerType | None, list[list[str]]]:
@@ -367,13 +362,16 @@ def _continues(r: _Reading, i: int, j: int) -> bool:
     ``j`` its reply ("Was there contact to the head?" "Absolutely, there was."); ``j`` holds the
     asked-for type that ``i`` lacks ("...president of Bell Media." "His name is Randy Lennox."); it
     is nearly as relevant (the explanation goes on); or it holds a word of the question that ``i``
-    lacks ("His name is Randy Lennox." ... "He'll be presented with the ... award")."""
+    lacks ("His name is Randy Lennox." ... "He'll be presented with the ... award"); or the question
+    asks why and ``j`` is the next spoken sentence."""
     if r.pieces[i].text.endswith("?") and not r.pieces[j].text.endswith("?"):
         return True
     if r.want is not None and not r.typed[i] and r.typed[j]:
         return True
     if r.want is None and r.relevance[j] >= max(RUN_ON, r.relevance[i] - RUN_ON_DROP):
         return True
+    if _WHY.match(r.question) and r.pieces[j].modality == "asr":
+        return True  # a reason follows the claim: "...unavoidable contact." "A taller player, a smaller player."
     asked = terms(r.question)
     missing = [w for w in asked if w not in matched(asked, r.pieces[i].text)]
     return bool(r.words[i]) and bool(missing) and bool(matched(missing, r.pieces[j].text))

@@ -34,6 +34,7 @@ from vrag.schema import Answer, Hit, Segment
 from vrag.store import Store
 from vrag.timecode import mmss
 
+from .pieces import profile_lead
 from .query_terms import terms
 
 __all__ = ["LibraryRetriever", "LibraryQuery", "Match", "Selection", "parse_question", "compose_answer",
@@ -150,6 +151,9 @@ def parse_question(question: str) -> LibraryQuery:
             rest = re.sub(r"\b(?:" + g.cue + r")\b", " ", rest)
     if q.audio == "singing" and "song" in q.genres:
         q.genres.remove("song")  # "which songs have singing": the sound decides
+    if q.audio == "speech" and "speech" in q.genres and not re.search(
+            r"\b(?:an?|the) (?:public |political |inaugural )?speech\b|speeches|address|oration|inaugural", text):
+        q.genres.remove("speech")  # "which recordings have no speech": the sound, not a kind of recording
     q.facet = next((name for name, pattern in _FACETS.items() if re.search(pattern, text)), "")
     q.language = next((code for name, code in _LANGUAGES.items() if re.search(rf"\b(?:in|spoken in) {name}\b", text)), "")
     count = _COUNT.search(text)
@@ -419,7 +423,8 @@ def compose_answer(question: str, retrieval: Any) -> Answer:
     citations: list[dict[str, Any]] = []
     for m in selection.matches:
         facts = f"; {_FACET_LABEL.get(selection.query.facet, 'names')}: {', '.join(m.facts)}" if m.facts else ""
-        line = f"- {display_name(m.path)} ({m.reason}{facts})"
+        lead = profile_lead(m.profile, 2)
+        line = f"- {display_name(m.path)} ({m.reason}{facts})" + (f" — {lead}" if lead else "")
         quotes = [f"{_quote(h)} [{mmss(h.start)}–{mmss(h.end)}]" for h in m.hits if h.modality != "profile"]
         if quotes:
             line += ": " + " … ".join(quotes)

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from vrag.schema import Hit, Segment
 
 __all__ = ["Piece", "read_pieces", "split", "plain", "repeats", "next_piece", "block_after", "beside",
-           "context_hits", "display_paths", "is_label", "ANTECEDENT_GAP", "FOLLOW_GAP"]
+           "context_hits", "display_paths", "is_label", "profile_lead", "ANTECEDENT_GAP", "FOLLOW_GAP"]
 
 #: A pronoun-led quote borrows the sentence before it from a record ending at most this many seconds earlier.
 ANTECEDENT_GAP = 2.0
@@ -260,6 +260,16 @@ def _screen_around(store: Any, hit: Hit, have: set[str]) -> list[Hit]:
         out.append(Hit(seg, 0.0, "ocr: the screen text beside a quoted label (context)", hit.path,
                        signals={"context": 1.0}))
     return out
+
+
+def profile_lead(profile: Segment | None, parts: int = 3) -> str:
+    """What a video's profile record says it is, read rather than quoted: its kind and what it is
+    about ("Weather forecast. About: flurries, northern York region, ..."); "" without one."""
+    if profile is None:
+        return ""
+    lead = [p.strip() for p in re.split(r"(?<=\.)\s+(?=[A-Z])", profile.text or "") if p.strip()]
+    lead = [p for p in lead if not p.startswith(("Audio:", "Language:", "Duration", "On screen:", "Looks like:"))]
+    return " ".join(lead[:parts])
 
 
 def display_paths(paths: Sequence[str]) -> dict[str, str]:

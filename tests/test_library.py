@@ -106,7 +106,9 @@ def test_a_library_question_is_read_into_its_conditions():
     q = parse_question("Summarize the two talk-show clips.")
     assert (q.genres, q.count, q.summary) == (["talk show"], 2, True)
     q = parse_question("Which files have no speech?")
-    assert (q.audio, q.negated) == ("speech", True)
+    assert (q.audio, q.negated, q.genres) == ("speech", True, [])  # the sound, not the kind of recording
+    assert parse_question("Which recordings are speeches?").genres == ["speech"]
+    assert parse_question("Which recordings are poems?").genres == ["poetry reading"]
     q = parse_question("Which videos show a golf cart?")  # "golf" describes the cart: a topic, not the genre
     assert q.genres == [] and q.words == ["golf", "cart"]
     assert parse_question("Which clips have music in them?").audio == "music"
@@ -153,6 +155,29 @@ def test_every_video_gets_a_profile_record(library_kb):
     assert {name for name, _score in volcano.meta["genres"]} >= {"lecture", "song", "weather forecast"}
 
 
+@pytest.mark.parametrize("text,genre", [
+    ("From fairest creatures we desire increase, that thereby beauty's rose might never die. Thou that art now the "
+     "world's fresh ornament, and only herald to the gaudy spring, within thine own bud buriest thy content.",
+     "poetry reading"),
+    ("And so, my fellow Americans: ask not what your country can do for you, ask what you can do for your country.",
+     "speech"),
+    ("Some flurries are edging into northern York region over the next hour, a few scattered flurries before this "
+     "evening is out, and temperatures near nine degrees.", "weather forecast"),
+])
+def test_a_profile_names_the_kind_of_recording(text, genre):
+    """A poem read aloud and an address to the nation are kinds of recording of their own (neither a
+    song nor a lecture); the real embedder scores them."""
+    from vrag.backends.text_embed import text_embedder
+    from vrag.config import Config
+    from vrag.indexers.profile import build_profile
+    from vrag.schema import Segment
+
+    speech = [Segment("v", "asr", 0.0, 20.0, text, "asr@test")]
+    profile = build_profile("v", "clip.mp3", 20.0, {"asr": speech}, text_embedder(Config.load()).embed)
+    assert profile.meta["genres"][0][0] == genre, profile.meta["genres"][:3]
+    assert profile.text.startswith(genre.capitalize() + ".")
+
+
 def test_which_clips_have_music_lists_exactly_the_music_clip(library_kb):
     result = library_kb.ask("Which clips have music in them?")
     assert result.route == "library" and result.found
@@ -170,6 +195,7 @@ def test_which_videos_are_about_a_topic_lists_each_with_evidence(library_kb):
     assert lines[0].startswith("2 videos:") and len(lines) == 3
     for line in lines[1:]:
         assert line.startswith("- volcano_") and "volcano" in line.lower().split(":", 1)[1] and "[00:" in line
+        assert " — " in line and "About: " in line  # what the video is about, from its profile
     for cite in result.citations:  # each citation overlaps a hit of its video
         assert any(h.video_id == cite["video_id"] and h.start < cite["end"] and h.end > cite["start"]
                    for h in result.hits)
