@@ -18,10 +18,10 @@ from .base import IndexContext, Stage
 
 __all__ = ["structured_captions", "concept_records", "CaptionStage", "PRODUCER", "CONCEPT_PRODUCER"]
 
-PRODUCER = "structured-caption(imagenet-tags+ocr+asr; not a VLM)@caption-2"
+PRODUCER = "structured-caption(imagenet-tags+ocr+asr; not a VLM)@caption-3"  # 3: indoors/outdoors tags, light
 #: Producer of the visual-concept records: a keyframe's ImageNet posterior projected into the text
 #: space (ConSE over WordNet-enriched class names), searchable by text like any caption.
-CONCEPT_PRODUCER = "visual-concepts(conse:efficientnet-lite0+wordnet)@concepts-1"
+CONCEPT_PRODUCER = "visual-concepts(conse:efficientnet-lite0+wordnet)@concepts-2"  # 2: indoors/outdoors
 #: Classes named as "possibly" in a concept record's text (searchable, never stated as fact).
 _POSSIBLE = 0.1
 _GIST_WORDS = 30
@@ -59,10 +59,14 @@ def structured_captions(
     video: VideoRef, keyframes: Sequence[Segment], speech: Sequence[Segment], screen: Sequence[Segment]
 ) -> list[Segment]:
     """One caption per keyframe that has anything to say."""
+    from vrag.backends.concepts import light
+
     out = []
     for kf in sorted(keyframes, key=lambda s: s.start):
         tags = [name for name, _p in kf.meta.get("tags", [])]
-        colours = (kf.meta.get("scene") or {}).get("colours") or []
+        scene = kf.meta.get("scene") or {}
+        colours = scene.get("colours") or []
+        lit = light(scene) if scene else ""
         shown = _screen(_overlapping(screen, kf.start, kf.end))
         said = _gist(_overlapping(speech, kf.start, kf.end))
         parts = []
@@ -70,6 +74,8 @@ def structured_captions(
             parts.append("Looks like: " + ", ".join(tags) + ".")
         if colours and (tags or shown or said):
             parts.append("Colours: " + ", ".join(colours) + ".")
+        if lit and lit not in tags and (tags or shown or said):
+            parts.append(f"Light: {lit}.")
         if shown:
             parts.append(f'On screen: "{shown}".')
         if said:

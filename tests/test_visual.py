@@ -95,14 +95,28 @@ def test_query_image_errors_and_clip_wiring(tmp_path, visual_kb):
         get_backend("image_embed", kb.config).embed_text(["a cat"])
 
 
-def test_real_cartoon_and_stage_video_get_keyframes(tmp_path):
+def test_real_cartoon_and_stage_video_get_keyframes_said_outdoors_and_indoors_where_judged(tmp_path):
+    import json
+
     eval_file("media/big_buck_bunny_0_30.webm")
-    kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "frame"))
+    kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "frame", "caption"))
     kb.index([EVAL_DIR / "media" / "big_buck_bunny_0_30.webm", EVAL_DIR / "media" / "nextqa_4405327307_stage.mp4"])
-    for name in ("big_buck_bunny_0_30.webm", "nextqa_4405327307_stage.mp4"):
+    judged = json.loads((Path(__file__).parents[1] / "benchmarks/data/visual_scenes_judged.json").read_text())
+    said = {"big_buck_bunny_0_30.webm": "outdoors", "nextqa_4405327307_stage.mp4": "indoors"}  # the meadow, the stage
+    for name, place in said.items():
         frames = _frames(kb, name)
         assert 2 <= len(frames) <= 40
         assert all(np.isclose(np.linalg.norm(s.vector), 1.0, atol=1e-3) for s in frames)
+        truth = sorted((j["start"], j["place"]) for j in judged["keyframes"] if j["file"] == name)
+        for seg in frames:  # each place said is the one seen by eye in the judged keyframe nearest in time
+            for word in {w for w, _c in seg.meta["tags"]} & {"indoors", "outdoors"}:
+                assert word == min(truth, key=lambda jt: abs(jt[0] - seg.start))[1], (name, seg.start, seg.meta["tags"])
+        placed = [s for s in frames if place in {w for w, _c in s.meta["tags"]}]
+        assert len(placed) >= len(frames) // 2, (name, [s.meta["tags"] for s in frames])
+        captions = [c for c in kb.segments(placed[0].video_id, "caption") if place in c.text]
+        assert {c.meta["kind"] for c in captions} == {"structured", "concepts"}  # searchable words, in the concepts too
+    top = kb.search("a scene outdoors", k=1, mode="naive").hits[0]
+    assert Path(top.path).name == "big_buck_bunny_0_30.webm" and "outdoors" in top.why, top.why
 
 
 def test_structured_captions_combine_tags_screen_text_and_speech(tmp_path, lecture):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -19,7 +21,7 @@ from ..registry import register, require
 from . import Lazy, resolve_device
 from .text_embed import embedding_dim, load_sentence_transformer
 
-__all__ = ["EfficientNetLite0", "ClipImageEmbedder", "to_model_input"]
+__all__ = ["EfficientNetLite0", "ClipImageEmbedder", "to_model_input", "torch_threads"]
 
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
@@ -37,9 +39,32 @@ def to_model_input(rgb: Any) -> Any:
     return cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
 
 
+_THREADS_LOCK = threading.Lock()
+
+
+@contextmanager
+def torch_threads(n: int) -> Any:
+    """Run torch's CPU operators on ``n`` intra-op threads inside the block (0: leave as is), then
+    restore the process-wide count. A small model on one frame at a time gains little from more
+    threads and, on a busy machine, loses most of its time to threads waiting for each other
+    (measured in BENCHMARKS.md, bench-visual: 2 threads 0.4-1.3 s a frame, 1 thread 0.05 s)."""
+    import torch
+
+    if n <= 0:
+        yield
+        return
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+
 @register("image_embed", "efficientnet-lite0")
 class EfficientNetLite0:
-    settings = ("device", "threads")
+    settings = ("device", "threads", "keyframe_threads")
     model_id = "efficientnet-lite0-imagenet"
     dim = 1280
     can_embed_text = False
@@ -47,6 +72,7 @@ class EfficientNetLite0:
     def __init__(self, cfg: Config):
         self.device = resolve_device(cfg.device)
         self.threads = int(cfg.threads)
+        self.frame_threads = int(cfg.keyframe_threads) if self.device == "cpu" else 0
         self._model = Lazy(self._create)
 
     def load(self) -> Any:
@@ -90,7 +116,7 @@ class EfficientNetLite0:
         mean = torch.tensor(_MEAN).view(1, 3, 1, 1)
         std = torch.tensor(_STD).view(1, 3, 1, 1)
         x = ((x - mean) / std).contiguous().to(self.device)
-        with torch.inference_mode():
+        with torch_threads(self.frame_threads), torch.inference_mode():
             pooled = model._avg_pooling(model.extract_features(x)).flatten(1)
             probs = model._fc(pooled).softmax(-1)
         vectors = torch.nn.functional.normalize(pooled, dim=1).cpu().numpy().astype(np.float32)
