@@ -66,6 +66,26 @@ def test_image_tags_are_kept_only_when_confident(visual_kb):
     assert any("cat" in name.lower() or "mau" in name.lower() for s in cat for name, _ in s.meta["tags"])
 
 
+def test_the_keyframe_model_gives_the_same_posterior_on_onnx_runtime_as_on_torch(tmp_path):
+    from skimage import data
+
+    from vrag.backends.image_embed import EfficientNetLite0
+    from vrag.config import Config
+
+    images = [data.chelsea(), data.rocket(), data.coffee()]
+    onnx = EfficientNetLite0(Config.load(env={}, asr_model_cache=str(tmp_path / "models")))
+    torch = EfficientNetLite0(Config.load(env={}, keyframe_runtime="torch"))
+    (vo, po), (vt, pt) = onnx.posterior(images), torch.posterior(images)
+    assert type(onnx.load()).__name__ == "OnnxEfficientNet" and list((tmp_path / "models").glob("*/model.onnx"))
+    assert np.abs(po - pt).max() < 1e-4 and (vo * vt).sum(1).min() > 0.9999  # the stored vectors stay comparable
+    assert list(po.argmax(1)) == list(pt.argmax(1)) and np.allclose(np.linalg.norm(vo, axis=1), 1.0, atol=1e-5)
+    blocked = tmp_path / "a-file"  # a model cache that cannot be a folder: the export cannot be written
+    blocked.write_text("")
+    fallback = EfficientNetLite0(Config.load(env={}, asr_model_cache=str(blocked)))
+    assert np.allclose(fallback.posterior(images[:1])[1], pt[:1], atol=1e-6)  # the same posterior, through torch
+    assert type(fallback.load()).__name__ == "EfficientNet"
+
+
 def test_removing_a_video_removes_its_frames_and_thumbnails(tmp_path):
     video = tmp_path / "v.mp4"
     make_color_video(video, [("red", 1.0), ("photo:coffee", 1.0)])
