@@ -18,13 +18,16 @@ from .base import IndexContext, Stage
 
 __all__ = ["structured_captions", "concept_records", "CaptionStage", "PRODUCER", "CONCEPT_PRODUCER"]
 
-PRODUCER = "structured-caption(imagenet-tags+ocr+asr; not a VLM)@caption-3"  # 3: indoors/outdoors tags, light
+PRODUCER = "structured-caption(imagenet-tags+ocr+asr; not a VLM)@caption-3"  # 3: the light
 #: Producer of the visual-concept records: a keyframe's ImageNet posterior projected into the text
 #: space (ConSE over WordNet-enriched class names), searchable by text like any caption.
-CONCEPT_PRODUCER = "visual-concepts(conse:efficientnet-lite0+wordnet)@concepts-2"  # 2: indoors/outdoors
+CONCEPT_PRODUCER = "visual-concepts(conse:efficientnet-lite0+wordnet)@concepts-2"  # 2: indoors/outdoors (not in the vector)
 #: Classes named as "possibly" in a concept record's text (searchable, never stated as fact).
 _POSSIBLE = 0.1
 _GIST_WORDS = 30
+#: Place words (concepts.place): in the concept records, kept out of the structured caption, whose text vector
+#: they pulled towards every other scene of the same place (measured: bench-visual)
+_PLACES = ("indoors", "outdoors")
 _SCREEN_CHARS = 200
 
 
@@ -63,7 +66,7 @@ def structured_captions(
 
     out = []
     for kf in sorted(keyframes, key=lambda s: s.start):
-        tags = [name for name, _p in kf.meta.get("tags", [])]
+        tags = [name for name, _p in kf.meta.get("tags", []) if name not in _PLACES]  # said in the concept records
         scene = kf.meta.get("scene") or {}
         colours = scene.get("colours") or []
         lit = light(scene) if scene else ""
@@ -115,7 +118,7 @@ def concept_records(video: VideoRef, keyframes: Sequence[Segment], embedder: Any
         stated = [w for w, _c in kf.meta.get("tags", [])]
         scene = [w for w, _c in scene_words(classes, kf.meta.get("scene") or {})]
         possible = [table[int(i)][0] for i, p in classes if float(p) >= _POSSIBLE and table[int(i)][0] not in stated]
-        vector = space.project(classes, extra=scene)
+        vector = space.project(classes, extra=[w for w in scene if w not in _PLACES])  # as in the captions: measured
         if vector is None:
             continue
         text = "Seen: " + (", ".join(stated) if stated else "nothing certain") + "."
@@ -125,7 +128,8 @@ def concept_records(video: VideoRef, keyframes: Sequence[Segment], embedder: Any
             video_id=video.video_id, modality="caption", start=kf.start, end=kf.end, text=text,
             producer=CONCEPT_PRODUCER, uri=video.uri, vector=[float(x) for x in vector],
             meta={"kind": "concepts", "keyframe": kf.segment_id, "thumb": kf.meta.get("thumb"),
-                  "concepts": [[table[int(i)][0], round(float(p), 3)] for i, p in classes] + [[w, 1.0] for w in scene]},
+                  "concepts": [[table[int(i)][0], round(float(p), 3)] for i, p in classes]
+                  + [[w, 1.0] for w in scene if w not in {table[int(i)][0] for i, _p in classes}]},
         ))
     return out
 
