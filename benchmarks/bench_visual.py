@@ -24,7 +24,7 @@ from typing import Any
 
 from benchmarks.common import Section, child_json, command_line, measured, stamp
 
-__all__ = ["SECTION", "main", "tag_precision"]
+__all__ = ["SECTION", "main", "tag_precision", "place_scores", "diff"]
 
 SECTION = Section("<!-- bench-visual:begin -->", "<!-- bench-visual:end -->")
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +56,22 @@ def _recall5(kb: Any, questions: list[dict[str, Any]], mode: str) -> float:
 
     rows = run_eval(kb, questions, k=10, mode=mode, answer=False)
     return sum(1 for r in rows if r["rank"] is not None and r["rank"] <= 5) / max(1, len(rows))
+
+
+def diff(before: Any, after: Any) -> list[str]:
+    """Recall@5 of both knowledge bases per question set and mode, and the questions one finds and
+    the other does not (``--diff``: printed, not written to BENCHMARKS.md)."""
+    from vrag.evaluate import run_eval
+
+    lines = []
+    for name, questions in _questions().items():
+        for mode in MODES:
+            rows = [run_eval(kb, questions, k=10, mode=mode, answer=False) for kb in (before, after)]
+            hit = [[r["rank"] is not None and r["rank"] <= 5 for r in side] for side in rows]
+            lines.append(f"{name} {mode}: {sum(hit[0]) / max(1, len(hit[0])):.2f} -> {sum(hit[1]) / max(1, len(hit[1])):.2f}")
+            lines += [f"    {'gained' if b else 'lost'}: {q['question'][:90]} (rank {ra['rank']} -> {rb['rank']})"
+                      for q, ra, rb, a, b in zip(questions, *rows, *hit) if a != b]
+    return lines
 
 
 def tag_precision(kb: Any) -> tuple[int, int, list[str]]:
@@ -248,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tags-only", action="store_true", help="only the tag precision, replaced in --out")
     ap.add_argument("--timing-only", action="store_true",
                     help="only the fresh index of the clips, added to the section already in --out")
+    ap.add_argument("--diff", action="store_true", help="print recall and the questions that differ between "
+                    "--before and --after (nothing written)")
     ap.add_argument("--index-once", metavar="JSON", help=argparse.SUPPRESS)  # a child: one fresh index, JSON out
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
@@ -256,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.timing_only and not (args.before and args.after):
         ap.error("--before and --after are needed (except with --timing-only)")
+    if args.diff:
+        from vrag import KnowledgeBase
+
+        print("\n".join(diff(KnowledgeBase(args.before), KnowledgeBase(args.after))))
+        return 0
     if args.tags_only:
         from vrag import KnowledgeBase
 
@@ -282,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
              f"{measured(command_line('benchmarks.bench_visual', argv))}. The machine was shared with other "
              "jobs (contended): the timings are an upper bound.", "",
              "Recall@5 (file + span; k=10 search, no answers) on ../shared/eval, the same knowledge base before "
-             f"(`{args.before}`) and after (`{args.after}`) re-running only the keyframe and caption stages:", "",
+             f"(`{args.before}`) and after (`{args.after}`) re-running only the keyframe and caption stages (`vrag index "
+             "../shared/eval` on a copy: only `frame` and `caption` have new fingerprints; shots are detected beside "
+             "them as in any index, whereas `--only frame,caption` would keep no shot cuts):", "",
              "| questions | n | " + " | ".join(f"{m} before | {m} after" for m in MODES) + " |",
              "|---|---|" + "---|---|" * len(MODES)]
     for name, questions in _questions().items():
