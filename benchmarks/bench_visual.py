@@ -295,7 +295,10 @@ def main(argv: list[str] | None = None) -> int:
         kept = old[old.index(SECTION.begin) + len(SECTION.begin): old.index(SECTION.end)].strip("\n").splitlines() \
             if SECTION.begin in old else []
         at = next((i for i, line in enumerate(kept) if line.startswith(TIMING)), len(kept))
-        lines = kept[:at] + _timing(Path(args.eval_dir), argv)
+        head = kept[:at]
+        while head and not head[-1].strip():
+            head.pop()
+        lines = head + ([""] if head else []) + _timing(Path(args.eval_dir), argv)
         SECTION.publish(SECTION.render(lines + [""]), args.out)
         return 0
     from vrag import KnowledgeBase
