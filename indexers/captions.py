@@ -18,13 +18,16 @@ from .base import IndexContext, Stage
 
 __all__ = ["structured_captions", "concept_records", "CaptionStage", "PRODUCER", "CONCEPT_PRODUCER"]
 
-PRODUCER = "structured-caption(imagenet-tags+ocr+asr; not a VLM)@caption-2"
+PRODUCER = "structured-caption(imagenet-tags+ocr+asr; not a VLM)@caption-3"  # 3: the light
 #: Producer of the visual-concept records: a keyframe's ImageNet posterior projected into the text
 #: space (ConSE over WordNet-enriched class names), searchable by text like any caption.
-CONCEPT_PRODUCER = "visual-concepts(conse:efficientnet-lite0+wordnet)@concepts-1"
+CONCEPT_PRODUCER = "visual-concepts(conse:efficientnet-lite0+wordnet)@concepts-2"  # 2: indoors/outdoors (not in the vector)
 #: Classes named as "possibly" in a concept record's text (searchable, never stated as fact).
 _POSSIBLE = 0.1
 _GIST_WORDS = 30
+#: Place words (concepts.place): in the concept records, kept out of the structured caption, whose text vector
+#: they pulled towards every other scene of the same place (measured: bench-visual)
+_PLACES = ("indoors", "outdoors")
 _SCREEN_CHARS = 200
 
 
@@ -59,10 +62,14 @@ def structured_captions(
     video: VideoRef, keyframes: Sequence[Segment], speech: Sequence[Segment], screen: Sequence[Segment]
 ) -> list[Segment]:
     """One caption per keyframe that has anything to say."""
+    from vrag.backends.concepts import light
+
     out = []
     for kf in sorted(keyframes, key=lambda s: s.start):
-        tags = [name for name, _p in kf.meta.get("tags", [])]
-        colours = (kf.meta.get("scene") or {}).get("colours") or []
+        tags = [name for name, _p in kf.meta.get("tags", []) if name not in _PLACES]  # said in the concept records
+        scene = kf.meta.get("scene") or {}
+        colours = scene.get("colours") or []
+        lit = light(scene) if scene else ""
         shown = _screen(_overlapping(screen, kf.start, kf.end))
         said = _gist(_overlapping(speech, kf.start, kf.end))
         parts = []
@@ -70,6 +77,8 @@ def structured_captions(
             parts.append("Looks like: " + ", ".join(tags) + ".")
         if colours and (tags or shown or said):
             parts.append("Colours: " + ", ".join(colours) + ".")
+        if lit and lit not in tags and (tags or shown or said):
+            parts.append(f"Light: {lit}.")
         if shown:
             parts.append(f'On screen: "{shown}".')
         if said:
@@ -109,7 +118,7 @@ def concept_records(video: VideoRef, keyframes: Sequence[Segment], embedder: Any
         stated = [w for w, _c in kf.meta.get("tags", [])]
         scene = [w for w, _c in scene_words(classes, kf.meta.get("scene") or {})]
         possible = [table[int(i)][0] for i, p in classes if float(p) >= _POSSIBLE and table[int(i)][0] not in stated]
-        vector = space.project(classes, extra=scene)
+        vector = space.project(classes, extra=[w for w in scene if w not in _PLACES])  # as in the captions: measured
         if vector is None:
             continue
         text = "Seen: " + (", ".join(stated) if stated else "nothing certain") + "."
@@ -119,7 +128,8 @@ def concept_records(video: VideoRef, keyframes: Sequence[Segment], embedder: Any
             video_id=video.video_id, modality="caption", start=kf.start, end=kf.end, text=text,
             producer=CONCEPT_PRODUCER, uri=video.uri, vector=[float(x) for x in vector],
             meta={"kind": "concepts", "keyframe": kf.segment_id, "thumb": kf.meta.get("thumb"),
-                  "concepts": [[table[int(i)][0], round(float(p), 3)] for i, p in classes] + [[w, 1.0] for w in scene]},
+                  "concepts": [[table[int(i)][0], round(float(p), 3)] for i, p in classes]
+                  + [[w, 1.0] for w in scene if w not in {table[int(i)][0] for i, _p in classes}]},
         ))
     return out
 

@@ -46,7 +46,8 @@ class _Keyframe:
 @register("stage", "frame")
 class KeyframeStage(Stage):
     name = "frame"
-    version = "2"  # 2: the top ImageNet classes and pixel cues kept per keyframe; tags are calibrated statements
+    version = "3"  # 2: the top ImageNet classes and pixel cues kept per keyframe; tags are calibrated statements
+    # 3: "indoors"/"outdoors" among the tags when the posterior and pixel cues agree (concepts.place)
     settings = ("image_embedder", "clip_model", "keyframe_interval", "keyframe_similarity", "tag_min_prob",
                 "thumb_width", "scene_threshold", "scene_fps", "scene_min_seconds")
     writes = ("frame",)

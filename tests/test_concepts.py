@@ -11,7 +11,9 @@ from vrag.backends.concepts import (
     ConceptSpace,
     concept_space,
     concept_table,
+    light,
     pixel_cues,
+    place,
     scene_words,
     statements,
     top_classes,
@@ -35,7 +37,7 @@ def test_the_shipped_table_names_every_class_with_its_wordnet_hypernyms():
 
 def test_a_confident_class_is_stated_an_unsure_one_is_not():
     cart = [[_index("golf cart"), 0.89], [_index("lawn mower"), 0.02]]
-    assert statements(cart) == [("golf cart", 0.89)]
+    assert statements(cart) == [("golf cart", 0.89), ("outdoors", 0.91)]  # golf carts and lawn mowers are outside
     meadow = [[_index("chameleon"), 0.29], [_index("agama"), 0.08], [_index("European green lizard"), 0.03]]
     assert statements(meadow) == []  # Big Buck Bunny's meadow is not stated to be a lizard
     website = [[_index("website"), 0.8]]
@@ -53,14 +55,29 @@ def test_scene_words_need_two_kinds_of_evidence_and_pixel_cues_are_hedged():
     lawn[45:] = (40, 160, 40)
     cues = pixel_cues(lawn)
     assert cues["green_low"] > 0.9 and "green" in cues["colours"]
-    assert [w for w, _ in scene_words([], cues)] == ["grass"]
+    assert [w for w, _ in scene_words([], cues)] == ["grass", "outdoors"]
     sky = np.zeros((90, 160, 3), np.uint8)
     sky[:45] = (90, 160, 235)
     sky[45:] = (120, 90, 60)
-    assert [w for w, _ in scene_words([], pixel_cues(sky))] == ["sky"]
+    assert [w for w, _ in scene_words([], pixel_cues(sky))] == ["sky", "outdoors"]
     wallpaper = np.full((90, 160, 3), (90, 160, 235), np.uint8)
     assert scene_words([], pixel_cues(wallpaper)) == []  # blue all over is not a sky
-    assert [w for w, _ in scene_words([], pixel_cues(np.zeros((90, 160, 3), np.uint8)))] == ["dark"]
+    assert [w for w, _ in scene_words([], pixel_cues(np.zeros((90, 160, 3), np.uint8)))] == ["dark"]  # no place
+
+
+def test_indoors_and_outdoors_are_said_only_when_the_evidence_agrees():
+    lawn = {"green_low": 0.8, "brightness": 0.5, "blue_top": 0.0}
+    assert scene_words([], lawn) == [("grass", 0.8), ("outdoors", 0.8)]
+    stage = [[_index("front curtain"), 0.5], [_index("spotlight"), 0.1], [_index("stage"), 0.09]]
+    assert ("indoors", 0.8) in scene_words(stage, {})
+    assert place([[_index("valley"), 0.3], [_index("lakeshore"), 0.25]], {}) == ("outdoors", 0.55)
+    assert place([[_index("desk"), 0.3], [_index("bookcase"), 0.3]], {}) == ("indoors", 0.6)
+    assert place([[_index("valley"), 0.3]], {}) is None  # a third of the mass: unsure, nothing said
+    assert place([[_index("dining table"), 0.6]], {}, ["grass"]) is None  # a table on a lawn: both, nothing said
+    assert place([[_index("golf cart"), 0.9]], {}, ["dark"]) is None  # a dark frame: nothing said
+    assert [w for w, _c in statements([[_index("website"), 0.9]], lawn)] == ["grass", "outdoors"]
+    assert (light({"brightness": 0.05}), light({"brightness": 0.5}), light({"brightness": 0.9}), light({})) == \
+        ("dark", "", "bright", "")
 
 
 def test_the_concept_vector_lives_in_the_text_space(tmp_path):

@@ -103,11 +103,12 @@ def test_fingerprints_of_the_built_in_stages_did_not_change():
     (asr_languages, asr_translate); OCR records carry a language (ocr_rec_model, ocr_rec_keys).
     Issue 21: ocr (ocr-3, ocr_incremental: reads only changed regions; a line back after a gap is a new
     appearance), so screen text is redone. Issue 19: frame (keyframes keep their ImageNet posterior and
-    pixel cues; calibrated tags) and caption (visual-concept records), so keyframes and captions are redone.
+    pixel cues; calibrated tags) and caption (visual-concept records), so keyframes and captions are redone;
+    then frame-3 and caption-3/concepts-2: "indoors"/"outdoors" tags and words, the light in captions.
     Issue 16 (session 4): profile-3, two more kinds of recording (poetry reading, speech), so profiles are redone.)"""
     assert wanted(Config.load(env={}), "/nowhere/x.mp4") == {
         "shot": "7a63b41b617d3dbb", "asr": "2193615189d067fd", "ocr": "cfbfa1b0829315ec",
-        "frame": "9c470cb17787c760", "caption": "e0525802d14bdd75", "audio_event": "35ae371d98be6eb8",
+        "frame": "a435152e104421ad", "caption": "ed3e6a15dda4685d", "audio_event": "35ae371d98be6eb8",
         "graph": "1b9e1434e5ada4d9", "units": "9d505fe402284784", "profile": "51e149924dec0a5c",
         "speakers": "58a13846ae322a8e",  # issue 18: the new speakers stage (voice_encoder, speaker_threshold)
     }

@@ -66,6 +66,26 @@ def test_image_tags_are_kept_only_when_confident(visual_kb):
     assert any("cat" in name.lower() or "mau" in name.lower() for s in cat for name, _ in s.meta["tags"])
 
 
+def test_the_keyframe_model_gives_the_same_posterior_on_onnx_runtime_as_on_torch(tmp_path):
+    from skimage import data
+
+    from vrag.backends.image_embed import EfficientNetLite0
+    from vrag.config import Config
+
+    images = [data.chelsea(), data.rocket(), data.coffee()]
+    onnx = EfficientNetLite0(Config.load(env={}, asr_model_cache=str(tmp_path / "models")))
+    torch = EfficientNetLite0(Config.load(env={}, keyframe_runtime="torch"))
+    (vo, po), (vt, pt) = onnx.posterior(images), torch.posterior(images)
+    assert type(onnx.load()).__name__ == "OnnxEfficientNet" and list((tmp_path / "models").glob("*/model.onnx"))
+    assert np.abs(po - pt).max() < 1e-4 and (vo * vt).sum(1).min() > 0.9999  # the stored vectors stay comparable
+    assert list(po.argmax(1)) == list(pt.argmax(1)) and np.allclose(np.linalg.norm(vo, axis=1), 1.0, atol=1e-5)
+    blocked = tmp_path / "a-file"  # a model cache that cannot be a folder: the export cannot be written
+    blocked.write_text("")
+    fallback = EfficientNetLite0(Config.load(env={}, asr_model_cache=str(blocked)))
+    assert np.allclose(fallback.posterior(images[:1])[1], pt[:1], atol=1e-6)  # the same posterior, through torch
+    assert type(fallback.load()).__name__ == "EfficientNet"
+
+
 def test_removing_a_video_removes_its_frames_and_thumbnails(tmp_path):
     video = tmp_path / "v.mp4"
     make_color_video(video, [("red", 1.0), ("photo:coffee", 1.0)])
@@ -95,14 +115,30 @@ def test_query_image_errors_and_clip_wiring(tmp_path, visual_kb):
         get_backend("image_embed", kb.config).embed_text(["a cat"])
 
 
-def test_real_cartoon_and_stage_video_get_keyframes(tmp_path):
+def test_real_cartoon_and_stage_video_get_keyframes_said_outdoors_and_indoors_where_judged(tmp_path):
+    import json
+
     eval_file("media/big_buck_bunny_0_30.webm")
-    kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "frame"))
+    kb = KnowledgeBase(tmp_path / "kb", stages=("shot", "frame", "caption"))
     kb.index([EVAL_DIR / "media" / "big_buck_bunny_0_30.webm", EVAL_DIR / "media" / "nextqa_4405327307_stage.mp4"])
-    for name in ("big_buck_bunny_0_30.webm", "nextqa_4405327307_stage.mp4"):
+    judged = json.loads((Path(__file__).parents[1] / "benchmarks/data/visual_scenes_judged.json").read_text())
+    said = {"big_buck_bunny_0_30.webm": "outdoors", "nextqa_4405327307_stage.mp4": "indoors"}  # the meadow, the stage
+    for name, place in said.items():
         frames = _frames(kb, name)
         assert 2 <= len(frames) <= 40
         assert all(np.isclose(np.linalg.norm(s.vector), 1.0, atol=1e-3) for s in frames)
+        truth = sorted((j["start"], j["place"]) for j in judged["keyframes"] if j["file"] == name)
+        for seg in frames:  # each place said is the one seen by eye in the judged keyframe nearest in time
+            for word in {w for w, _c in seg.meta["tags"]} & {"indoors", "outdoors"}:
+                assert word == min(truth, key=lambda jt: abs(jt[0] - seg.start))[1], (name, seg.start, seg.meta["tags"])
+        placed = [s for s in frames if place in {w for w, _c in s.meta["tags"]}]
+        assert len(placed) >= len(frames) // 2, (name, [s.meta["tags"] for s in frames])
+        captions = [c for c in kb.segments(placed[0].video_id, "caption") if place in c.text]
+        assert captions and {c.meta["kind"] for c in captions} == {"concepts"}  # the structured captions leave it out
+    for query, name, place in (("a scene outdoors", "big_buck_bunny_0_30.webm", "outdoors"),
+                               ("indoors on a stage", "nextqa_4405327307_stage.mp4", "indoors")):
+        top = kb.search(query, k=1, mode="hybrid").hits[0]
+        assert Path(top.path).name == name and place in top.why.split("(")[0], (query, top.why)
 
 
 def test_structured_captions_combine_tags_screen_text_and_speech(tmp_path, lecture):

@@ -203,6 +203,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("clip_model", "", "For image_embedder=clip: a local sentence-transformers CLIP directory, or a hub name "
             "(e.g. sentence-transformers/clip-ViT-B-32), downloaded once into the model cache."),
     Setting("keyframe_interval", 1.0, "Seconds between frames considered as keyframes within a shot."),
+    Setting("keyframe_threads", 1, "CPU threads of the keyframe model (EfficientNet-Lite0), one frame at a time; 0: "
+            "`threads`. More threads mostly wait on each other on a small model (measured in BENCHMARKS.md)."),
+    Setting("keyframe_runtime", "onnxruntime", "Runtime of the keyframe model on a CPU: onnxruntime (exported once into "
+            "the model cache; the same posterior, several times faster) or torch.", ("onnxruntime", "torch")),
     Setting(
         "keyframe_similarity",
         0.85,

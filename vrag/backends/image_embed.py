@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -19,7 +21,7 @@ from ..registry import register, require
 from . import Lazy, resolve_device
 from .text_embed import embedding_dim, load_sentence_transformer
 
-__all__ = ["EfficientNetLite0", "ClipImageEmbedder", "to_model_input"]
+__all__ = ["EfficientNetLite0", "ClipImageEmbedder", "to_model_input", "torch_threads"]
 
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
@@ -37,9 +39,32 @@ def to_model_input(rgb: Any) -> Any:
     return cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
 
 
+_THREADS_LOCK = threading.Lock()
+
+
+@contextmanager
+def torch_threads(n: int) -> Any:
+    """Run torch's CPU operators on ``n`` intra-op threads inside the block (0: leave as is), then
+    restore the process-wide count. A small model on one frame at a time gains little from more
+    threads and, on a busy machine, loses most of its time to threads waiting for each other
+    (measured in BENCHMARKS.md, bench-visual: 2 threads 0.4-1.3 s a frame, 1 thread 0.05 s)."""
+    import torch
+
+    if n <= 0:
+        yield
+        return
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+
 @register("image_embed", "efficientnet-lite0")
 class EfficientNetLite0:
-    settings = ("device", "threads")
+    settings = ("device", "threads", "keyframe_threads", "keyframe_runtime", "asr_model_cache")
     model_id = "efficientnet-lite0-imagenet"
     dim = 1280
     can_embed_text = False
@@ -47,10 +72,34 @@ class EfficientNetLite0:
     def __init__(self, cfg: Config):
         self.device = resolve_device(cfg.device)
         self.threads = int(cfg.threads)
+        self.frame_threads = int(cfg.keyframe_threads) if self.device == "cpu" else 0
+        self.onnx = self.device == "cpu" and str(cfg.keyframe_runtime) == "onnxruntime"
+        self.cache = str(cfg.asr_model_cache)
         self._model = Lazy(self._create)
+        self._session = Lazy(self._create_onnx)
 
     def load(self) -> Any:
-        return self._model.get()
+        """The ONNX Runtime session when it can be had (see :mod:`.image_embed_onnx`), else the torch model."""
+        return self._session.get() or self._model.get()
+
+    def _create_onnx(self) -> Any:
+        """The ONNX Runtime session of the network, exported once into the model cache; False when
+        onnxruntime is missing or the export cannot be made (then torch runs it)."""
+        from importlib.util import find_spec
+
+        if not self.onnx or find_spec("onnxruntime") is None:
+            return False
+        from .image_embed_onnx import OnnxEfficientNet, export_onnx, onnx_export_path
+
+        path = onnx_export_path(self.cache)
+        try:
+            if not path.is_file():
+                if find_spec("onnx") is None:
+                    return False
+                export_onnx(self._model.get(), path)
+            return OnnxEfficientNet(path, self.frame_threads or self.threads)
+        except BackendError:  # e.g. a read-only cache: the same posterior through torch
+            return False
 
     def _create(self) -> Any:
         torch = require("torch", "Image embeddings", "vision")
@@ -80,17 +129,28 @@ class EfficientNetLite0:
     def posterior(self, images: Sequence[Any]) -> tuple[Any, Any]:
         """(n, 1280) L2-normalised feature vectors and the (n, 1000) ImageNet class probabilities."""
         import numpy as np
-        import torch
 
-        model = self.load()
+        session = self._session.get()
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32), np.zeros((0, 1000), dtype=np.float32)
         batch = np.stack([to_model_input(img) for img in images]).astype(np.float32) / 255.0
+        if session:
+            x = ((batch - np.float32(_MEAN)) / np.float32(_STD)).transpose(0, 3, 1, 2)
+            pooled, probs = session.run(np.ascontiguousarray(x, dtype=np.float32))
+            norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            return (pooled / norms).astype(np.float32), probs.astype(np.float32)
+        return self._torch_posterior(batch)
+
+    def _torch_posterior(self, batch: Any) -> tuple[Any, Any]:
+        import numpy as np
+        import torch
+
+        model = self._model.get()
         x = torch.from_numpy(batch).permute(0, 3, 1, 2)
         mean = torch.tensor(_MEAN).view(1, 3, 1, 1)
         std = torch.tensor(_STD).view(1, 3, 1, 1)
         x = ((x - mean) / std).contiguous().to(self.device)
-        with torch.inference_mode():
+        with torch_threads(self.frame_threads), torch.inference_mode():
             pooled = model._avg_pooling(model.extract_features(x)).flatten(1)
             probs = model._fc(pooled).softmax(-1)
         vectors = torch.nn.functional.normalize(pooled, dim=1).cpu().numpy().astype(np.float32)
