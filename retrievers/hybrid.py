@@ -23,7 +23,7 @@ from vrag.store import Store
 
 from .evidence import merge_adjacent, mmr, spread
 from .fusion import rrf
-from .naive import record_filter
+from .naive import cap_sound, record_filter
 from .query_terms import matched, terms
 from .seen import explain_concepts
 from .visual import VisualRetriever
@@ -55,7 +55,7 @@ class HybridRetriever:
         visual = VisualRetriever(self.store, self.cfg)
         if visual.can_search_text() and (filters or {}).get("modality") in (None, "frame", ["frame"]):
             lists.append(visual.by_text(query, k=pool, filters=filters))
-        fused = rrf([hits for hits in lists if hits], pool)
+        fused = cap_sound(rrf([hits for hits in lists if hits], pool), filters)
         explain_concepts(fused[: 2 * k], vector, self.embedder)  # named before merging: a merged hit keeps its best's why
         return mmr(merge_adjacent(fused[: 2 * k]), k)
 

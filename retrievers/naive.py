@@ -17,8 +17,28 @@ __all__ = ["NaiveRetriever", "record_filter", "default_modalities"]
 #: same speech and screen text (a talk's one shot holds all of it): they serve global questions.
 DEFAULT_MODALITIES = ("asr", "ocr", "caption")
 #: Sound-event records ("speech", "music") are one word each: searched only when the query is about sound.
-_SOUND = re.compile(r"\b(?:music\w*|songs?|sing\w*|sound\w*|audio|nois\w*|silen\w*|applau\w*|laugh\w*|"
-                    r"soundtrack|melod\w*|tune|beat|quiet)\b", re.I)
+_SOUND = re.compile(r"\b(?:music\w*|songs?|sing|sings|singing|sang|sung|sound\w*|audio|nois\w*|silen\w*|applau\w*|"
+                    r"laugh\w*|soundtrack|melod\w*|tune|beat|quiet)\b", re.I)
+#: Sound events kept among a query's hits, in all and per video: they are one or two words each
+#: ("singing voice"), so the same event in every song would otherwise crowd out what is sung or said.
+SOUND_HITS, SOUND_HITS_PER_VIDEO = 3, 1
+
+
+def cap_sound(hits: list[Hit], filters: dict[str, Any] | None) -> list[Hit]:
+    """``hits`` with at most :data:`SOUND_HITS` sound-event hits, one per video (the best), unless the
+    user asked for sound events."""
+    asked = (filters or {}).get("modality")
+    if asked == "audio_event" or (isinstance(asked, (list, tuple)) and list(asked) == ["audio_event"]):
+        return hits
+    out: list[Hit] = []
+    per_video: dict[str, int] = {}
+    for hit in hits:
+        if hit.segment.modality == "audio_event":
+            if sum(per_video.values()) >= SOUND_HITS or per_video.get(hit.video_id, 0) >= SOUND_HITS_PER_VIDEO:
+                continue
+            per_video[hit.video_id] = per_video.get(hit.video_id, 0) + 1
+        out.append(hit)
+    return out
 
 
 def default_modalities(query: str = "") -> tuple[str, ...]:
@@ -80,7 +100,9 @@ class NaiveRetriever:
 
     def retrieve(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
         vector = self.embedder.embed([query])[0]
-        found = self.store.segments.vector_search(vector, k, where=record_filter(filters, query),
+        where = record_filter(filters, query)
+        sound = "audio_event" in (where.modalities or ())
+        found = self.store.segments.vector_search(vector, 2 * k if sound else k, where=where,
                                                   model_id=self.embedder.model_id)
         paths = self.store.videos.paths(seg.video_id for seg, _ in found)
         hits = [
@@ -90,6 +112,6 @@ class NaiveRetriever:
         ]
         from .seen import explain_concepts, weigh_concepts  # what is seen: keyframe concepts in the text space
 
-        hits = weigh_concepts(hits)
+        hits = weigh_concepts(cap_sound(hits, filters))[:k] if sound else weigh_concepts(hits)
         explain_concepts(hits, vector, self.embedder)
         return hits

