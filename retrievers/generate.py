@@ -23,7 +23,7 @@ from vrag.timecode import mmss, span
 
 from .answer_type import ASKED_NOUNS, AnswerType, asked_modality, asked_type, find_typed
 from .pieces import (_PRONOUN_LED, ANTECEDENT_GAP, Piece, beside, block_after, context_hits, display_paths, is_label,
-                     next_piece, profile_lead,
+                     near_anchor, next_piece, profile_lead,
                      plain, read_pieces, repeats, bilingual)
 from .query_terms import matched, terms
 
@@ -58,6 +58,8 @@ SHORT_WORDS = 20
 #: Added to the pieces of the kind the question asks about ("on the slide": screen text; "what did
 #: the analyst say": speech).
 MODALITY_BONUS = 0.2
+#: Added to the screen lines standing where the question points ("next to the ... checkbox").
+NEAR_BONUS = 0.3
 #: Taken off a spoken question ("Now, was there contact to the head?"): it asks, its reply answers.
 QUESTION_PENALTY = 0.1
 #: A piece this relevant, holding the asked-for type or half the question's words, answers even when
@@ -144,9 +146,10 @@ class ExtractiveGenerator:
             return self._overview(r)
         if not answers(r, weak):
             return self._seen_only(read, hits)
-        chosen = _choose(r)
+        chosen = _choose(r, QUOTES + 2)  # two spare: a quote may take in the next one
         quotes = [_quote(r, i) for i in chosen]  # (text, start, end, pieces quoted)
         chosen, quotes = _distinct(chosen, quotes)
+        chosen, quotes = chosen[:QUOTES], quotes[:QUOTES]
         short = _short(r, chosen, quotes)
         lines = [f"“{text}” — {r.where(i, start, end)}" for i, (text, start, end, _u) in zip(chosen, quotes)]
         if short and not short.endswith("…") and plain(short) != plain(quotes[0][0]):
@@ -183,6 +186,11 @@ class ExtractiveGenerator:
         r.scores = [float(v @ vectors[0]) + WORD_BONUS * w - (SHORT_PENALTY if len(t) < SHORT else 0.0)
                     for t, v, w in zip(texts, vectors[1:], words)]
         r.relevance = list(r.scores)
+        anchor, near = near_anchor(question, pieces, hits)  # "next to the mirror displays checkbox"
+        if near:  # what stands there answers; the checkbox's own words are the question's
+            named = plain(pieces[anchor].text)
+            r.scores = [sc + (NEAR_BONUS if j in near else -NEAR_BONUS if plain(p.text) == named else 0.0)
+                        for j, (sc, p) in enumerate(zip(r.scores, pieces))]
         source = asked_modality(question)
         r.scores = [sc + (MODALITY_BONUS if p.modality == source else 0.0)
                     - (QUESTION_PENALTY if p.modality == "asr" and p.text.endswith("?") else 0.0)
@@ -268,8 +276,8 @@ def answers(r: _Reading, weak: bool) -> bool:
     return False
 
 
-def _choose(r: _Reading) -> list[int]:
-    """The pieces to quote: the best, then those nearly as good (at most :data:`QUOTES`); each hit
+def _choose(r: _Reading, limit: int = QUOTES) -> list[int]:
+    """The pieces to quote: the best, then those nearly as good (at most ``limit``); each hit
     on a graph path first (they are the chain between the question's entities)."""
     order = sorted(range(len(r.pieces)), key=lambda i: -r.scores[i])
     if r.want is not None:  # the best piece holding the asked-for type leads when it is nearly as good
@@ -280,14 +288,14 @@ def _choose(r: _Reading) -> list[int]:
     chosen: list[int] = []
     seen: set[str] = set()
     on_path = [n for n, h in enumerate(r.hits[:READ]) if h.graph_path]
-    for n in on_path[:QUOTES]:
+    for n in on_path[:limit]:
         best = next((i for i in order if r.pieces[i].hit == n), None)
         if best is not None and not repeats(r.pieces[best].text, seen):
             chosen.append(best)
             seen.add(plain(r.pieces[best].text))
     lead = r.scores[order[0]]
     for i in order:
-        if chosen and (r.scores[i] < max(MIN_RELEVANCE, lead - 0.12) or len(chosen) >= QUOTES):
+        if chosen and (r.scores[i] < max(MIN_RELEVANCE, lead - 0.12) or len(chosen) >= limit):
             break
         if not repeats(r.pieces[i].text, seen) and i not in chosen:
             chosen.append(i)
@@ -302,7 +310,7 @@ def _choose(r: _Reading) -> list[int]:
     video = r.hits[r.pieces[chosen[0]].hit].segment.video_id
     extra = next((i for i in order if i not in chosen and r.scores[i] >= MIN_RELEVANCE
                   and r.hits[r.pieces[i].hit].segment.video_id == video and matched(missing, r.pieces[i].text)
-                  and not repeats(r.pieces[i].text, seen)), None) if missing and len(chosen) < QUOTES else None
+                  and not repeats(r.pieces[i].text, seen)), None) if missing and len(chosen) < limit else None
     return chosen + ([extra] if extra is not None else [])
 
 

@@ -6,13 +6,13 @@ that completes it (the next sentence that names the person, the list under a sli
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from vrag.schema import Hit, Segment
 
 __all__ = ["Piece", "read_pieces", "split", "plain", "repeats", "next_piece", "block_after", "beside",
-           "context_hits", "display_paths", "is_label", "profile_lead", "ANTECEDENT_GAP", "FOLLOW_GAP"]
+           "context_hits", "display_paths", "is_label", "profile_lead", "near_anchor", "ANTECEDENT_GAP", "FOLLOW_GAP"]
 
 #: A pronoun-led quote borrows the sentence before it from a record ending at most this many seconds earlier.
 ANTECEDENT_GAP = 2.0
@@ -154,6 +154,40 @@ def _boxes(seg: Segment) -> dict[str, tuple[float, float, float, float]]:
 def is_label(text: str) -> bool:
     """A screen line that names what stands beside or under it: "Resolution:", "KEY BENEFITS:"."""
     return text.rstrip().endswith(":") and len(text) <= 40
+
+
+#: "the caveat next to the mirror displays checkbox": where on screen the question points.
+_NEAR = re.compile(r"\b(?:next to|beside|right of|left of|below|under|underneath|above|over)\s+(?:the\s+)?"
+                   r"((?:[\w'-]+\s*){1,5}?)(?:\s+(?:checkbox|check box|button|box|label|field|option|line|text|"
+                   r"title|heading|menu|icon|switch|toggle))?(?=\s*(?:[?,.;]|$|\b(?:in|on|at|while|when|during)\b))",
+                   re.I)
+
+
+def near_anchor(question: str, pieces: list[Piece], hits: Sequence[Hit]) -> tuple[int | None, list[int]]:
+    """The screen line a question points at and the lines beside or under it ("What caveat is printed
+    next to the mirror displays checkbox?": "Mirror displays" and the line on its row); (None, [])
+    when it points at none."""
+    found = _NEAR.search(question)
+    if not found:
+        return None, []
+    wanted = set(plain(found.group(1)).split())
+    best, share = None, 0.0
+    for i, p in enumerate(pieces):
+        words = set(plain(p.text).split())
+        if p.modality == "ocr" and p.box is not None and words:
+            overlap = len(words & wanted) / len(words | wanted)
+            if overlap > share:
+                best, share = i, overlap
+    if best is None or share < 0.5:
+        return None, []
+    anchor = pieces[best]
+    return best, beside(pieces, best, hits) if is_label(anchor.text) else _layout_neighbours(pieces, best, hits)
+
+
+def _layout_neighbours(pieces: list[Piece], i: int, hits: Sequence[Hit]) -> list[int]:
+    """:func:`beside` for any line, not only a label."""
+    p = pieces[i]
+    return beside([replace(p, text=p.text.rstrip(":") + ":") if k == i else q for k, q in enumerate(pieces)], i, hits)
 
 
 def beside(pieces: list[Piece], i: int, hits: Sequence[Hit], limit: int = 3) -> list[int]:

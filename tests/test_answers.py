@@ -146,6 +146,18 @@ def test_a_screen_label_is_quoted_with_the_value_beside_it(tmp_path, generator):
     assert any(c["start"] <= 8.5 and c["end"] >= 35.0 for c in answer.citations)
 
 
+def test_the_line_next_to_the_one_the_question_points_at(generator):
+    """"What is printed next to the mirror displays checkbox?": the line on that row, not the checkbox's
+    own words, which the question already says."""
+    screen = _seg("ocr", 4.3, 35.7, "Mirror displays\nNote: may limit resolution options\nDetect Displays")
+    screen.meta["lines"] = [_line("Mirror displays", (0.21, 0.58, 0.33, 0.61)),
+                            _line("Note: may limit resolution options", (0.60, 0.58, 0.82, 0.61)),
+                            _line("Detect Displays", (0.19, 0.73, 0.30, 0.76))]
+    answer = generator.answer("What caveat is printed next to the mirror displays checkbox?",
+                              [Hit(screen, 0.6, "ocr", "settings.webm")])
+    assert answer.found and answer.text.splitlines()[0].startswith("“Note: may limit resolution options”")
+
+
 @pytest.mark.parametrize("question,want", [
     ("According to the benefits card, what skin type is the sunscreen best for?", "ocr"),
     ("What is the title of the map behind the forecaster?", "ocr"),
