@@ -219,3 +219,37 @@ def test_the_same_sound_is_detected_once_for_speech_and_audio_events(tmp_path, m
     louder = samples * 0.5
     backend.detect(louder, 5.0)
     assert len(calls) == 3, "other sound is detected again"
+
+
+def _cuts(path: Path, skip_still: bool) -> tuple[list[float], int]:
+    """Hard cuts as the shot stage finds them, from frames decoded with or without still-skipping."""
+    import scenedetect
+
+    from vrag.media.frames import FrameStream
+
+    fps = 30.0
+    detector = scenedetect.ContentDetector(threshold=22.0, min_scene_len=18)
+    stream = FrameStream(str(path), fps, skip_still=skip_still)
+    cuts = []
+    for frame in stream:
+        cuts += [round(c.seconds, 2) for c in detector.process_frame(scenedetect.FrameTimecode(round(frame.t * fps), fps=fps),
+                                                                     frame.small_bgr())]
+    return cuts, stream.decoded
+
+
+def test_still_pictures_decode_fewer_frames_and_find_the_same_cuts(lecture):
+    """Slides stand still for seconds: only the frames others refer to are decoded then, and every
+    slide change is still found at the same time."""
+    path, spans = lecture
+    full, decoded_all = _cuts(path, skip_still=False)
+    fewer, decoded_some = _cuts(path, skip_still=True)
+    assert len(full) == len(spans) - 1, full
+    assert fewer == full
+    assert decoded_some < 0.8 * decoded_all, (decoded_some, decoded_all)
+
+
+@pytest.mark.parametrize("name", ["sunscreen_ad.mp4", "nextqa_4405327307_stage.mp4", "gnome_display_settings.webm"])
+def test_moving_pictures_keep_their_cuts_with_still_skipping(name):
+    """An ad's quick cuts, a hand-held camera and a screencast: the same cuts either way."""
+    path = eval_file(f"media/{name}")
+    assert _cuts(path, skip_still=True)[0] == _cuts(path, skip_still=False)[0]

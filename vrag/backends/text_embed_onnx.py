@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..errors import BackendError
+from .threads import no_spinning
 
 __all__ = ["OnnxMiniLM", "onnx_export_path", "export_onnx", "quiet_transformers"]
 
@@ -118,6 +119,7 @@ class OnnxMiniLM:
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: the library prints nothing of its own
+        no_spinning(options)
         try:
             self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:
