@@ -152,3 +152,104 @@ def test_bad_parallel_setting_is_one_clear_line(tmp_path, value, capsys):
                  f"index_parallel={value}"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "index_parallel" in err[0], err
+
+
+def test_voice_mel_frames_match_resemblyzers_librosa_spectrogram(tmp_path):
+    """The speaker stage's mel frames come from numpy alone (no librosa import: seconds of a fresh
+    process); they must be the frames resemblyzer's own preprocessing makes from the same speech."""
+    from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
+    from support.synth import make_speech
+
+    from vrag.backends.voice import mel_frames
+    from vrag.media.audio import AudioChunks
+
+    wav_path = tmp_path / "speech.wav"
+    make_speech(wav_path, ["The lava tubes drain the basalt plateau."], "en-us")
+    ((_, samples),) = list(AudioChunks(str(wav_path), 600.0))
+    for wav in (normalize_volume(samples, -30, increase_only=True), samples[:399], samples[:4000]):
+        ours, theirs = mel_frames(wav), wav_to_mel_spectrogram(wav)
+        assert ours.shape == theirs.shape and ours.dtype == np.float32
+        assert np.abs(ours - theirs).max() <= 1e-5 * np.abs(theirs).max()
+
+
+def test_texts_embed_in_token_budgets_with_the_same_vectors(monkeypatch):
+    """Long texts go to ONNX Runtime in small batches (attention grows with rows x tokens^2): each run
+    holds at most TOKEN_BUDGET padded tokens, and every vector is the one the text gets alone."""
+    from vrag.backends import text_embed_onnx
+    from vrag.backends.text_embed import text_embedder
+    from vrag.config import Config
+
+    embedder = text_embedder(Config.load())
+    texts = ["volcano " * n for n in (250, 3, 120, 1, 60, 200, 9, 30)] + ["lava tubes"] * 40
+    alone = np.stack([embedder.embed([t])[0] for t in texts])
+    model = embedder._load()
+    if not isinstance(model, text_embed_onnx.OnnxMiniLM):
+        pytest.skip("the ONNX text embedder is not usable here")
+    shapes = []
+    run = model.session.run
+    monkeypatch.setattr(model.session, "run", lambda out, feed: shapes.append(feed["input_ids"].shape) or run(out, feed),
+                        raising=False)
+    together = embedder.embed(texts)
+    assert all(rows * width <= text_embed_onnx.TOKEN_BUDGET or rows == 1 for rows, width in shapes), shapes
+    assert sum(rows for rows, _ in shapes) == len(texts)
+    assert len(shapes) < len(texts), "short texts still share a run"
+    assert np.min(np.sum(alone * together, axis=1)) >= 0.9999
+
+
+def test_the_same_sound_is_detected_once_for_speech_and_audio_events(tmp_path, monkeypatch):
+    """The speech stage (sung regions) and the audio-event stage read the same chunk: the event model runs once."""
+    from support.synth import make_speech
+
+    from vrag.backends import get_backend
+    from vrag.config import Config
+    from vrag.media.audio import AudioChunks
+
+    wav_path = tmp_path / "speech.wav"
+    make_speech(wav_path, ["The lava tubes drain the basalt plateau.", "Hekla erupted again."], "en-us")
+    ((_, samples),) = list(AudioChunks(str(wav_path), 600.0))
+    backend = get_backend("audio_events", Config.load())
+    model, calls = backend.load(), []
+    detect = model.detect
+    monkeypatch.setattr(model, "detect", lambda audio: calls.append(len(audio)) or detect(audio), raising=False)
+    first = backend.detect(samples, 5.0)
+    assert any(label == "speech" for label, _a, _b in first)
+    assert backend.detect(samples.copy(), 5.0) == first and len(calls) == 1
+    backend.detect(samples, 0.0)
+    assert len(calls) == 2, "another offset is another call"
+    louder = samples * 0.5
+    backend.detect(louder, 5.0)
+    assert len(calls) == 3, "other sound is detected again"
+
+
+def _cuts(path: Path, skip_still: bool) -> tuple[list[float], int]:
+    """Hard cuts as the shot stage finds them, from frames decoded with or without still-skipping."""
+    import scenedetect
+
+    from vrag.media.frames import FrameStream
+
+    fps = 30.0
+    detector = scenedetect.ContentDetector(threshold=22.0, min_scene_len=18)
+    stream = FrameStream(str(path), fps, skip_still=skip_still)
+    cuts = []
+    for frame in stream:
+        cuts += [round(c.seconds, 2) for c in detector.process_frame(scenedetect.FrameTimecode(round(frame.t * fps), fps=fps),
+                                                                     frame.small_bgr())]
+    return cuts, stream.decoded
+
+
+def test_still_pictures_decode_fewer_frames_and_find_the_same_cuts(lecture):
+    """Slides stand still for seconds: only the frames others refer to are decoded then, and every
+    slide change is still found at the same time."""
+    path, spans = lecture
+    full, decoded_all = _cuts(path, skip_still=False)
+    fewer, decoded_some = _cuts(path, skip_still=True)
+    assert len(full) == len(spans) - 1, full
+    assert fewer == full
+    assert decoded_some < 0.8 * decoded_all, (decoded_some, decoded_all)
+
+
+@pytest.mark.parametrize("name", ["sunscreen_ad.mp4", "nextqa_4405327307_stage.mp4", "gnome_display_settings.webm"])
+def test_moving_pictures_keep_their_cuts_with_still_skipping(name):
+    """An ad's quick cuts, a hand-held camera and a screencast: the same cuts either way."""
+    path = eval_file(f"media/{name}")
+    assert _cuts(path, skip_still=True)[0] == _cuts(path, skip_still=False)[0]

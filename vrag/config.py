@@ -291,6 +291,9 @@ SETTINGS: tuple[Setting, ...] = (
         "much below it mistakes motion for cuts).",
     ),
     Setting("scene_min_seconds", 0.6, "Shortest shot, in seconds."),
+    Setting("frames_skip_still", True, "While the picture stands still (slides, screen recordings), decode only the "
+            "frames other frames refer to (about half of H.264's), until it moves again; the same cuts were found "
+            "on every file of ../shared/eval (bench-speed)."),
     Setting("window_seconds", 30.0, "Length of fixed retrieval windows."),
     Setting("chapter_seconds", 300.0, "Length of coarse chapters."),
     Setting("watch_settle", 2.0, "`vrag watch`: a new or changed file is indexed once its size has not changed for "

@@ -163,7 +163,7 @@ class VideoJob:
         ctx, video = self.ctx, self.ctx.video
         if not consumers or not video.has_video:
             return
-        stream = FrameStream(video.abs_path, float(ctx.cfg.scene_fps))
+        stream = FrameStream(video.abs_path, float(ctx.cfg.scene_fps), bool(ctx.cfg.frames_skip_still))
         active = list(consumers)
         for frame in stream:
             for st in list(active):

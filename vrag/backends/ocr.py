@@ -68,16 +68,19 @@ class RapidOCRBackend:
         return self._engine.get()
 
     def _create(self) -> Any:
+        from .threads import rapidocr_without_spinning
+
         mod = require("rapidocr_onnxruntime", "On-screen text (OCR)", "ocr")
         try:
-            return mod.RapidOCR(
-                intra_op_num_threads=self.threads,
-                inter_op_num_threads=1,
-                det_limit_side_len=_DET_MAX_SIDE,
-                det_limit_type="max",
-                **({"rec_model_path": self.rec_model} if self.rec_model else {}),
-                **({"rec_keys_path": self.rec_keys} if self.rec_keys else {}),
-            )
+            with rapidocr_without_spinning():
+                return mod.RapidOCR(
+                    intra_op_num_threads=self.threads,
+                    inter_op_num_threads=1,
+                    det_limit_side_len=_DET_MAX_SIDE,
+                    det_limit_type="max",
+                    **({"rec_model_path": self.rec_model} if self.rec_model else {}),
+                    **({"rec_keys_path": self.rec_keys} if self.rec_keys else {}),
+                )
         except Exception as exc:
             raise BackendError(f"cannot load RapidOCR: {exc}") from exc
 

@@ -14,12 +14,58 @@ from ..errors import BackendError
 from ..registry import register, require
 from . import Lazy
 
-__all__ = ["ResemblyzerEncoder", "FRAME_SECONDS"]
+__all__ = ["ResemblyzerEncoder", "FRAME_SECONDS", "mel_frames"]
 
 #: resemblyzer's mel hop: 10 ms frames.
 FRAME_SECONDS = 0.01
 #: Windows are embedded this many at a time (bounded memory on long files).
 _BATCH = 256
+#: resemblyzer's mel spectrogram (its hparams): 25-ms Hann windows every 10 ms, 40 bands, 16 kHz.
+_RATE, _N_FFT, _HOP, _BANDS = 16000, 400, 160, 40
+#: Mel frames computed per block (bounded memory on long files).
+_MEL_BLOCK = 8192
+
+
+def mel_frames(wav: Any) -> Any:
+    """(frames, 40) float32 power mel spectrogram of 16 kHz ``wav``: what ``resemblyzer.audio.wav_to_mel_spectrogram``
+    computes through librosa, in numpy alone. Importing librosa's spectral code (numba) cost ~4 s of a fresh
+    process's speaker stage on 2 cores (bench-speed); tests/test_index_speed.py checks both agree."""
+    import numpy as np
+
+    padded = np.pad(np.asarray(wav, dtype=np.float32), _N_FFT // 2)
+    count = 1 + (len(padded) - _N_FFT) // _HOP if len(padded) >= _N_FFT else 0
+    frames = np.lib.stride_tricks.sliding_window_view(padded, _N_FFT)[::_HOP][:count]
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(_N_FFT) / _N_FFT)).astype(np.float32)  # periodic Hann
+    basis = _mel_basis()
+    out = np.empty((count, _BANDS), np.float32)
+    for at in range(0, count, _MEL_BLOCK):
+        spectrum = np.fft.rfft(frames[at:at + _MEL_BLOCK] * window, axis=1)
+        out[at:at + _MEL_BLOCK] = (spectrum.real ** 2 + spectrum.imag ** 2) @ basis.T
+    return out
+
+
+def _mel_basis() -> Any:
+    """librosa.filters.mel(sr=16000, n_fft=400, n_mels=40): Slaney mel scale, Slaney area normalisation."""
+    import numpy as np
+
+    def hz_to_mel(hz: Any) -> Any:
+        hz = np.asarray(hz, dtype=np.float64)
+        mel = hz / (200.0 / 3)
+        log = hz >= 1000.0
+        return np.where(log, 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), mel)
+
+    def mel_to_hz(mel: Any) -> Any:
+        hz = mel * (200.0 / 3)
+        return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)), hz)
+
+    fft_hz = np.fft.rfftfreq(_N_FFT, 1.0 / _RATE)
+    mel_hz = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(_RATE / 2), _BANDS + 2))
+    ramps = np.subtract.outer(mel_hz, fft_hz)
+    gaps = np.diff(mel_hz)
+    lower, upper = -ramps[:-2] / gaps[:-1, None], ramps[2:] / gaps[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_hz[2:] - mel_hz[:-2]))[:, None]
+    return weights.astype(np.float32)
 
 
 def _webrtcvad_or_stand_in() -> None:
@@ -72,11 +118,11 @@ class ResemblyzerEncoder:
         ``samples`` that start at ``offset``; windows of one length are run as one batch."""
         import numpy as np
         import torch
-        from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
+        from resemblyzer.audio import normalize_volume
 
         model = self.load()
         wav = normalize_volume(np.asarray(samples, dtype=np.float32), -30, increase_only=True)
-        mel = wav_to_mel_spectrogram(wav)
+        mel = mel_frames(wav)
         out = np.zeros((len(windows), self.dim), np.float32)
         threads = torch.get_num_threads()
         by_length: dict[int, list[tuple[int, int]]] = {}
