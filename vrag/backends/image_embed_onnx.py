@@ -81,7 +81,9 @@ class OnnxEfficientNet:
             import onnxruntime as ort
         except ImportError as exc:
             raise BackendError(f"the ONNX keyframe model needs onnxruntime: {exc}") from exc
-        options = ort.SessionOptions()
+        from .threads import no_spinning
+
+        options = no_spinning(ort.SessionOptions())  # its workers sleep between frames (see threads.py)
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: the library prints nothing of its own
