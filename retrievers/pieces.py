@@ -6,7 +6,7 @@ that completes it (the next sentence that names the person, the list under a sli
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from vrag.schema import Hit, Segment
@@ -180,20 +180,14 @@ def near_anchor(question: str, pieces: list[Piece], hits: Sequence[Hit]) -> tupl
                 best, share = i, overlap
     if best is None or share < 0.5:
         return None, []
-    anchor = pieces[best]
-    return best, beside(pieces, best, hits) if is_label(anchor.text) else _layout_neighbours(pieces, best, hits)
-
-
-def _layout_neighbours(pieces: list[Piece], i: int, hits: Sequence[Hit]) -> list[int]:
-    """:func:`beside` for any line, not only a label."""
-    p = pieces[i]
-    return beside([replace(p, text=p.text.rstrip(":") + ":") if k == i else q for k, q in enumerate(pieces)], i, hits)
+    return best, beside(pieces, best, hits)
 
 
 def beside(pieces: list[Piece], i: int, hits: Sequence[Hit], limit: int = 3) -> list[int]:
-    """The screen lines that give label ``i`` its value: on the same row to its right ("Resolution:"
-    "1280 x 1024 (5:4)"), else just under it; one per distinct text while the label is on screen
-    (a setting changed over time), in time order, at most ``limit``."""
+    """The screen lines that give line ``i`` (a label, or the line a question points at) its value: on
+    the same row to its right ("Resolution:" "1280 x 1024 (5:4)"), else just under it; one per
+    distinct text while line ``i`` is on screen (a setting changed over time), in time order, at
+    most ``limit``."""
     p = pieces[i]
     if p.box is None:
         return []

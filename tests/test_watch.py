@@ -137,3 +137,22 @@ def test_bad_arguments(tmp_path, capsys):
     assert capsys.readouterr().err == f"vrag: error: {tmp_path / 'nothing'}: not a folder\n"
     assert main(["watch", str(tmp_path), "--settle", "-1", "--db", str(tmp_path / "kb")]) == 1
     assert capsys.readouterr().err == "vrag: error: --settle -1: must be 0 seconds or more\n"
+
+
+def test_ctrl_c_stops_even_when_the_parent_ignores_it(tmp_path, clips):
+    """A parent that ignores SIGINT (a script starting `vrag watch &`, a test runner) passes that on;
+    the watch still stops on Ctrl-C, after the file it is on, and says so."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(clips / "rivers.mp4", folder / "rivers.mp4")
+    proc = spawn(["watch", str(folder), "--db", str(tmp_path / "kb"), "--settle", "0.5", "--set", "stages=shot"],
+                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("indexed: "), line
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and err.strip().splitlines()[-1] == "vrag watch: stopped", err

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable
+from typing import Any, Callable
 
 from .errors import VragError
 
@@ -150,14 +150,35 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     from .cli_progress import IndexProgress
 
     kb = _kb(args)
+    stop = _stop_on_interrupt()
     try:
         with IndexProgress(enabled=sys.stderr.isatty()) as bar:  # the current file's stages, on a terminal
             watcher = FolderWatcher(kb, args.folder, args.settle, on_event=_print_event, progress=bar.update)
             print(f"vrag watch: {watcher.folder} -> {kb.store.uri} (Ctrl-C to stop)", file=sys.stderr)
-            watcher.run()
+            watcher.run(stop)
     except KeyboardInterrupt:
-        print("vrag watch: stopped", file=sys.stderr)
+        pass
+    print("vrag watch: stopped", file=sys.stderr)
     return 0
+
+
+def _stop_on_interrupt() -> Any:
+    """An event Ctrl-C sets: the watcher stops after the file it is indexing (nothing half-written); a
+    second Ctrl-C interrupts at once. Installed whatever SIGINT was inherited as (a parent that
+    ignores it would otherwise leave no way to stop the watch but killing it)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, interrupt)
+    return stop
 
 
 def _print_event(event) -> None:  # noqa: ANN001 - a vrag.watch.WatchEvent
