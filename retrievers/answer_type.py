@@ -42,6 +42,8 @@ _NOUNS: dict[str, str] = {
 }
 #: The nouns that name an answer type ("city", "team", "temperature"): the evidence gives the answer, not the noun.
 ASKED_NOUNS = frozenset(_NOUNS)
+#: Nouns that only name what is asked: "what network name" asks for a network, "which kind of company" for one.
+_NAMING = frozenset({"name", "kind", "type", "sort"})
 _HOW = re.compile(r"\bhow (?:much|many|long|old|far|big|fast|high|hot|cold|warm|tall|often|large|low|strong)\b"
                   r"|\bwhat percent", re.I)
 _WHEN = re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time)\b", re.I)
@@ -120,7 +122,13 @@ def _asked_noun(question: str, nlp: Any) -> str | None:
         return None
     if wh.dep_ == "det" and wh.head.pos_ in {"NOUN", "PROPN"}:  # "which airport ...": that noun, known or not
         lemma = wh.head.lemma_.lower()
-        return lemma if lemma in _NOUNS else None
+        if lemma in _NOUNS:
+            return lemma
+        if lemma in _NAMING:  # "what network name", "which kind of company": the noun it names
+            named = [c for c in wh.head.children if c.dep_ == "compound"] + [
+                c for p in wh.head.children if p.dep_ == "prep" and p.lower_ == "of" for c in p.children]
+            return next((c.lemma_.lower() for c in named if c.lemma_.lower() in _NOUNS), None)
+        return None
     for tok in doc[wh.i + 1: wh.i + 8]:
         lemma = tok.lemma_.lower()
         if tok.pos_ in {"NOUN", "PROPN"} and lemma in _NOUNS:

@@ -30,6 +30,8 @@ from .query_terms import matched, terms
 __all__ = ["ExtractiveGenerator", "LLMGenerator", "check_citations", "with_context", "answers", "NOT_FOUND"]
 
 NOT_FOUND = "Not found in the indexed videos."
+#: "What does the pop-up ask the user?", "what did the reporter ask": a question is the answer.
+_ASKS_WHAT = re.compile(r"\bwhat (?:[\w'-]+ ){0,6}(?:asks?|asked|asking)\b", re.I)
 _WHY = re.compile(r"^\W*(?:and |so |but )?(?:why|how come|for what reason)\b", re.I)
 #: A quoted piece must score at least this (cosine to the question + bonuses for its words and type).
 MIN_RELEVANCE = 0.3
@@ -45,6 +47,9 @@ TYPED_FLOOR = 0.35
 WORDS_ENOUGH = 0.5
 #: A piece shorter than this ("SUNSCREEN", a slide title) names a topic rather than answering.
 SHORT, SHORT_PENALTY = 16, 0.1
+#: Pieces within this much of the best one are quoted too; within the larger margin when they hold
+#: the asked-for type (two times or figures close in score: the better scored is not always the answer).
+NEAR_LEAD, TYPED_MARGIN = 0.12, 0.2
 #: Above this score a piece answers even if the question names something it does not.
 SURE = 0.6
 #: Hits read for an answer, and quotes shown (more for an overview).
@@ -60,7 +65,8 @@ SHORT_WORDS = 20
 MODALITY_BONUS = 0.2
 #: Added to the screen lines standing where the question points ("next to the ... checkbox").
 NEAR_BONUS = 0.3
-#: Taken off a spoken question ("Now, was there contact to the head?"): it asks, its reply answers.
+#: Taken off a spoken question ("Now, was there contact to the head?"): it asks, its reply answers;
+#: added to any question, spoken or on screen, when the question asks what someone or something asks.
 QUESTION_PENALTY = 0.1
 #: A piece this relevant, holding the asked-for type or half the question's words, answers even when
 #: the question names someone the transcript misspells or leaves out ("Denise", "Paul Allen").
@@ -191,9 +197,10 @@ class ExtractiveGenerator:
             named = plain(pieces[anchor].text)
             r.scores = [sc + (NEAR_BONUS if j in near else -NEAR_BONUS if plain(p.text) == named else 0.0)
                         for j, (sc, p) in enumerate(zip(r.scores, pieces))]
-        source = asked_modality(question)
+        source, asking = asked_modality(question), bool(_ASKS_WHAT.search(question))
         r.scores = [sc + (MODALITY_BONUS if p.modality == source else 0.0)
-                    - (QUESTION_PENALTY if p.modality == "asr" and p.text.endswith("?") else 0.0)
+                    + (QUESTION_PENALTY if asking else -QUESTION_PENALTY if p.modality == "asr" else 0.0)
+                    * p.text.rstrip().endswith("?")
                     for sc, p in zip(r.scores, pieces)]
         if want is not None:  # a figure or a name counts where the piece is about the question at all
             r.scores = [s + (TYPE_BONUS if r.typed_at(i) and (words[i] > 0 or s >= TYPED_FLOOR) else 0.0)
@@ -295,8 +302,11 @@ def _choose(r: _Reading, limit: int = QUOTES) -> list[int]:
             seen.add(plain(r.pieces[best].text))
     lead = r.scores[order[0]]
     for i in order:
-        if chosen and (r.scores[i] < max(MIN_RELEVANCE, lead - 0.12) or len(chosen) >= limit):
+        margin = TYPED_MARGIN if r.want is not None and r.typed_at(i) else NEAR_LEAD
+        if chosen and len(chosen) >= limit:
             break
+        if chosen and r.scores[i] < max(MIN_RELEVANCE, lead - margin):
+            continue
         if not repeats(r.pieces[i].text, seen) and i not in chosen:
             chosen.append(i)
             seen.add(plain(r.pieces[i].text))
@@ -314,6 +324,11 @@ def _choose(r: _Reading, limit: int = QUOTES) -> list[int]:
     return chosen + ([extra] if extra is not None else [])
 
 
+def _heading(text: str) -> bool:
+    """A screen heading in capitals ("RECENT ITEMS", "KEY INGREDIENTS"): the lines under it are its content."""
+    return text.isupper() and " " in text.strip() and len(text) < SHORT * 2
+
+
 def _quote(r: _Reading, i: int) -> tuple[str, float, float, list[int]]:
     """Piece ``i`` as quoted, grown to what completes it: the sentence before when it opens with a
     pronoun, the next sentence when that holds the asked-for answer, the lines under a screen
@@ -326,7 +341,7 @@ def _quote(r: _Reading, i: int) -> tuple[str, float, float, list[int]]:
         used.append(before)
     if p.modality == "ocr" and (p.text.endswith(":") or len(p.text) < SHORT):
         block = block_after(r.pieces, i)
-        if block and (p.text.endswith(":") or r.want is not None):
+        if block and (p.text.endswith(":") or r.want is not None or _heading(p.text)):
             text = text.rstrip() + " " + " / ".join(r.pieces[j].text for j in block)
             end = max([end] + [r.pieces[j].end for j in block])
             used += block

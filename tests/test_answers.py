@@ -45,6 +45,9 @@ def generator():
     ("What are the key ingredients of the sunscreen?", None),
     ("Why does the analyst think the contact was unavoidable?", None),
     ("What did Glenn say about the Leafs?", None),
+    ("What network name is on the studio desk graphic?", "ORG"),  # the noun a "name" names
+    ("Which kind of company makes the sunscreen?", "ORG"),
+    ("What name does the host use?", None),
 ])
 def test_the_question_says_what_kind_of_answer_it_wants(nlp, question, want):
     got = asked_type(question, nlp)
@@ -118,6 +121,37 @@ def test_a_spoken_question_is_quoted_with_its_reply(generator):
                               [Hit(said, 0.8, "asr", "hockey.mp4"), Hit(after, 0.6, "asr", "hockey.mp4")])
     assert answer.found and "Absolutely, there was." in answer.text.splitlines()[0]
     assert answer.text.count("Absolutely, there was.") == 1  # the reply is not quoted twice
+
+
+def test_a_pop_up_question_answers_what_it_asks(generator):
+    """"What does the pop-up ask?": the question on screen is the answer, not the line beside it."""
+    asks = _seg("ocr", 30.9, 31.5, "Does the display look OK?")
+    note = _seg("ocr", 30.9, 31.5, "The display will be reset to its previous configuration in 29 seconds")
+    hits = [Hit(note, 0.6, "ocr", "settings.webm"), Hit(asks, 0.5, "ocr", "settings.webm")]
+    answer = generator.answer("What question does the pop-up ask about the display?", hits)
+    assert answer.found and answer.text.splitlines()[0].startswith("“Does the display look OK?”")
+
+
+def test_a_second_piece_holding_the_asked_type_is_quoted_too(generator):
+    """Two times close in score: the better scored one ("the next hour") is not the answer here, so the
+    other ("before this evening is out") is quoted as well; a piece without a time so far behind is not."""
+    first = _seg("asr", 2.0, 8.0, "Some of these flurries just starting to edge down into northern York region "
+                                  "over the next hour or two.")
+    second = _seg("asr", 8.0, 18.0, "So air is like which church, Stoweville into possibly as far south as Unionville, "
+                                    "Markham and northern Ajax and Whitby Macy, a few scattered flurries before this "
+                                    "evening is out.")  # as Whisper base heard cais_v13_weather
+    unrelated = _seg("asr", 30.0, 34.0, "We'll talk more about the long range forecast coming up.")
+    hits = [Hit(first, 0.8, "asr", "weather.mp4"), Hit(second, 0.6, "asr", "weather.mp4"),
+            Hit(unrelated, 0.4, "asr", "weather.mp4")]
+    answer = generator.answer("When will the flurries be over?", hits)
+    assert "next hour" in answer.text and "this evening is out" in answer.text
+    assert "long range forecast" not in answer.text
+
+
+def test_a_heading_in_capitals_brings_the_lines_under_it(generator):
+    block = _seg("ocr", 2.9, 3.4, "RECENT ITEMS\ndisplay-2monitors.png\nWikipedia")
+    answer = generator.answer("What is listed under recent items?", [Hit(block, 0.6, "ocr", "desktop.webm")])
+    assert "“RECENT ITEMS display-2monitors.png / Wikipedia”" in answer.text
 
 
 def _line(text, box):
