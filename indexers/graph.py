@@ -29,9 +29,13 @@ SPEECH_LOGPROB_MIN = -0.7
 def graph_texts(asr: Iterable[Segment], ocr: Iterable[Segment], caption: Iterable[Segment] = ()) -> list[tuple[str, str]]:
     """(segment id, text) pairs the extractor reads from a video's records: trusted English speech (the
     English rendering of other languages, under its original record's id, so mentions point at what was
-    said), each screen line on its own, structured captions of a VLM (others only repeat speech and screen text)."""
+    said), each screen line on its own, structured captions of a VLM (others only repeat speech and screen text).
+    Sung lyrics are not read: decoded without the speech VAD they are often misheard, and every entity the
+    shared material's lyrics gave was not one ("holes", "sorrow", "kite"; BENCHMARKS.md bench-entities);
+    they stay searchable as speech."""
     texts = [(str((seg.meta or {}).get("translation_of") or seg.segment_id), seg.text) for seg in asr
-             if float((seg.meta or {}).get("avg_logprob", 0.0)) >= SPEECH_LOGPROB_MIN and _english(seg)]
+             if float((seg.meta or {}).get("avg_logprob", 0.0)) >= SPEECH_LOGPROB_MIN and _english(seg)
+             and not (seg.meta or {}).get("sung")]
     for seg in ocr:
         texts += [(seg.segment_id, line) for line in seg.text.splitlines() if line.strip()]
     texts += [(seg.segment_id, seg.text) for seg in caption if seg.producer.startswith("vlm:")]
