@@ -18,7 +18,8 @@ def merge_adjacent(hits: list[Hit], gap: float = 1.5, max_span: float = 30.0) ->
     never merged.
 
     The merged hit keeps its best member's record and score; its text is the members' text in time
-    order, ``meta["parts"]`` lists every member (modality, start, end, text, segment_id), and its
+    order, ``meta["parts"]`` lists every member (modality, start, end, text, segment_id; ``quote``: speech
+    in another language with its English rendering, see :func:`~.pieces.bilingual`), and its
     ``why`` names the other modalities that joined it.
     """
     groups: list[list[Hit]] = []
@@ -43,8 +44,14 @@ def merge_adjacent(hits: list[Hit], gap: float = 1.5, max_span: float = 30.0) ->
 def _merged(group: list[Hit]) -> Hit:
     best = group[0]
     members = sorted(group, key=lambda h: (h.segment.start, h.segment.modality))
+    from .pieces import bilingual
+
     parts = [{"modality": h.segment.modality, "start": h.segment.start, "end": h.segment.end,
               "text": h.segment.text, "segment_id": h.segment.segment_id} for h in members]
+    for part, h in zip(parts, members):
+        both = bilingual(h.segment)
+        if both:  # speech in another language is quoted with its English, merged or not
+            part["quote"] = both
     texts: list[str] = []
     for h in members:
         if h.segment.text and h.segment.text not in texts:

@@ -121,6 +121,9 @@ def read_pieces(hits: Sequence[Hit]) -> list[Piece]:
         for part in parts:
             if part.get("modality") == "caption" and str(part.get("text") or "").startswith(CONCEPTS_TEXT):
                 continue  # a keyframe's visual concepts are evidence ("seen at ..."), never quoted as an answer
+            if part.get("quote"):  # speech in another language and its English: one piece, as above
+                out.append(Piece(part["quote"], i, float(part["start"]), float(part["end"]), "asr"))
+                continue
             kinds = _caption_parts(part["text"] or "") if part.get("modality") == "caption" else [
                 (part.get("modality", s.modality), part["text"] or "")]
             boxes = _boxes(s) if part.get("modality", s.modality) == "ocr" and not s.meta.get("parts") else {}

@@ -20,6 +20,7 @@ from vrag import KnowledgeBase
 from vrag.backends.asr import SpeechSegment, _LanguageTap
 from vrag.indexers.asr import _windows, attach_english
 from vrag.indexers.graph import graph_texts
+from vrag.retrievers.evidence import merge_adjacent
 from vrag.retrievers.pieces import bilingual, read_pieces
 from vrag.schema import Hit, Segment
 
@@ -107,6 +108,11 @@ def test_hits_and_quotes_show_the_original_with_its_english():
     both = "J'ai faim de l'aubergine. (fr; in English: I am hungry for eggplant.)"
     assert bilingual(original) == bilingual(english) == both
     assert [p.text for p in read_pieces([Hit(english, 0.9, "similarity"), Hit(original, 0.8, "words")])] == [both]
+    # merged with the next line into one hit, each line is still quoted with its English
+    later = _rec("C'est un chanson français.", 13.5, 16.0, language="fr", english="This is a French song.")
+    (merged,) = merge_adjacent([Hit(english, 0.9, "similarity"), Hit(later, 0.8, "words")])
+    assert [p.text for p in read_pieces([merged])] == [
+        both, "C'est un chanson français. (fr; in English: This is a French song.)"]
 
 
 # -- real models on generated speech ---------------------------------------------------------------
