@@ -25,6 +25,8 @@ LABELS: dict[str, frozenset[str]] = {
     #: "how far": a distance or a place it reaches; "how long": a length of time or of something
     "EXTENT": frozenset({"QUANTITY", "CARDINAL", "GPE", "LOC", "FAC"}),
     "DURATION": frozenset({"DATE", "TIME", "QUANTITY", "CARDINAL"}),
+    #: "which direction is the wind coming from?": a compass point ("SSW", "north-east"), no entity label
+    "DIRECTION": frozenset(),
 }
 #: Nouns a question asks about ("which company", "what temperature"), by lemma.
 _NOUNS: dict[str, str] = {
@@ -48,6 +50,10 @@ _HOW = re.compile(r"\bhow (?:much|many|long|old|far|big|fast|high|hot|cold|warm|
                   r"|\bwhat percent", re.I)
 _WHEN = re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time)\b", re.I)
 _WHERE = re.compile(r"\bwhere\b", re.I)
+_DIRECTION_Q = re.compile(r"\b(?:what|which) (?:compass )?direction\b", re.I)
+#: Compass points: words, or codes of two or three letters (a weather graphic's "Wind:SSW27-37km/h").
+_COMPASS = re.compile(r"(?i:\b(?:north|south)(?:[- ]?(?:east|west))?\b|\b(?:east|west)(?:ward)?\b)"
+                      r"|(?<![A-Za-z])(?:[NS]?[NS][EW]|(?i:[ns][ns][ew]|[ew][ns][ew]))(?![A-Za-z])")
 _WHO = re.compile(r"\b(?:who|whom|whose)\b", re.I)
 _WH = {"what", "which", "whose"}
 #: Written figures: "60%", "1.56", "9°", "27-37", "B5" does not count (a letter glued to it).
@@ -97,6 +103,8 @@ def asked_type(question: str, nlp: Any = None) -> AnswerType | None:
     """The kind of answer ``question`` wants, or None when any text may answer it ("why", "what
     does ... say"). ``nlp`` (spaCy) reads the noun a wh-word asks about; without it only the
     wh-words count."""
+    if _DIRECTION_Q.search(question):
+        return AnswerType("DIRECTION", "what direction")
     noun = _asked_noun(question, nlp) if nlp is not None else None
     if noun:
         return AnswerType(_NOUNS[noun], f"asks for a {noun}")
@@ -150,6 +158,8 @@ def find_typed(doc: Any, text: str, want: str, question: str = "") -> list[str]:
     if want in ("NUMBER", "EXTENT", "DURATION"):
         found += [m.group(0) for m in _FIGURE.finditer(text)]
         found += [m.group(0) for m in _VAGUE.finditer(text)]
+    if want == "DIRECTION":
+        found += [m.group(0) for m in _COMPASS.finditer(text)]
     if want in ("DATE", "DURATION"):  # a clock on screen: "LIVE12:17", "SUN 6:15PM"
         found += [m.group(0) for m in _CLOCK.finditer(text)]
     out: list[str] = []

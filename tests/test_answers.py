@@ -48,6 +48,7 @@ def generator():
     ("What network name is on the studio desk graphic?", "ORG"),  # the noun a "name" names
     ("Which kind of company makes the sunscreen?", "ORG"),
     ("What name does the host use?", None),
+    ("Which direction is the wind coming from in Toronto?", "DIRECTION"),
 ])
 def test_the_question_says_what_kind_of_answer_it_wants(nlp, question, want):
     got = asked_type(question, nlp)
@@ -62,6 +63,11 @@ def test_typed_answers_are_read_from_the_evidence(nlp):
     text = "Partly Cloudy / Wind:SSW27-37km/h"  # the tagger calls "km/h" an ORG: not a name
     assert find_typed(nlp(text), text, "ORG", "Which company?") == []
     assert find_typed(nlp("LIVE12:17"), "LIVE12:17", "DATE", "What time is shown?") == ["12:17"]
+    text = "Partly Cloudy / Wind:SSW27-37km/h"  # a compass code glued to the speed; "je ne sais" has none
+    assert find_typed(nlp(text), text, "DIRECTION", "Which direction is the wind from?") == ["SSW"]
+    assert find_typed(nlp("Je ne sais pas"), "Je ne sais pas", "DIRECTION", "Which direction?") == []
+    text = "Winds out of the north-east at 20"
+    assert find_typed(nlp(text), text, "DIRECTION", "Which direction?") == ["north-east"]
     text = "Randy Lennox will be honoured."  # the question's own name is not its answer
     assert find_typed(nlp(text), text, "PERSON", "What award will Randy Lennox get?") == []
 
