@@ -3,6 +3,9 @@
 "TwinStudytoControlforGenetics" -> "Twin Study to Control for Genetics", using
 wordninja's English unigram model. Only long letter runs are split, and only when
 every piece is a plausible word, so names and ordinary words are left alone.
+A word run into the figure after it is set apart too ("LIVE12:17" -> "LIVE 12:17",
+"Wed18:38" -> "Wed 18:38"), so the word is found by search and the figure read as one;
+codes that are no word ("SPF30") stay whole.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from vrag.registry import require
 __all__ = ["restore_spaces"]
 
 _RUN = re.compile(r"[A-Za-z]{12,}")
+_GLUED = re.compile(r"(?<![A-Za-z])[A-Za-z]{3,}(?=\d)")
 _SHORT_OK = {"a", "i"}
 
 
@@ -27,6 +31,13 @@ def _split(run: str) -> str:
     return " ".join(pieces)
 
 
+def _set_apart(word: str) -> str:
+    wordninja = require("wordninja", "Restoring spaces in on-screen text", "ocr")
+    return word + " " if word.lower() in wordninja.DEFAULT_LANGUAGE_MODEL._wordcost else word
+
+
 def restore_spaces(text: str) -> str:
-    """``text`` with spaces restored inside long run-together letter sequences."""
-    return _RUN.sub(lambda m: _split(m.group(0)), text)
+    """``text`` with spaces restored inside long run-together letter sequences and between a word
+    and the figure it runs into."""
+    text = _RUN.sub(lambda m: _split(m.group(0)), text)
+    return _GLUED.sub(lambda m: _set_apart(m.group(0)), text)

@@ -45,6 +45,9 @@ def test_ocr_line_matching_and_space_repair():
         "Twin Study to Control for Genetics&Early Life Risk Factors:"
     )
     assert restore_spaces("Plassman...Yaffe, Under Review") == "Plassman...Yaffe, Under Review"
+    # a word run into its figure is set apart (search finds "live"); a code that is no word stays whole
+    assert restore_spaces("LIVE12:17 / SUN6:15PM / Wed18:38") == "LIVE 12:17 / SUN 6:15PM / Wed 18:38"
+    assert restore_spaces("SPF30 / B5 / display-2monitors.png") == "SPF30 / B5 / display-2monitors.png"
 
 
 def _video(duration):
