@@ -38,7 +38,8 @@ from .pieces import profile_lead
 from .query_terms import terms
 
 __all__ = ["LibraryRetriever", "LibraryQuery", "Match", "Selection", "parse_question", "compose_answer",
-           "MUSIC_MIN_SECONDS", "MUSIC_MIN_SHARE", "GENRE_MIN", "GENRE_MARGIN", "TOPIC_WORDS", "TOPIC_SIMILARITY", "TOPIC_MARGIN"]
+           "MUSIC_MIN_SECONDS", "MUSIC_MIN_SHARE", "GENRE_MIN", "GENRE_MARGIN", "TOPIC_WORDS", "TOPIC_SIMILARITY", "TOPIC_MARGIN", "PASSAGE_SIMILARITY",
+           "PASSAGE_MARGIN"]
 
 #: A video "has" music/singing/speech when the audio events find at least this many seconds of it ...
 MUSIC_MIN_SECONDS = 3.0
@@ -56,6 +57,12 @@ TOPIC_WORDS = 0.5
 TOPIC_SIMILARITY = 0.55
 #: ... and within this of the closest video.
 TOPIC_MARGIN = 0.1
+#: ... else a video one passage of which (speech, screen text, caption) is this close to the whole
+#: question (MiniLM cosine; "which clips show a band performing live on stage": the concert clip's
+#: caption 0.47, others <= 0.33; a question about football reaches 0.39 on the hockey clip) ...
+PASSAGE_SIMILARITY = 0.42
+#: ... and within this of the closest video's passage.
+PASSAGE_MARGIN = 0.08
 #: Evidence hits per selected video (summaries: the overview's parts).
 EVIDENCE = 1
 OVERVIEW = 3
@@ -313,9 +320,30 @@ class LibraryRetriever:
             m.reason = "; ".join(x for x in (m.reason if m.reason != "in the library" else "",
                                              f"topic {m.topic:.2f}{said}") if x)
         if any(shares.values()):
-            return [m for m in matches if shares[m.video_id] >= TOPIC_WORDS]
-        best = max(sims.values())
-        return [m for m in matches if sims[m.video_id] >= TOPIC_SIMILARITY and sims[m.video_id] >= best - TOPIC_MARGIN]
+            chosen = [m for m in matches if shares[m.video_id] >= TOPIC_WORDS]
+        else:
+            best = max(sims.values())
+            chosen = [m for m in matches if sims[m.video_id] >= TOPIC_SIMILARITY and sims[m.video_id] >= best - TOPIC_MARGIN]
+        return chosen or self._by_passage(q, matches)
+
+    def _by_passage(self, q: LibraryQuery, matches: list[Match]) -> list[Match]:
+        """The videos one passage of which is about the question ("someone receiving an award": "He'll be
+        presented with the ... Achievement Award"), when neither the words nor the profiles decide: the
+        question's best passage per video at least :data:`PASSAGE_SIMILARITY` close to it and within
+        :data:`PASSAGE_MARGIN` of the closest video's."""
+        import numpy as np
+
+        vector = np.asarray(self.embedder.embed([q.text])[0], dtype=np.float32)
+        where = Filter.of([m.video_id for m in matches], ("asr", "ocr", "caption"))
+        best: dict[str, float] = {}
+        for seg, sim in self.store.segments.vector_search(vector, 30 * len(matches), where=where):
+            best[seg.video_id] = max(sim, best.get(seg.video_id, -1.0))
+        top = max(best.values(), default=0.0)
+        chosen = [m for m in matches if best.get(m.video_id, -1.0) >= max(PASSAGE_SIMILARITY, top - PASSAGE_MARGIN)]
+        for m in chosen:
+            m.score += best[m.video_id]
+            m.reason = f"{m.reason}; passage {best[m.video_id]:.2f}"
+        return chosen
 
     def _words_in(self, words: list[str], video_ids: list[str]) -> dict[str, set[str]]:
         """The content words each video's speech, screen text or captions contain (full-text search)."""

@@ -203,6 +203,18 @@ def test_which_videos_are_about_a_topic_lists_each_with_evidence(library_kb):
     assert _names(baking) == ["baking.mp3"] and baking.answer.short.startswith("Yes — 1 video: baking.mp3")
 
 
+def test_a_topic_said_in_other_words_is_found_by_its_passage(library_kb):
+    """Fewer than half the question's words in any clip ("dough" in one, "bakers"/"prepare" nowhere) and no
+    profile close enough: the clip one passage of which is about the question is the answer, alone."""
+    from vrag.retrievers.library import parse_question
+
+    q = parse_question("Which clips describe how bakers prepare dough?")
+    assert "dough" in q.words and len(q.words) >= 3
+    result = library_kb.ask("Which clips describe how bakers prepare dough?")
+    assert result.route == "library" and _names(result) == ["baking.mp3"]
+    assert "passage" in result.hits[0].why  # found by its passage, not by the word share
+
+
 def test_nothing_matching_is_not_found(library_kb):
     result = library_kb.ask("Are there any videos about football?")
     assert result.route == "library" and not result.found and not result.citations
