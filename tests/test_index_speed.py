@@ -253,3 +253,34 @@ def test_moving_pictures_keep_their_cuts_with_still_skipping(name):
     """An ad's quick cuts, a hand-held camera and a screencast: the same cuts either way."""
     path = eval_file(f"media/{name}")
     assert _cuts(path, skip_still=True)[0] == _cuts(path, skip_still=False)[0]
+
+
+_OPENMP_PROBE = """
+import os, sys
+seen = {}
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "ctranslate2" and "policy" not in seen:
+            seen["policy"] = os.environ.get("OMP_WAIT_POLICY")
+        return None
+sys.meta_path.insert(0, Spy())
+from vrag.backends import get_backend
+from vrag.config import Config
+get_backend("asr", Config.load(asr_model="tiny.en"))._batched.get()
+print(seen.get("policy"))
+"""
+
+
+@pytest.mark.parametrize("given,expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_whispers_openmp_threads_sleep_unless_the_user_says(given, expected):
+    """CTranslate2's OpenMP workers spin after each region unless OMP_WAIT_POLICY=PASSIVE is set before the
+    library loads (it doubled the CPU of a two-lane index on a busy machine); a policy the user set is kept."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given:
+        env["OMP_WAIT_POLICY"] = given
+    out = subprocess.run([sys.executable, "-c", _OPENMP_PROBE], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == expected

@@ -114,9 +114,7 @@ class FasterWhisperASR:
         self.cache = str(cfg.asr_model_cache)
         self.candidates = tuple(c.strip().lower() for c in str(cfg.asr_languages).split(",") if c.strip())
         self._model = Lazy(self._create)
-        self._batched = Lazy(lambda: _batched_pipeline(
-            require("faster_whisper", "Speech recognition", "asr"), self.load(), self._tap()
-        ))
+        self._batched = Lazy(self._pipeline)
 
     @property
     def producer(self) -> str:
@@ -134,6 +132,9 @@ class FasterWhisperASR:
         return self._model.get()
 
     def _create(self) -> Any:
+        from .threads import openmp_passive
+
+        openmp_passive()  # before CTranslate2 loads its OpenMP runtime
         fw = require("faster_whisper", "Speech recognition", "asr")
         path = self._model_path()
         try:
@@ -152,6 +153,10 @@ class FasterWhisperASR:
             raise BackendError(f"cannot load Whisper model {path!r}: {exc}{hint}") from exc
         model.model = _LanguageTap(model.model, self.candidates)
         return model
+
+    def _pipeline(self) -> Any:
+        model = self.load()  # first: it sets the OpenMP policy before faster-whisper is imported
+        return _batched_pipeline(require("faster_whisper", "Speech recognition", "asr"), model, self._tap())
 
     def _tap(self) -> _LanguageTap:
         return self.load().model

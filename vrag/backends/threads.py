@@ -1,21 +1,35 @@
-"""Thread behaviour of the ONNX Runtime sessions: worker threads sleep between runs instead of spinning.
+"""Thread behaviour of the ONNX Runtime sessions and of OpenMP: worker threads sleep between runs
+instead of spinning.
 
 ONNX Runtime's intra-op workers spin for a while after each run, waiting for more work. Indexing
 alternates libraries frame by frame (OCR on ONNX Runtime, keyframes on torch, shot detection in
 numpy, decoding in FFmpeg), so on a small machine the spinning workers take the cores the next
 library needs: on 2 cores, eight OCR reads each followed by a keyframe batch used ~25% less CPU
 time with spinning off (bench-speed).
+
+CTranslate2 (Whisper) runs its threads on GNU OpenMP, whose workers also spin after each parallel
+region unless ``OMP_WAIT_POLICY=PASSIVE``. With the speech lane beside the picture lane
+(``index_parallel``) on a busy 2-core machine, the spinning doubled the CPU time of a lecture's
+index (bench-speed); :func:`openmp_passive` sets the policy, unless the user set one, before the
+library that reads it is loaded.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-__all__ = ["no_spinning", "rapidocr_without_spinning"]
+__all__ = ["no_spinning", "rapidocr_without_spinning", "openmp_passive"]
 
 _PATCH = threading.Lock()
+
+
+def openmp_passive() -> None:
+    """OpenMP workers sleep between parallel regions (``OMP_WAIT_POLICY=PASSIVE``) unless the environment
+    says otherwise; read once, when an OpenMP runtime is loaded: call it before importing the library."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def no_spinning(options: Any) -> Any:
