@@ -177,10 +177,11 @@ def render(results: dict[str, Any], before: list[dict[str, Any]], command: str) 
     lines += ["", "- `before` rows are earlier extractors, recorded with `--json`: graph-4 "
               "(`benchmarks/data/entities_before.json`; its kb input also read the speech the recogniser doubts) and "
               "graph-5 (`benchmarks/data/entities_graph5.json`), both on an earlier knowledge base of the same files; "
-              "graph-7 (`benchmarks/data/entities_graph7.json`) on the same knowledge base as `after` (session 4's "
-              "code, Whisper base, sung vocals transcribed).",
+              "graph-7 (`benchmarks/data/entities_graph7.json`) on the knowledge base `after` reads before its screen "
+              "text was redone (ocr-4: \"LIVE12:17\" is read \"LIVE 12:17\"); speech and everything else the same.",
               "- graph-8: sung lyrics (speech records with `sung`) are not read for entities: every entity they gave "
-              "here was misheard or a lone image of the lyric (\"Holes\", \"sorrow\", \"kite\"); they stay searchable.",
+              "here was misheard or a lone image of the lyric (\"Holes\", \"sorrow\", \"kite\"); they stay searchable; "
+              "a compass point (\"SSW\", set apart from its figures by ocr-4) is no name or concept.",
               "- graph-5: BROADCAST UPPER CASE is re-cased (names read in Title Case, phrases in lower case, short "
               "non-word acronyms kept); a span is a name only if it looks like one (no small words inside, a one-word "
               "PERSON is a singular proper noun said in a sentence, no verse pronouns, no codes); a concept must be "

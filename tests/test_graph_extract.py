@@ -302,6 +302,14 @@ def test_screen_text_cut_off_or_run_together_is_not_a_concept():
                 "genetics early life risk factor"} & set(keys)
 
 
+def test_a_compass_point_on_a_weather_graphic_is_no_entity():
+    """Screen text sets the code apart from its figures ("Wind:SsW 27-37km/h"): a reading, not a name."""
+    mentions, _ = extract([("s1", "Wind:SsW 27-37km/h"), ("s2", "Wind: SSW 27-37km/h"), ("s3", "NE"),
+                           ("s4", "Winds from the NNE are picking up over Toronto.")])
+    keys = _by_key(mentions)
+    assert "toronto" in keys and not {"ssw", "ne", "nne"} & set(keys)
+
+
 def test_one_off_descriptions_and_misparsed_phrases_are_not_concepts():
     mentions, _ = extract([
         ("a", "Partly cloudy skies for most of the day and we're starting off with a pretty good weekend."),
