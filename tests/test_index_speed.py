@@ -253,3 +253,41 @@ def test_moving_pictures_keep_their_cuts_with_still_skipping(name):
     """An ad's quick cuts, a hand-held camera and a screencast: the same cuts either way."""
     path = eval_file(f"media/{name}")
     assert _cuts(path, skip_still=True)[0] == _cuts(path, skip_still=False)[0]
+
+
+def _frames(path: Path, same_picture: bool, thread_type: str, monkeypatch) -> tuple[list, list, int]:
+    """Cuts, and every sampled frame's (time, shot-detection image, thumbnail), as the frame pass sees them."""
+    import scenedetect
+
+    import vrag.media.frames as frames
+
+    monkeypatch.setattr(frames, "THREAD_TYPE", thread_type)
+    if not same_picture:
+        monkeypatch.setattr(frames, "same_picture", lambda a, b: False)
+    fps = 30.0
+    detector = scenedetect.ContentDetector(threshold=22.0, min_scene_len=18)
+    stream = frames.FrameStream(str(path), fps, skip_still=True)
+    cuts, seen = [], []
+    for frame in stream:
+        cuts += [round(c.seconds, 2) for c in detector.process_frame(scenedetect.FrameTimecode(round(frame.t * fps), fps=fps),
+                                                                     frame.small_bgr())]
+        seen.append((round(frame.t, 3), frame.small_bgr().tobytes(), frame.thumb().tobytes()))
+    return cuts, seen, stream.repeated
+
+
+def test_a_repeated_picture_reuses_its_conversions_and_they_are_the_same(lecture, monkeypatch):
+    """A still slide decodes to byte-identical frames: their shot-detection images and thumbnails are
+    taken from the frame before, and come out exactly as converting them again would."""
+    path, spans = lecture
+    cuts, seen, repeated = _frames(path, True, "NONE", monkeypatch)
+    again, seen_again, none = _frames(path, False, "NONE", monkeypatch)
+    assert none == 0 and repeated > 0.5 * len(seen), (repeated, len(seen))
+    assert cuts == again and len(cuts) == len(spans) - 1 and seen == seen_again
+
+
+@pytest.mark.parametrize("name", ["sunscreen_ad.mp4", "nextqa_4405327307_stage.mp4", "gnome_display_settings.webm"])
+def test_one_decoding_thread_finds_the_cuts_frame_threads_found(name, monkeypatch):
+    """Decoding on one thread (less CPU on 2 cores) with repeated pictures reused: the cuts the frame
+    pass found before, with FFmpeg's frame threads and every picture converted."""
+    path = eval_file(f"media/{name}")
+    assert _frames(path, True, "NONE", monkeypatch)[0] == _frames(path, False, "AUTO", monkeypatch)[0]
