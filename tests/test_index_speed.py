@@ -291,3 +291,41 @@ def test_one_decoding_thread_finds_the_cuts_frame_threads_found(name, monkeypatc
     pass found before, with FFmpeg's frame threads and every picture converted."""
     path = eval_file(f"media/{name}")
     assert _frames(path, True, "NONE", monkeypatch)[0] == _frames(path, False, "AUTO", monkeypatch)[0]
+
+
+def _stage_cuts(path: Path) -> tuple[list[float], int]:
+    """Cuts as the shot stage itself finds them in the frame pass (repeated pictures reused)."""
+    from types import SimpleNamespace
+
+    from vrag.config import Config
+    from vrag.indexers.scenes import ShotStage
+    from vrag.media.frames import FrameStream
+
+    cfg = Config.load(env={})
+    ctx = SimpleNamespace(cfg=cfg, cuts=[], producers={})
+    stage = ShotStage()
+    stage.setup(ctx)
+    stream = FrameStream(str(path), float(cfg.scene_fps), skip_still=True)
+    for frame in stream:
+        stage.on_frame(frame, ctx)
+    end = stream.last_time + 0.04
+    ctx.cuts.extend(float(c.seconds) for c in stage._detector.post_process(stage._timecode(end)))
+    return [round(c, 2) for c in ctx.cuts], stream.repeated
+
+
+@pytest.mark.parametrize("name", ["lecture", "sunscreen_ad.mp4", "nextqa_4405327307_stage.mp4",
+                                  "gnome_display_settings.webm"])
+def test_the_shot_stage_skips_repeated_pictures_and_finds_the_same_cuts(name, lecture, monkeypatch):
+    """A picture the detector saw last is not compared again (its score is 0): the stage's cuts are
+    those of every frame through PySceneDetect, as the frame pass fed it before (frame threads)."""
+    import vrag.indexers.scenes as scenes
+    import vrag.media.frames as frames
+
+    path = lecture[0] if name == "lecture" else eval_file(f"media/{name}")
+    cuts, repeated = _stage_cuts(path)
+    monkeypatch.setattr(scenes, "_still_frame", lambda detector: None)
+    monkeypatch.setattr(frames, "same_picture", lambda a, b: False)
+    monkeypatch.setattr(frames, "THREAD_TYPE", "AUTO")
+    assert cuts == _stage_cuts(path)[0]
+    if name == "lecture":
+        assert repeated > 0 and len(cuts) == len(lecture[1]) - 1
