@@ -111,3 +111,34 @@ def test_a_fresh_index_labels_speakers_without_importing_torch(tmp_path):
     child = json.loads(out.stdout.strip().splitlines()[-1])
     assert child["labels"] == expected
     assert not child["torch"] and not child["sklearn"], child
+
+
+_NO_TORCH = """
+import json, sys
+sys.modules["torch"] = None  # as if torch were not installed
+import numpy as np
+from vrag.backends.voice import ResemblyzerEncoder
+from vrag.config import Config
+from vrag.errors import MissingDependencyError
+
+encoder = ResemblyzerEncoder(Config.load(env={}, asr_model_cache=sys.argv[1]))
+samples = (np.sin(np.arange(16000 * 2) * 2 * np.pi * 180 / 16000) * 0.3).astype(np.float32)
+try:
+    print(json.dumps({"shape": list(encoder.embed(samples, [(0.0, 1.6)]).shape)}))
+except MissingDependencyError as exc:
+    print(json.dumps({"error": str(exc)}))
+"""
+
+
+def test_without_torch_the_export_is_enough_and_its_absence_is_one_clear_line(tmp_path):
+    from vrag.backends.voice import ResemblyzerEncoder
+
+    def child(cache: Path) -> dict:
+        out = subprocess.run([sys.executable, "-c", _NO_TORCH, str(cache)], capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    missing = child(tmp_path / "empty")
+    assert "torch" in missing["error"] and "pip install 'vrag[audio]'" in missing["error"], missing
+    assert "\n" not in missing["error"]
+    ResemblyzerEncoder(Config.load(env={}, asr_model_cache=str(tmp_path / "models"))).load()  # the export
+    assert child(tmp_path / "models") == {"shape": [1, 256]}
