@@ -158,13 +158,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=2, help="runs per variant (alternating)")
     p.add_argument("--before", type=Path, help="another checkout (with .venv) whose lecture runs beside")
     p.add_argument("--note", action="append", default=[], help="a line added under the table (what was decided)")
+    p.add_argument("--parts", help="only these parts side by side (voice,frames,spacy; see speed_parts.py): "
+                   "their lines are added to the section, earlier lines kept")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--db", help=argparse.SUPPRESS)
     p.add_argument("--settings", default="", help=argparse.SUPPRESS)
+    p.add_argument("--part", help=argparse.SUPPRESS)
+    p.add_argument("--variant", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.child and args.part:
+        from .speed_parts import child_part
+
+        child_part(args.part, args.variant, args.child)
+        return 0
     if args.child:
         print(json.dumps(_child(args.child, args.db, args.settings)))
         return 0
+    if args.parts:
+        return _parts(args, argv)
     if not SCREENCAST.exists():
         raise SystemExit(f"{SCREENCAST} is missing: run from the project root next to ../shared/eval")
     args.work.mkdir(parents=True, exist_ok=True)
@@ -181,6 +192,23 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{label} ...", file=sys.stderr)
                 results[label].append(_run(video, Path(tmp), label.split()[0], settings))
     SECTION.publish(SECTION.render(_report(args, argv, results)), args.out)
+    return 0
+
+
+def _parts(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Single parts before/after, in fresh processes; the lines go at the end of the section."""
+    from .speed_parts import run_parts
+
+    lecture = _lecture(args.work, args.minutes)
+    lines = [measured(command_line("benchmarks.bench_speed", argv)) + " (parts side by side, fresh processes, "
+             "before and after alternating, every run shown):"]
+    lines += run_parts(args.parts.split(","), lecture, args.repeat)
+    print("\n".join(lines))
+    if args.out:
+        old = args.out.read_text(encoding="utf-8")
+        if SECTION.end not in old:
+            raise SystemExit(f"{args.out} has no bench-speed section to add to")
+        args.out.write_text(old.replace(SECTION.end, "\n".join(lines) + "\n" + SECTION.end), encoding="utf-8")
     return 0
 
 

