@@ -42,10 +42,10 @@ def merge_adjacent(hits: list[Hit], gap: float = 1.5, max_span: float = 30.0) ->
 
 
 def _merged(group: list[Hit]) -> Hit:
-    best = group[0]
-    members = sorted(group, key=lambda h: (h.segment.start, h.segment.modality))
     from .pieces import bilingual
 
+    best = group[0]
+    members = sorted(group, key=lambda h: (h.segment.start, h.segment.modality))
     parts = [{"modality": h.segment.modality, "start": h.segment.start, "end": h.segment.end,
               "text": h.segment.text, "segment_id": h.segment.segment_id} for h in members]
     for part, h in zip(parts, members):

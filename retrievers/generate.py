@@ -303,7 +303,7 @@ def _choose(r: _Reading, limit: int = QUOTES) -> list[int]:
     lead = r.scores[order[0]]
     for i in order:
         margin = TYPED_MARGIN if r.want is not None and r.typed_at(i) else NEAR_LEAD
-        if chosen and len(chosen) >= limit:
+        if len(chosen) >= limit:
             break
         if chosen and r.scores[i] < max(MIN_RELEVANCE, lead - margin):
             continue

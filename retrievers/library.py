@@ -38,8 +38,8 @@ from .pieces import profile_lead
 from .query_terms import terms
 
 __all__ = ["LibraryRetriever", "LibraryQuery", "Match", "Selection", "parse_question", "compose_answer",
-           "MUSIC_MIN_SECONDS", "MUSIC_MIN_SHARE", "GENRE_MIN", "GENRE_MARGIN", "TOPIC_WORDS", "TOPIC_SIMILARITY", "TOPIC_MARGIN", "PASSAGE_SIMILARITY",
-           "PASSAGE_MARGIN"]
+           "MUSIC_MIN_SECONDS", "MUSIC_MIN_SHARE", "GENRE_MIN", "GENRE_MARGIN", "TOPIC_WORDS", "TOPIC_SIMILARITY",
+           "TOPIC_MARGIN", "PASSAGE_SIMILARITY", "PASSAGE_MARGIN"]
 
 #: A video "has" music/singing/speech when the audio events find at least this many seconds of it ...
 MUSIC_MIN_SECONDS = 3.0
