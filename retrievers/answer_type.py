@@ -173,8 +173,10 @@ def find_typed(doc: Any, text: str, want: str, question: str = "") -> list[str]:
 
 
 def _names_something(text: str) -> bool:
-    """A name has words of letters and no figures: "km/h" or "SSW27-37" tagged ORG is not one."""
-    return not any(c.isdigit() for c in text) and bool(re.search(r"[^\W\d_]{2,}", text)) and "/" not in text
+    """A name has words of letters and no figures: "km/h" or "SSW27-37" tagged ORG is not one, nor a
+    compass point ("SSW" once screen text sets it apart from its figures)."""
+    return (not any(c.isdigit() for c in text) and bool(re.search(r"[^\W\d_]{2,}", text)) and "/" not in text
+            and not _COMPASS.fullmatch(text))
 
 
 def _with_qualifier(text: str, start: int, end: int) -> str:

@@ -62,6 +62,8 @@ def test_typed_answers_are_read_from_the_evidence(nlp):
     assert find_typed(nlp(text), text, "PERSON", "Who is the president?") == ["Randy Lennox"]
     text = "Partly Cloudy / Wind:SSW27-37km/h"  # the tagger calls "km/h" an ORG: not a name
     assert find_typed(nlp(text), text, "ORG", "Which company?") == []
+    text = "Barrie Partly Cloudy / Wind:SSW 27-37km/h"  # nor a compass point set apart from its figures
+    assert "SSW" not in find_typed(nlp(text), text, "ORG", "What network name is on the graphic?")
     assert find_typed(nlp("LIVE12:17"), "LIVE12:17", "DATE", "What time is shown?") == ["12:17"]
     text = "Partly Cloudy / Wind:SSW27-37km/h"  # a compass code glued to the speed; "je ne sais" has none
     assert find_typed(nlp(text), text, "DIRECTION", "Which direction is the wind from?") == ["SSW"]
