@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AnswerType", "asked_type", "asked_modality", "find_typed", "LABELS", "ASKED_NOUNS"]
+__all__ = ["AnswerType", "asked_type", "asked_modality", "asks_clock", "shows_time", "find_typed", "LABELS",
+           "ASKED_NOUNS"]
 
 #: spaCy entity labels that answer each type.
 LABELS: dict[str, frozenset[str]] = {
@@ -91,6 +92,19 @@ def asked_modality(question: str) -> str | None:
     return "ocr" if screen else "asr"
 
 
+_CLOCK_Q = re.compile(r"\bclocks?\b", re.I)
+
+
+def asks_clock(question: str) -> bool:
+    """The question asks what a clock shows ("what time does the clock in the top bar show?")."""
+    return bool(_CLOCK_Q.search(question)) and bool(_WHEN.search(question))
+
+
+def shows_time(text: str) -> bool:
+    """``text`` holds a clock time ("Wed 18:38", "LIVE 12:17")."""
+    return bool(_CLOCK.search(text))
+
+
 @dataclass(frozen=True)
 class AnswerType:
     """The asked-for type (a key of :data:`LABELS`) and why: the cue that gave it."""
@@ -152,6 +166,8 @@ def find_typed(doc: Any, text: str, want: str, question: str = "") -> list[str]:
     q = question.lower()
     found: list[str] = []
     for ent in doc.ents:
+        if want == "PERSON" and len(ent) == 1 and ent[0].tag_ in {"NNS", "NNPS"}:
+            continue  # "Discordant Twins" on a slide: a plural is nobody's name
         if ent.label_ in LABELS[want]:
             figure = ent.label_ in LABELS["NUMBER"]
             found.append(_with_qualifier(text, ent.start_char, ent.end_char) if figure else ent.text)

@@ -21,7 +21,7 @@ from vrag.registry import register
 from vrag.schema import Answer, Hit
 from vrag.timecode import mmss, span
 
-from .answer_type import ASKED_NOUNS, AnswerType, asked_modality, asked_type, find_typed
+from .answer_type import ASKED_NOUNS, AnswerType, asked_modality, asked_type, asks_clock, find_typed, shows_time
 from .pieces import (_PRONOUN_LED, ANTECEDENT_GAP, Piece, beside, block_after, context_hits, display_paths, is_label,
                      near_anchor, next_piece, profile_lead,
                      plain, read_pieces, repeats, bilingual)
@@ -188,6 +188,9 @@ class ExtractiveGenerator:
         qwords = terms(question)
         words = [len(matched(qwords, t)) / len(qwords) if qwords else 0.0 for t in texts]
         want, typed = _types(question, pieces)
+        if want is not None and asks_clock(question):  # "what time does the clock show": a time on screen is it
+            words = [max(w, WORDS_ENOUGH) if p.modality == "ocr" and shows_time(p.text) else w
+                     for w, p in zip(words, pieces)]
         r = _Reading(question, hits, pieces, [], words, want, typed, display_paths([h.path for h in hits]), vectors)
         r.scores = [float(v @ vectors[0]) + WORD_BONUS * w - (SHORT_PENALTY if len(t) < SHORT else 0.0)
                     for t, v, w in zip(texts, vectors[1:], words)]

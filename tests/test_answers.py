@@ -70,6 +70,8 @@ def test_typed_answers_are_read_from_the_evidence(nlp):
     assert find_typed(nlp("Je ne sais pas"), "Je ne sais pas", "DIRECTION", "Which direction?") == []
     text = "Winds out of the north-east at 20"
     assert find_typed(nlp(text), text, "DIRECTION", "Which direction?") == ["north-east"]
+    text = "Discordant Twins"  # a slide's heading: the tagger calls the plural a PERSON; it is nobody
+    assert find_typed(nlp(text), text, "PERSON", "Whose paper is cited on the slide?") == []
     text = "Randy Lennox will be honoured."  # the question's own name is not its answer
     assert find_typed(nlp(text), text, "PERSON", "What award will Randy Lennox get?") == []
 
@@ -154,6 +156,17 @@ def test_a_second_piece_holding_the_asked_type_is_quoted_too(generator):
     answer = generator.answer("When will the flurries be over?", hits)
     assert "next hour" in answer.text and "this evening is out" in answer.text
     assert "long range forecast" not in answer.text
+
+
+def test_a_clock_question_is_answered_by_the_time_on_screen(generator):
+    """No word of "what time does the clock in the top bar show" is on screen; the time is. A question
+    about some other time is not answered by the clock."""
+    bar = _seg("ocr", 0.0, 37.0, "Activities\nWed 18:38\nTiffany Antopolski")
+    said = _seg("asr", 2.0, 6.0, "Drag the monitors to arrange them, then apply the new layout.")
+    hits = [Hit(said, 0.5, "asr", "screencast.webm"), Hit(bar, 0.4, "ocr", "screencast.webm")]
+    answer = generator.answer("What time does the clock in the top bar show during the screencast?", hits)
+    assert answer.found and answer.short == "18:38"
+    assert not generator.answer("What time does the presenter's flight leave?", hits).found
 
 
 def test_a_heading_in_capitals_brings_the_lines_under_it(generator):
