@@ -258,9 +258,11 @@ def _types(question: str, pieces: list[Piece]) -> tuple[AnswerType | None, list[
         return None, [[] for _ in pieces]
     from vrag.indexers.graph_extract import _forms
 
-    # names are read as the graph reads them: broadcast UPPER CASE re-cased ("BELL MEDIA" -> "Bell Media")
+    # names are read as the graph reads them: broadcast UPPER CASE re-cased ("BELL MEDIA" -> "Bell Media");
+    # figures and times as written ("SUN 6:15PM", not "6:15Pm"), where re-casing kept every character in place
     docs = nlp.pipe([_forms(p.text)[0] or p.text for p in pieces])
-    return want, [find_typed(doc, doc.text, want.type, question) for doc in docs]
+    return want, [find_typed(doc, p.text if len(p.text) == len(doc.text) else doc.text, want.type, question)
+                  for doc, p in zip(docs, pieces)]
 
 
 def answers(r: _Reading, weak: bool) -> bool:

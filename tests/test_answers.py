@@ -167,6 +167,9 @@ def test_a_clock_question_is_answered_by_the_time_on_screen(generator):
     answer = generator.answer("What time does the clock in the top bar show during the screencast?", hits)
     assert answer.found and answer.short == "18:38"
     assert not generator.answer("What time does the presenter's flight leave?", hits).found
+    radar = _seg("ocr", 3.0, 16.0, "WEATHER\nRADAR\nSUN 6:15PM")  # broadcast capitals: the time as written
+    answer = generator.answer("What time does the clock on the radar show?", [Hit(radar, 0.5, "ocr", "weather.mp4")])
+    assert answer.short == "6:15PM"
 
 
 def test_a_heading_in_capitals_brings_the_lines_under_it(generator):
