@@ -85,21 +85,14 @@ class EfficientNetLite0:
     def _create_onnx(self) -> Any:
         """The ONNX Runtime session of the network, exported once into the model cache; False when
         onnxruntime is missing or the export cannot be made (then torch runs it)."""
-        from importlib.util import find_spec
-
-        if not self.onnx or find_spec("onnxruntime") is None:
+        if not self.onnx:
             return False
         from .image_embed_onnx import OnnxEfficientNet, export_onnx, onnx_export_path
+        from .onnx_export import exported_or_none
 
         path = onnx_export_path(self.cache)
-        try:
-            if not path.is_file():
-                if find_spec("onnx") is None:
-                    return False
-                export_onnx(self._model.get(), path)
-            return OnnxEfficientNet(path, self.frame_threads or self.threads)
-        except BackendError:  # e.g. a read-only cache: the same posterior through torch
-            return False
+        return exported_or_none(path, lambda: export_onnx(self._model.get(), path),
+                                lambda: OnnxEfficientNet(path, self.frame_threads or self.threads))
 
     def _create(self) -> Any:
         torch = require("torch", "Image embeddings", "vision")

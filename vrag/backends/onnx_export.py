@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ..errors import BackendError
 from .threads import no_spinning
 
-__all__ = ["cache_path", "atomic_export", "torch_export", "cpu_session"]
+__all__ = ["cache_path", "versioned_path", "atomic_export", "torch_export", "cpu_session", "exported_or_none"]
 
 
 def cache_path(folder: str, cache: str = "", name: str = "model.onnx") -> Path:
@@ -26,6 +26,36 @@ def cache_path(folder: str, cache: str = "", name: str = "model.onnx") -> Path:
     from .asr import model_cache_root
 
     return model_cache_root(cache) / folder / name
+
+
+def versioned_path(distribution: str, folder: str, cache: str = "", unknown: str = "unknown") -> Path:
+    """``<model cache>/<folder>-<version of distribution>/model.onnx``: a new wheel gets a new export."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        version = unknown
+    return cache_path(f"{folder}-{version}", cache)
+
+
+def exported_or_none(path: Path, export: Callable[[], Any], open_session: Callable[[], Any],
+                     needs: tuple[str, ...] = ("onnx",)) -> Any:
+    """``open_session()`` on the export at ``path``, made first by ``export()`` when absent; False when
+    onnxruntime or a module the export ``needs`` is missing, or the export cannot be written or read
+    (a read-only cache): then the caller runs the torch model, with the same results."""
+    from importlib.util import find_spec
+
+    if find_spec("onnxruntime") is None:
+        return False
+    try:
+        if not path.is_file():
+            if any(find_spec(name) is None for name in needs):
+                return False
+            export()
+        return open_session()
+    except BackendError:
+        return False
 
 
 def atomic_export(target: Path, what: str, write: Callable[[str], None]) -> Path:

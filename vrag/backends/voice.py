@@ -117,15 +117,9 @@ def normalize_volume(wav: Any, target_dbfs: float, increase_only: bool = False) 
 
 def voice_onnx_path(cache: str = "") -> Path:
     """Where the ONNX export of resemblyzer's encoder lives (named by the wheel's version)."""
-    from importlib import metadata
+    from .onnx_export import versioned_path
 
-    from .onnx_export import cache_path
-
-    try:
-        version = metadata.version("resemblyzer")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return cache_path(f"resemblyzer-{version}", cache)
+    return versioned_path("resemblyzer", "resemblyzer", cache)
 
 
 def export_voice_onnx(model: Any, target: Path) -> Path:
@@ -182,21 +176,13 @@ class ResemblyzerEncoder:
     def _create_onnx(self) -> Any:
         """The ONNX Runtime session of the encoder, exported once into the model cache; False when
         onnxruntime is missing or the export cannot be made (then torch runs it)."""
-        from importlib.util import find_spec
-
-        if not self.onnx or find_spec("onnxruntime") is None:
+        if not self.onnx:
             return False
-        from .onnx_export import cpu_session
+        from .onnx_export import cpu_session, exported_or_none
 
         path = voice_onnx_path(self.cache)
-        try:
-            if not path.is_file():
-                if find_spec("onnx") is None or find_spec("torch") is None:
-                    return False
-                export_voice_onnx(self._model.get(), path)
-            return cpu_session(path, 1, "voice encoder")
-        except BackendError:  # e.g. a read-only cache: the same vectors through torch
-            return False
+        return exported_or_none(path, lambda: export_voice_onnx(self._model.get(), path),
+                                lambda: cpu_session(path, 1, "voice encoder"), needs=("onnx", "torch"))
 
     @staticmethod
     def _create() -> Any:
