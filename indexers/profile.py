@@ -43,36 +43,51 @@ class Genre:
     wordless: float = 0.0
     #: score added at full screen-text density (~1 line of screen text per second) without speech
     screen: float = 0.0
+    #: the nouns that name one such recording in a question ("in the screencast", "the sonnet"; a
+    #: regex, stricter than ``cue``: no word that also means something else, like "address")
+    named: str = ""
 
 
 #: The genres a profile scores; data, not code: add a row to know one more kind of video.
 GENRES: tuple[Genre, ...] = (
     Genre("weather forecast", "weather forecast: temperature in degrees, rain, snow, flurries, wind, clouds, "
-          "sunshine, storm, radar map, the forecast for the weekend", r"weather|forecasts?|meteorolog\w*"),
+          "sunshine, storm, radar map, the forecast for the weekend", r"weather|forecasts?|meteorolog\w*",
+          named=r"(?:weather )?forecasts?|weather (?:reports?|segments?|clips?)"),
     Genre("sports", "sports broadcast: hockey, football, basketball, golf, game, players, team, goals, score, "
-          "the league, the season, coach", r"sports?|sporting|athletics"),
+          "the league, the season, coach", r"sports?|sporting|athletics",
+          named=r"sports? (?:clips?|broadcasts?|segments?|highlights?)"),
     Genre("talk show", "talk show or entertainment news: the host talks about celebrities, television shows, "
-          "film, music industry, awards, guests, the show this weekend", r"talk[- ]?shows?|chat shows?|entertainment"),
+          "film, music industry, awards, guests, the show this weekend", r"talk[- ]?shows?|chat shows?|entertainment",
+          named=r"talk[- ]?shows?|chat shows?"),
     Genre("news", "news report: the anchor reports events, government, police, officials said, breaking news",
-          r"news|reports?\b|bulletins?"),
+          r"news|reports?\b|bulletins?",
+          named=r"news (?:reports?|clips?|broadcasts?|bulletins?)|newscasts?"),
     Genre("lecture", "lecture or scientific talk: a researcher presents a study on slides: findings, data, "
-          "disease, patients, risk factors, colleagues at the university", r"lectures?|talks\b|presentations?|seminars?"),
+          "disease, patients, risk factors, colleagues at the university", r"lectures?|talks\b|presentations?|seminars?",
+          named=r"lectures?|seminars?"),
     Genre("song", "a song: music with a singer, lyrics, chorus, verse, love, heart, baby, yeah",
-          r"songs?|music videos?|singing|sung|singers?", music=0.1, singing=0.4),
+          r"songs?|music videos?|singing|sung|singers?", music=0.1, singing=0.4,
+          named=r"songs?|music videos?"),
     Genre("advertisement", "advertisement for a product: buy, skin, benefits, ingredients, technology, brand, "
-          "try it today, available now", r"ads?\b|adverts?|advertisements?|commercials?|promos?|products?"),
+          "try it today, available now", r"ads?\b|adverts?|advertisements?|commercials?|promos?|products?",
+          named=r"ads?|adverts?|advertisements?|commercials?"),
     Genre("screencast", "software screencast: a computer screen with settings, windows, menus, buttons, "
           "a desktop application", r"screencasts?|software|tutorials?|screen recordings?|desktop|settings",
-          screen=0.15),
+          screen=0.15,
+          named=r"screencasts?|screen recordings?"),
     Genre("film", "animated film or movie scene: characters, an animation, a story with music and no talking",
-          r"films?|movies?|animat\w*|cartoons?", wordless=0.3),
+          r"films?|movies?|animat\w*|cartoons?", wordless=0.3,
+          named=r"cartoons?|animations?|animated (?:films?|movies?|shorts?)"),
     Genre("poetry reading", "a poem read aloud: a sonnet or verse with rhyme, thou, thee, thy, thine, beauty, "
-          "love, time, the world, the poet", r"poems?|poetry|sonnets?|verses?|recitals?|recitations?"),
+          "love, time, the world, the poet", r"poems?|poetry|sonnets?|verses?|recitals?|recitations?",
+          named=r"poems?|sonnets?|poetry readings?"),
     Genre("speech", "a public speech or address: my fellow citizens, my fellow Americans, our country, the nation, "
-          "freedom, we shall, the world, ask not", r"speech(?:es)?|address(?:es)?|orations?|inaugural"),
+          "freedom, we shall, the world, ask not", r"speech(?:es)?|address(?:es)?|orations?|inaugural",
+          named=r"speech(?:es)?|inaugural(?: address| excerpt| speech)?|orations?"),
     Genre("home video", "amateur home video: family and kids at a birthday party, a holiday trip, playing "
           "outside, cheering, nice shot",
-          r"home videos?|personal videos?|amateur"),
+          r"home videos?|personal videos?|amateur",
+          named=r"home videos?"),
 )
 
 #: Entity types a profile keeps, grouped as questions ask for them.

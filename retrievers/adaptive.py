@@ -103,6 +103,32 @@ class AdaptiveRetriever:
                 routing["speaker"] = speaker
         if route.library and not (filters or {}).get("speaker"):  # one speaker's words are not a collection question
             return self._library(query, filters, routing)
+        # a summary already chooses the one video closest to the whole question
+        pointed = (self._pointed(query) if mode == "auto" and not route.global_ and not (filters or {}).get("video_id")
+                   else None)
+        if pointed is None:
+            return self._levels(query, k, mode, filters, route, routing)
+        found = self._levels(query, k, mode, dict(filters or {}, video_id=list(pointed.video_ids)), route,
+                             dict(routing, reason=routing.get("reason", "") + f"; rule: {pointed.reason()}",
+                                  videos=list(pointed.video_ids)))
+        if not found.hits:  # the kind was named loosely, or the videos were misjudged: the whole collection
+            return self._levels(query, k, mode, filters, route, routing)
+        found.weak = False  # the question named these videos: their best evidence is what it asks about
+        return found
+
+    def _pointed(self, query: str) -> Any:
+        """The videos the question names by their kind ("in the screencast"), or None."""
+        from vrag.filters import Filter
+
+        from .pointed import pointed_kinds, pointed_videos
+
+        if not pointed_kinds(query):  # no profile read for most questions
+            return None
+        return pointed_videos(query, self.store.segments.read(Filter.of(None, "profile")))
+
+    def _levels(self, query: str, k: int, mode: str, filters: dict[str, Any] | None, route: Route,
+                routing: dict[str, Any]) -> Retrieval:
+        """Retrieval at the routed level, escalating (auto) while the evidence comes back weak."""
         level, steps, escalated = route.level, [], False
         tried: dict[str, list[Hit]] = {}
         while True:

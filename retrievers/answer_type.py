@@ -82,10 +82,18 @@ _SAID = re.compile(
     r"presenter|guest|panel|poem|song|voice)|wonder(?:s|ed)? about|ask(?:s|ed)?|call(?:s|ed)?|urges?)\b", re.I)
 
 
+#: What a thing on screen "says" is written there: "what does the single box in the arrangement area say?"
+_THING_SAYS = re.compile(
+    r"\b(?:box|sign|card|slide|banner|label|button|pop-?up|graphic|message|dialog|title|notice|window|headline|"
+    r"ticker|chyron|screen|caption|board|poster|map|chart|text)(?:e?s)?\b(?:\s+[\w'-]+){0,6}?\s+(?:say|says|said|read|reads)\b",
+    re.I)
+
+
 def asked_modality(question: str) -> str | None:
     """Where the answer should come from when the question says so: "ocr" for what is written on
-    screen ("the benefits card", "the map's title"), "asr" for what is said or sung ("what did the
-    analyst say"); None when it says neither or both (a cross-modal question)."""
+    screen ("the benefits card", "the map's title", what a box "says"), "asr" for what is said or
+    sung ("what did the analyst say"); None when it says neither or both (a cross-modal question)."""
+    question = _THING_SAYS.sub(" on screen ", question)
     screen, said = bool(_ON_SCREEN.search(question)), bool(_SAID.search(question))
     if screen == said:
         return None

@@ -260,9 +260,14 @@ def _types(question: str, pieces: list[Piece]) -> tuple[AnswerType | None, list[
 
     # names are read as the graph reads them: broadcast UPPER CASE re-cased ("BELL MEDIA" -> "Bell Media");
     # figures and times as written ("SUN 6:15PM", not "6:15Pm"), where re-casing kept every character in place
-    docs = nlp.pipe([_forms(p.text)[0] or p.text for p in pieces])
+    # and a graphic's hyphen between capitals read as the space it stands for ("CURRENTLY-TORONTO")
+    texts = [_CAPS_HYPHEN.sub(" ", p.text) if p.modality == "ocr" else p.text for p in pieces]
+    docs = nlp.pipe([_forms(t)[0] or t for t in texts])
     return want, [find_typed(doc, p.text if len(p.text) == len(doc.text) else doc.text, want.type, question)
                   for doc, p in zip(docs, pieces)]
+
+
+_CAPS_HYPHEN = re.compile(r"(?<=[A-Z]{2})-(?=[A-Z]{2})")
 
 
 def answers(r: _Reading, weak: bool) -> bool:
@@ -275,7 +280,9 @@ def answers(r: _Reading, weak: bool) -> bool:
     on_topic = [i for i in range(len(r.pieces)) if r.relevance[i] >= STRONG]
     worded = any(r.words[i] >= WORDS_ENOUGH for i in on_topic)  # most of the question's words are there
     typed = any(r.typed_at(i) for i in on_topic)  # the asked-for figure or name is there
-    if best < SURE and not worded and _missing_focus(r.question, texts, [h.path for h in r.hits], typed):
+    relevant = [i for i in range(len(r.pieces)) if r.relevance[i] >= MIN_RELEVANCE]
+    kind_found = any(r.typed_at(i) for i in relevant)  # "which city": a relevant piece names one
+    if best < SURE and not worded and _missing_focus(r.question, texts, [h.path for h in r.hits], typed, kind_found):
         return False  # a name (not even a misheard one) or every specific noun of the question is missing
     if _no_answer_of_kind(r.question, texts):
         return False
@@ -370,7 +377,8 @@ def _quote(r: _Reading, i: int) -> tuple[str, float, float, list[int]]:
 def _distinct(chosen: list[int], quotes: list[tuple[str, float, float, list[int]]]
               ) -> tuple[list[int], list[tuple[str, float, float, list[int]]]]:
     """Quotes without those an earlier quote already holds (a reply quoted with its question); a
-    quote that holds an earlier one and more takes its place."""
+    quote that holds an earlier one and more takes its place; one whose own piece is new stays, even
+    when the sentence it runs on into is quoted already."""
     def first(text: str) -> str:
         return plain(re.split(r"(?<=[.!?])\s+", text, maxsplit=1)[0])
 
@@ -378,11 +386,17 @@ def _distinct(chosen: list[int], quotes: list[tuple[str, float, float, list[int]
     for k, (text, _s, _e, used) in enumerate(quotes):
         held = next((n for n, e in enumerate(keep) if set(used) & set(quotes[e][3])
                      or first(text) in plain(quotes[e][0])), None)
-        if held is None:
+        earlier = quotes[keep[held]] if held is not None else None
+        if earlier is None:
             keep.append(k)
-        elif set(used) > set(quotes[keep[held]][3]):  # a header quoted with the line quoted alone before
+        elif set(used) > set(earlier[3]):  # a header quoted with the line quoted alone before
             keep[held] = k
+        elif used[0] not in earlier[3] and first(text) not in plain(earlier[0]):
+            keep.append(k)  # its own words, sharing only the sentence they run on into
     return [chosen[k] for k in keep], [quotes[k] for k in keep]
+
+
+_SENTENCE_END = (".", "!", "?", "…", '"', "\u201d", ";")
 
 
 def _continues(r: _Reading, i: int, j: int) -> bool:
@@ -391,8 +405,11 @@ def _continues(r: _Reading, i: int, j: int) -> bool:
     asked-for type that ``i`` lacks ("...president of Bell Media." "His name is Randy Lennox."); it
     is nearly as relevant (the explanation goes on); or it holds a word of the question that ``i``
     lacks ("His name is Randy Lennox." ... "He'll be presented with the ... award"); or the question
-    asks why and ``j`` is the next spoken sentence."""
+    asks why and ``j`` is the next spoken sentence; or ``i`` is speech that stops mid-sentence ("...to
+    thy sweet self too" "cruel.")."""
     if r.pieces[i].text.endswith("?") and not r.pieces[j].text.endswith("?"):
+        return True
+    if r.pieces[i].modality == r.pieces[j].modality == "asr" and not r.pieces[i].text.rstrip().endswith(_SENTENCE_END):
         return True
     if r.want is not None and not r.typed[i] and r.typed[j]:
         return True
@@ -451,19 +468,22 @@ _ABOUT_RECORDING = frozenset("""
 screencast recording film movie cartoon commercial advert ad advertisement excerpt audience broadcast show episode
 segment scene footage slide screen card frame picture image viewer viewers narrator voice product item graphic
 graphics label banner caption title map chart clip top bar box button pop-up popup logo speaker host anchor
-forecaster analyst presenter singer reporter interviewer guest panel
+forecaster analyst presenter singer reporter interviewer guest panel poem sonnet poetry song lyric chorus verse
+lecture speech address reading
 """.split())
 
 
-def _missing_focus(question: str, texts: list[str], paths: list[str] = (), names_heard: bool = False) -> list[str]:
+def _missing_focus(question: str, texts: list[str], paths: list[str] = (), names_heard: bool = False,
+                   kind_found: bool = False) -> list[str]:
     """Names and nouns the question asks about that no piece of evidence contains, when that makes
     the evidence beside the point: any name ("Ubuntu"; a name in a cited file's name counts as
     present: "the NIH talk"), or two or more specific nouns with none of them found ("the aspirin
     dose" in a talk that never mentions aspirin; one noun found is enough, questions paraphrase,
     and nouns of the recording itself, "the commercial", say nothing). Empty without spaCy.
     ``names_heard``: relevant evidence holds the asked-for type, so a missing name does not count
-    (transcripts misspell or drop names: "Denise", "Paul Allen"), nor does the noun naming the type
-    ("which city": the evidence says "Toronto", not "city")."""
+    (transcripts misspell or drop names: "Denise", "Paul Allen"). ``kind_found``: relevant evidence
+    holds the asked-for type, so the noun naming the type need not be said ("which city": the
+    evidence says "Toronto", not "city")."""
     from vrag.errors import MissingDependencyError
     from vrag.indexers.graph_extract import _GENERIC, load_nlp
 
@@ -478,7 +498,7 @@ def _missing_focus(question: str, texts: list[str], paths: list[str] = (), names
     nouns = [t.text for t in doc if t.pos_ == "NOUN" and len(t.text) > 2 and t.lemma_.lower() not in
              STOP_WORDS | _GENERIC | _ABOUT_RECORDING and t.text.lower() not in STOP_WORDS]
     # "which city ...": "Toronto" answers it, "city" need not be said
-    types = {t.text for t in doc if names_heard and t.lemma_.lower() in ASKED_NOUNS}
+    types = {t.text for t in doc if (names_heard or kind_found) and t.lemma_.lower() in ASKED_NOUNS}
     said = {w.lower() for w in re.findall(r"[^\W\d_]{3,}", evidence)}
     missing_names = [] if names_heard else [
         n for n in names if not matched([n.lower()], evidence) and not _sounds_like(n.lower(), said)]

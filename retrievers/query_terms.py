@@ -41,6 +41,7 @@ def _stem(word: str) -> str:
 
 
 def matched(query_terms: list[str], text: str) -> list[str]:
-    """The query terms ``text`` contains (as words, plural/-ing/-ed variants included)."""
-    words = {_stem(w.strip("'-")) for w in _WORD.findall(text.lower())}
+    """The query terms ``text`` contains (as words, plural/-ing/-ed variants included; the parts of a
+    hyphenated word count too: "self-substantial" holds "self")."""
+    words = {_stem(part) for w in _WORD.findall(text.lower()) for part in {w.strip("'-"), *w.split("-")} if part}
     return [t for t in query_terms if _stem(t) in words]

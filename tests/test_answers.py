@@ -222,6 +222,10 @@ def test_the_line_next_to_the_one_the_question_points_at(generator):
     ("What did the analyst say to Glenn about the player?", "asr"),
     ("Which product feature is both said in the voice-over and listed on the benefits card?", None),
     ("How many goals is the player up to?", None),
+    # what a thing on screen "says" is written there; what a person says is speech
+    ("After the last change in the screencast, what does the single box in the arrangement area say?", "ocr"),
+    ("What does the sign on the wall say?", "ocr"),
+    ("What does the forecaster say about Sunday?", "asr"),
 ])
 def test_the_question_says_where_its_answer_is(question, want):
     assert asked_modality(question) == want
@@ -269,3 +273,41 @@ def test_real_recordings_answer_with_a_direct_short_answer(eval_kb, question, sh
     assert text_has in data["answer"].lower() and data["answer"].splitlines()[0] == data["answer_short"]
     assert "/" not in data["answer"].split("—")[-1].split("@")[0]  # a file name, no folders
     assert all(c["path"] for c in data["citations"])
+
+
+def test_speech_that_stops_mid_sentence_is_quoted_to_its_end(generator):
+    """Whisper cut the sonnet's line before its last word ("...to thy sweet self too" / "cruel."):
+    the quote runs on into the record that ends the sentence, though that one alone is no answer."""
+    line = _seg("asr", 15.1, 29.7, "But thou, contracted to thine own bright eyes, feed'st thy light's flame with "
+                                   "self-substantial fuel, making a famine where abundance lies, thyself thy foe, "
+                                   "to thy sweet self too")
+    end = _seg("asr", 29.7, 30.4, "cruel.")
+    later = _seg("asr", 30.9, 43.5, "Thou that art now the world's fresh ornament, and only herald to the gaudy spring.")
+    answer = generator.answer("What is the youth to his sweet self, according to the poem?",
+                              [Hit(line, 0.5, "asr", "sonnet.mp3"), Hit(later, 0.3, "asr", "sonnet.mp3"),
+                               Hit(end, 0.1, "asr", "sonnet.mp3")])
+    assert answer.found and "to thy sweet self too cruel.”" in answer.text.splitlines()[0], answer.text
+    assert answer.citations[0]["end"] == 30.4
+
+
+def test_a_quote_sharing_only_its_run_on_sentence_is_still_quoted(generator):
+    """Two spoken records: the second ends the first one's sentence and is quoted first (it scores
+    best); the first, whose own words name the university, is still quoted, not dropped as a repeat."""
+    named = _seg("asr", 1.0, 15.4, "Brenda Plassman, who's a colleague at Duke, has undertaken a really nice study "
+                                   "of TBI in dementia in which she's used a creative use of the twin pair")
+    rest = _seg("asr", 15.4, 21.9, "kind of study design. And this is sort of interesting because of the twins.")
+    answer = generator.answer("Which university is the colleague who ran the twin study at?",
+                              [Hit(rest, 0.5, "asr", "talk.mp4"), Hit(named, 0.4, "asr", "talk.mp4")])
+    assert answer.found and "colleague at Duke" in answer.text, answer.text
+
+
+def test_a_city_on_a_graphic_answers_which_city_without_the_word_city(generator):
+    """"Which city's current conditions are on screen?": the graphic says "CURRENTLY-TORONTO" (its
+    hyphen stands for a space) and never "city" nor "conditions"; that is the answer, not "not found"."""
+    graphic = _seg("ocr", 3.0, 15.0, "CURRENTLY-TORONTO", video="v18")
+    wind = _seg("ocr", 3.0, 15.0, "Partly Cloudy\nWind:SSW 27-37km/h", video="v18")
+    said = _seg("asr", 0.0, 3.0, "Pearson yesterday three and a half degrees for an average high.", video="v20")
+    answer = generator.answer(
+        "Which city's current conditions are on screen while the forecaster talks about Pearson?",
+        [Hit(graphic, 0.4, "ocr", "v18.mp4"), Hit(said, 0.4, "asr", "v20.mp4"), Hit(wind, 0.3, "ocr", "v18.mp4")])
+    assert answer.found and answer.short.lower() == "toronto", answer.text
