@@ -96,7 +96,7 @@ which recordings recording files file collection library archive list many any o
 have has there all every each indexed name count show give find summarize summarise summary summaries overview
 compare contrast recap gist both two three four five six seven eight nine ten episodes episode media tracks
 movies movie films film songs song in them feature features featuring broadcast broadcasts program programs
-programme programmes segment segments footage coverage
+programme programmes segment segments footage coverage track stream streams
 """.split())
 
 

@@ -95,6 +95,9 @@ _OPENING = r"^(?:(?:please|so|and|now|ok(?:ay)?|tell me|can you(?: tell me)?|cou
 LIBRARY_RULES: dict[str, str] = {
     "which items": _OPENING + r"(?:which|what)\s+(?:of\s+(?:the|my|these|those|our|your|all(?:\s+the)?)\s+)?" + _DESCRIBED + _ITEMS + r"\b",
     "what are the items": _OPENING + r"what\s+(?:are|were)\s+(?:the|these|those|my|all(?:\s+the)?)\s+" + _DESCRIBED + _ITEMS + r"\b",
+    # "which video has no audio track?", "which clip mentions Toronto?": one video, chosen from the collection
+    "which item": (_OPENING + r"(?:which|what)\s+(?:one\s+)?(?:video|clip|recording|file)\s+(?:is|was|has|had|contains?|shows?|"
+                   r"features?|mentions?|talks?|covers?|discuss(?:es)?|includes?|comes?|lacks?)\b"),
     "how many": _OPENING + r"how\s+many\s+" + _DESCRIBED + _ITEMS + r"\b",
     "list": (_OPENING + r"(?:list|name|enumerate|count|show\s+me|find|give\s+me)\s+(?:all\s+)?(?:of\s+)?(?:the\s+|my\s+)?"
              + _DESCRIBED + _ITEMS + r"\b"),

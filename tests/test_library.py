@@ -38,6 +38,9 @@ LIBRARY_QUESTIONS = [
     "Which clips are in English?",
     "What clips talk about CGI?",
     "Name the videos that feature a golf cart.",
+    "Which video has no audio track?",  # one video, chosen from the collection
+    "Which video is a screencast of software settings?",
+    "Which clip mentions Toronto?",
 ]
 NOT_LIBRARY_QUESTIONS = [
     "What did Glenn say in the sports clip?",
@@ -58,6 +61,9 @@ NOT_LIBRARY_QUESTIONS = [
     "What music plays during the stage performance?",
     "Which team does Glenn play for?",
     "Where is the flurries forecast?",
+    "Which song is the singer singing?",
+    "Which film is the host talking about?",
+    "Which video game does he mention?",
     "What does the screen show at the start?",
     "Give me an overview of the lecture.",
     "How many goals has he scored?",
@@ -112,6 +118,8 @@ def test_a_library_question_is_read_into_its_conditions():
     q = parse_question("Which videos show a golf cart?")  # "golf" describes the cart: a topic, not the genre
     assert q.genres == [] and q.words == ["golf", "cart"]
     assert parse_question("Which clips have music in them?").audio == "music"
+    q = parse_question("Which video has no audio track?")  # "track" says nothing about which video
+    assert (q.audio, q.negated, q.words) == ("silent", False, [])
 
 
 # -- a small real library: three spoken clips on two topics and one music-only clip ---------------------
