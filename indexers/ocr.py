@@ -99,7 +99,8 @@ class _Read:
 @register("stage", "ocr")
 class ScreenTextStage(Stage):
     name = "ocr"
-    version = "4"  # 4: a word run into its figure is set apart ("LIVE12:17" -> "LIVE 12:17")
+    version = "5"  # 4: a word run into its figure is set apart ("LIVE12:17" -> "LIVE 12:17"); 5: two common
+    # words run together are split ("OILYSKIN" -> "OILY SKIN", "KeepThis" -> "Keep This")
     settings = ("text_embedder", "ocr", "ocr_interval", "ocr_min_confidence", "ocr_change_threshold", "ocr_max_side",
                 "ocr_incremental")
     writes = ("ocr",)

@@ -25,7 +25,7 @@ from .answer_type import ASKED_NOUNS, AnswerType, asked_modality, asked_type, as
 from .pieces import (_PRONOUN_LED, ANTECEDENT_GAP, Piece, beside, block_after, context_hits, display_paths, is_label,
                      near_anchor, next_piece, profile_lead,
                      plain, read_pieces, repeats, bilingual)
-from .query_terms import matched, terms
+from .query_terms import excluded, matched, terms, without_aside
 
 __all__ = ["ExtractiveGenerator", "LLMGenerator", "check_citations", "with_context", "answers", "NOT_FOUND"]
 
@@ -68,6 +68,8 @@ NEAR_BONUS = 0.3
 #: Taken off a spoken question ("Now, was there contact to the head?"): it asks, its reply answers;
 #: added to any question, spoken or on screen, when the question asks what someone or something asks.
 QUESTION_PENALTY = 0.1
+#: Taken off a piece that holds what the question sets aside ("besides the head, ...": the head).
+ASIDE_PENALTY = 0.3
 #: A piece this relevant, holding the asked-for type or half the question's words, answers even when
 #: the question names someone the transcript misspells or leaves out ("Denise", "Paul Allen").
 STRONG = 0.45
@@ -184,8 +186,10 @@ class ExtractiveGenerator:
         import numpy as np
 
         texts = [p.text for p in pieces]
-        vectors = np.asarray(self.embedder.embed([question] + texts), dtype=np.float32)
-        qwords = terms(question)
+        aside = excluded(question)  # "besides the head, what kind of contact": the head is not the answer
+        asked = without_aside(question) if aside else question
+        vectors = np.asarray(self.embedder.embed([asked] + texts), dtype=np.float32)
+        qwords = [w for w in terms(question) if w not in aside]
         words = [len(matched(qwords, t)) / len(qwords) if qwords else 0.0 for t in texts]
         want, typed = _types(question, pieces)
         if want is not None and asks_clock(question):  # "what time does the clock show": a time on screen is it
@@ -195,6 +199,7 @@ class ExtractiveGenerator:
         r.scores = [float(v @ vectors[0]) + WORD_BONUS * w - (SHORT_PENALTY if len(t) < SHORT else 0.0)
                     for t, v, w in zip(texts, vectors[1:], words)]
         r.relevance = list(r.scores)
+        r.scores = [sc - (ASIDE_PENALTY if aside and matched(aside, t) else 0.0) for sc, t in zip(r.scores, texts)]
         anchor, near = near_anchor(question, pieces, hits)  # "next to the mirror displays checkbox"
         if near:  # what stands there answers; the checkbox's own words are the question's
             named = plain(pieces[anchor].text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["terms", "matched", "STOP_WORDS"]
+__all__ = ["terms", "matched", "excluded", "without_aside", "STOP_WORDS"]
 
 #: Question and function words: they say nothing about where the answer is.
 STOP_WORDS = frozenset("""
@@ -45,3 +45,19 @@ def matched(query_terms: list[str], text: str) -> list[str]:
     hyphenated word count too: "self-substantial" holds "self")."""
     words = {_stem(part) for w in _WORD.findall(text.lower()) for part in {w.strip("'-"), *w.split("-")} if part}
     return [t for t in query_terms if _stem(t) in words]
+
+
+_BESIDES = re.compile(r"\b(?:besides|apart from|aside from|other than|except(?: for)?|not counting)\s+((?:[\w'-]+\s+){0,3}?[\w'-]+)"
+                      r"(?=\s*[,?.;]|\s+(?:what|which|who|how|where|when|is|was|are|were|did|does|do)\b)", re.I)
+
+
+def excluded(query: str) -> list[str]:
+    """The content words the query sets aside as not the answer: "Besides the head, what kind of
+    contact was there?" gives ["head"]."""
+    return [w for m in _BESIDES.finditer(query) for w in terms(m.group(1))]
+
+
+def without_aside(query: str) -> str:
+    """The query without what it sets aside: "Besides the head, what kind of contact was there?"
+    asks "what kind of contact was there?"."""
+    return " ".join(_BESIDES.sub(" ", query).split()).lstrip(",; ")

@@ -311,3 +311,19 @@ def test_a_city_on_a_graphic_answers_which_city_without_the_word_city(generator)
         "Which city's current conditions are on screen while the forecaster talks about Pearson?",
         [Hit(graphic, 0.4, "ocr", "v18.mp4"), Hit(said, 0.4, "asr", "v20.mp4"), Hit(wind, 0.3, "ocr", "v18.mp4")])
     assert answer.found and answer.short.lower() == "toronto", answer.text
+
+
+def test_what_the_question_sets_aside_is_not_the_answer(generator):
+    """"Besides the head, what kind of contact was there?": the analyst's head-contact sentences are
+    the closest to the words of the question, but the head is what it sets aside."""
+    from vrag.retrievers.query_terms import excluded, without_aside
+
+    assert excluded("Besides the head, what kind of contact was there?") == ["head"]
+    assert excluded("Other than Toronto, which cities are mentioned?") == ["toronto"]
+    assert without_aside("Besides the head, what kind of contact was there?") == "what kind of contact was there?"
+    asked = _seg("asr", 2.0, 3.5, "Now, was there contact to the head?")
+    reply = _seg("asr", 3.5, 5.0, "Absolutely, there was. But I believe the league would say this is unavoidable contact to the head.")
+    body = _seg("asr", 10.4, 14.3, "A taller player, a smaller player. There was body on body contact.")
+    hits = [Hit(s, 0.5, "asr", "hockey.mp4") for s in (asked, reply, body)]
+    answer = generator.answer("Besides the head, what kind of contact was there?", hits)
+    assert answer.found and answer.text.splitlines()[0].startswith("“A taller player, a smaller player. There was body"), answer.text

@@ -48,6 +48,12 @@ def test_ocr_line_matching_and_space_repair():
     # a word run into its figure is set apart (search finds "live"); a code that is no word stays whole
     assert restore_spaces("LIVE12:17 / SUN6:15PM / Wed18:38") == "LIVE 12:17 / SUN 6:15PM / Wed 18:38"
     assert restore_spaces("SPF30 / B5 / display-2monitors.png") == "SPF30 / B5 / display-2monitors.png"
+    # two common words run together, where the case shows the lost space (the sunscreen card, the GNOME dialog)
+    assert restore_spaces("*GREAT FOR NORMAL TO OILYSKIN") == "*GREAT FOR NORMAL TO OILY SKIN"
+    assert restore_spaces("KeepThis Configuration") == "Keep This Configuration"
+    # names stay whole: no two common words, written as a name, or a place name's ending; known words too
+    for name in ("Tiffany Antopolski", "Walt Grealis", "Unionville", "UNIONVILLE", "YouTube", "SUNSCREEN"):
+        assert restore_spaces(name) == name
 
 
 def _video(duration):
