@@ -31,7 +31,7 @@ __all__ = ["ExtractiveGenerator", "LLMGenerator", "check_citations", "with_conte
 
 NOT_FOUND = "Not found in the indexed videos."
 #: "What does the pop-up ask the user?", "what did the reporter ask": a question is the answer.
-_ASKS_WHAT = re.compile(r"\bwhat (?:[\w'-]+ ){0,6}(?:asks?|asked|asking)\b", re.I)
+_ASKS_WHAT = re.compile(r"\bwhat (?:[\w'-]+ ){0,6}(?:asks?|asked|asking|wonders?|wondered|wondering)\b", re.I)
 _WHY = re.compile(r"^\W*(?:and |so |but )?(?:why|how come|for what reason)\b", re.I)
 #: A quoted piece must score at least this (cosine to the question + bonuses for its words and type).
 MIN_RELEVANCE = 0.3
@@ -68,6 +68,8 @@ NEAR_BONUS = 0.3
 #: Taken off a spoken question ("Now, was there contact to the head?"): it asks, its reply answers;
 #: added to any question, spoken or on screen, when the question asks what someone or something asks.
 QUESTION_PENALTY = 0.1
+#: What someone asks or wonders: the quote runs on through at most this many more of their questions.
+ASKED_MORE = 3
 #: Taken off a piece that holds what the question sets aside ("besides the head, ...": the head).
 ASIDE_PENALTY = 0.3
 #: A piece this relevant, holding the asked-for type or half the question's words, answers even when
@@ -376,6 +378,12 @@ def _quote(r: _Reading, i: int) -> tuple[str, float, float, list[int]]:
         if j is not None and _continues(r, i, j):
             text, end = f"{text} {r.pieces[j].text}", max(end, r.pieces[j].end)
             used.insert(1, j)
+            for _ in range(ASKED_MORE if _ASKS_WHAT.search(r.question) else 0):  # "What is that? Is it vascular?"
+                j = next_piece(r.pieces, j, r.hits)
+                if j is None or not r.pieces[j].text.rstrip().endswith("?"):
+                    break
+                text, end = f"{text} {r.pieces[j].text}", max(end, r.pieces[j].end)
+                used.append(j)
     return text, start, end, used
 
 
@@ -411,11 +419,13 @@ def _continues(r: _Reading, i: int, j: int) -> bool:
     is nearly as relevant (the explanation goes on); or it holds a word of the question that ``i``
     lacks ("His name is Randy Lennox." ... "He'll be presented with the ... award"); or the question
     asks why and ``j`` is the next spoken sentence; or ``i`` is speech that stops mid-sentence ("...to
-    thy sweet self too" "cruel.")."""
+    thy sweet self too" "cruel."); or the question asks what someone asks or wonders and ``j`` asks."""
     if r.pieces[i].text.endswith("?") and not r.pieces[j].text.endswith("?"):
         return True
     if r.pieces[i].modality == r.pieces[j].modality == "asr" and not r.pieces[i].text.rstrip().endswith(_SENTENCE_END):
         return True
+    if _ASKS_WHAT.search(r.question) and r.pieces[j].text.rstrip().endswith("?"):
+        return True  # what someone wonders about: the questions they go on to ask ("Is it vascular?")
     if r.want is not None and not r.typed[i] and r.typed[j]:
         return True
     if r.want is None and r.relevance[j] >= max(RUN_ON, r.relevance[i] - RUN_ON_DROP):

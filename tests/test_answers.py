@@ -327,3 +327,15 @@ def test_what_the_question_sets_aside_is_not_the_answer(generator):
     hits = [Hit(s, 0.5, "asr", "hockey.mp4") for s in (asked, reply, body)]
     answer = generator.answer("Besides the head, what kind of contact was there?", hits)
     assert answer.found and answer.text.splitlines()[0].startswith("“A taller player, a smaller player. There was body"), answer.text
+
+
+def test_what_a_speaker_wonders_about_is_quoted_with_the_questions_asked(generator):
+    """"What possible causes did the speaker wonder about?": the causes are the questions the speaker
+    goes on to ask, each its own sentence after the claim that matches the question best."""
+    claim = _seg("asr", 47.2, 51.4, "It seems like it's non Alzheimer's disease dementia, and I think we need to understand more.")
+    asks = _seg("asr", 51.7, 57.0, "What is that? Is it vascular? Is it CTE that's now met with aging?")
+    after = _seg("asr", 57.4, 69.3, "We don't really know. But I think this evidence suggests that TBI is a very important risk factor.")
+    hits = [Hit(s, 0.5, "asr", "talk.mp4") for s in (claim, after, asks)]
+    answer = generator.answer("What possible causes did the speaker wonder about for the non-Alzheimer dementia?", hits)
+    first = answer.text.splitlines()[0]
+    assert answer.found and "Is it vascular? Is it CTE that's now met with aging?”" in first, answer.text
