@@ -60,6 +60,22 @@ def test_cross_video_relation_routes_to_graph_and_cites_both_videos(kb):
     assert any("Marie Curie" in h.graph_path and h.why.startswith(f"graph: path {h.graph_path}") for h in result.hits)
 
 
+def test_a_question_in_two_parts_is_answered_part_by_part(kb):
+    """Two questions in one, about two clips: each part is searched and answered on its own, under
+    its own line; the citations and the hits hold both clips."""
+    question = "Where did Marie Curie discover polonium, and what subject did she teach at the Sorbonne?"
+    result = kb.ask(question)
+    lines = result.answer.text.splitlines()
+    assert lines[0] == "Where did Marie Curie discover polonium?" and "What subject did she teach at the Sorbonne?" in lines
+    assert "Paris" in result.answer.text and "physics" in result.answer.text, result.answer.text
+    assert {c["path"].rsplit("/", 1)[-1] for c in result.citations} == {"curie_paris.mp4", "curie_sorbonne.mp4"}
+    assert {h.path.rsplit("/", 1)[-1] for h in result.hits[:2]} == {"curie_paris.mp4", "curie_sorbonne.mp4"}
+    data = result.to_json()
+    assert data["question"] == question and len(data["hits"]) <= 8 and data["found"]
+    assert result.search.routing["parts"] == ["Where did Marie Curie discover polonium?",
+                                              "What subject did she teach at the Sorbonne?"]
+
+
 def test_global_question_spreads_evidence_over_the_video(kb, lecture):
     src, spans = lecture
     result = kb.search("summarize this lecture", k=6, filters={"video_id": str(src)})

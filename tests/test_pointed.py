@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from vrag.retrievers.parts import question_parts
 from vrag.retrievers.pointed import pointed_kinds, pointed_videos
 from vrag.retrievers.query_terms import matched
 from vrag.schema import Segment
@@ -67,3 +68,27 @@ def test_real_recordings_a_question_naming_the_recording_searches_it(eval_kb):
     assert {os.path.basename(h.path) for h in cartoon.hits} == {"big_buck_bunny_0_30.webm"}
     plain = eval_kb.search("What are the key ingredients of the sunscreen?")  # names no kind: the whole collection
     assert "videos" not in plain.routing
+
+
+@pytest.mark.parametrize("question,parts", [
+    ("What is the SPF of the advertised moisturizer, and how many pairs of twins were in the study on the NIH slide?",
+     ["What is the SPF of the advertised moisturizer?", "How many pairs of twins were in the study on the NIH slide?"]),
+    ("Who is the president of Bell Media and what award will he receive?",
+     ["Who is the president of Bell Media?", "What award will he receive?"]),
+    ("Is it raining in Toronto; what is the temperature there?", ["Is it raining in Toronto?", "What is the temperature there?"]),
+    # one question: a conjunction inside it, a part too short to stand alone, no question first
+    ("Which product feature is both said in the voice-over and listed on the benefits card?", None),
+    ("What do the Kennedy speech and the NIH talk each urge us to do?", None),
+    ("What did Glenn say, and why?", None),
+    ("Where and when did it happen?", None),
+    ("The speaker says it was not Alzheimer's, and what odds ratio does the slide give?", None),
+])
+def test_a_question_in_several_parts(question, parts):
+    assert question_parts(question) == (parts or [question])
+
+
+def test_real_recordings_a_question_about_two_videos_in_two_parts(eval_kb):
+    data = eval_kb.ask("What is the SPF of the advertised moisturizer, and how many pairs of twins were in "
+                       "the study on the NIH slide?").to_json()
+    assert "30" in data["answer"] and "100" in data["answer"], data["answer"]
+    assert {os.path.basename(c["path"]) for c in data["citations"]} == {"sunscreen_ad.mp4", "nih_twin_study_talk.mp4"}

@@ -286,24 +286,12 @@ class KnowledgeBase:
         ``.answer.text``, ``.citations`` (``[{"video_id", "path", "start", "end"}]``), ``.search``;
         an unanswerable question gets "Not found in the indexed videos." and no citations.
         """
-        from vrag.backends.text_embed import text_embedder
-        from vrag.retrievers.generate import with_context
-
-        from .registry import resolve
+        from .answering import answer_question
 
         _check_text(question, "question")
         if not question.strip():
             raise VragError("empty question")
-        result = self.search(question, k=k, mode=mode, filters=filters, speaker=speaker)
-        if result.route == "library":  # about the collection: every matching video, with its evidence
-            from vrag.retrievers.library import compose_answer
-
-            return AskResult(question, result, compose_answer(question, result.retrieval))
-        embedder = text_embedder(self.config)
-        generator = resolve("generator", self.config.generator).from_config(self.config, embedder)
-        evidence = with_context(self.store, result.hits) if generator.name == "extractive" else result.hits
-        answer = generator.answer(question, evidence, overview=result.global_, weak=result.weak)
-        return AskResult(question, result, answer)
+        return answer_question(self, question, k, mode, filters, speaker)
 
     def as_langchain_retriever(self, k: int = 5, mode: str = "auto", filters: dict[str, Any] | None = None) -> Any:
         """A ``langchain_core`` ``BaseRetriever``: each hit becomes a Document whose metadata holds the hit's fields."""
