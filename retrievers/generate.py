@@ -25,6 +25,7 @@ from .answer_type import ASKED_NOUNS, AnswerType, asked_modality, asked_type, as
 from .pieces import (_PRONOUN_LED, ANTECEDENT_GAP, Piece, beside, block_after, context_hits, display_paths, is_label,
                      near_anchor, next_piece, profile_lead,
                      plain, read_pieces, repeats, bilingual)
+from .crossmodal import asks_said_and_shown, shared_phrases
 from .query_terms import excluded, matched, terms, without_aside
 
 __all__ = ["ExtractiveGenerator", "LLMGenerator", "check_citations", "with_context", "answers", "NOT_FOUND"]
@@ -68,6 +69,9 @@ NEAR_BONUS = 0.3
 #: Taken off a spoken question ("Now, was there contact to the head?"): it asks, its reply answers;
 #: added to any question, spoken or on screen, when the question asks what someone or something asks.
 QUESTION_PENALTY = 0.1
+#: Added to a piece that holds words the video both says and shows, when the question asks for them;
+#: the short answer names at most this many of them.
+SHARED_BONUS, SHARED_SHOWN = 0.3, 3
 #: What someone asks or wonders: the quote runs on through at most this many more of their questions.
 ASKED_MORE = 3
 #: Taken off a piece that holds what the question sets aside ("besides the head, ...": the head).
@@ -118,6 +122,8 @@ class _Reading:
     vectors: Any = None
     #: the scores before the bonus for holding the asked-for type: how near each piece is to the question
     relevance: list[float] = field(default_factory=list)
+    #: what the video both says and shows, when the question asks for that ("dry finish technology")
+    shared: list[str] = field(default_factory=list)
 
     def typed_at(self, i: int) -> list[str]:
         """Answers of the asked type in piece ``i`` or in the sentence it runs on into."""
@@ -215,6 +221,8 @@ class ExtractiveGenerator:
         if want is not None:  # a figure or a name counts where the piece is about the question at all
             r.scores = [s + (TYPE_BONUS if r.typed_at(i) and (words[i] > 0 or s >= TYPED_FLOOR) else 0.0)
                         for i, s in enumerate(r.scores)]
+        if asks_said_and_shown(question):
+            _said_and_shown(r)
         return r
 
     def _overview(self, r: _Reading) -> Answer:
@@ -456,9 +464,27 @@ def _antecedent(r: _Reading, i: int) -> int | None:
     return prev
 
 
+def _said_and_shown(r: _Reading) -> None:
+    """"What is both said and listed on the card?": the pieces holding the words the video's speech
+    and screen text share lead and answer (those words are the short answer)."""
+    video = [r.hits[p.hit].segment.video_id for p in r.pieces]
+    r.shared = shared_phrases([(v, p.text) for v, p in zip(video, r.pieces) if p.modality == "ocr"],
+                              [(v, p.text) for v, p in zip(video, r.pieces) if p.modality == "asr"])
+    holds = [bool(r.shared) and any(_holds(p.text, phrase) for phrase in r.shared) for p in r.pieces]
+    r.scores = [s + (SHARED_BONUS if h else 0.0) for s, h in zip(r.scores, holds)]
+    r.words = [max(w, WORDS_ENOUGH) if h else w for w, h in zip(r.words, holds)]
+
+
+def _holds(text: str, phrase: str) -> bool:
+    return f" {phrase} " in " " + " ".join(re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower())) + " "
+
+
 def _short(r: _Reading, chosen: list[int], quotes: list[tuple[str, float, float, list[int]]]) -> str:
     """The answer in a few words: the asked-for name, figure, date or place from the best quote
-    that holds one; else the list under a quoted screen header; else the best quote, clipped."""
+    that holds one; what the video both says and shows, when asked; else the list under a quoted
+    screen header; else the best quote, clipped."""
+    if r.shared:
+        return ", ".join(r.shared[:SHARED_SHOWN])
     if r.want is not None:
         for _text, _start, _end, used in quotes:
             found = next((r.typed[j] for j in used if r.typed[j]), None)

@@ -339,3 +339,25 @@ def test_what_a_speaker_wonders_about_is_quoted_with_the_questions_asked(generat
     answer = generator.answer("What possible causes did the speaker wonder about for the non-Alzheimer dementia?", hits)
     first = answer.text.splitlines()[0]
     assert answer.found and "Is it vascular? Is it CTE that's now met with aging?”" in first, answer.text
+
+
+def test_what_is_both_said_and_shown_is_what_speech_and_screen_share(generator):
+    """The ad says "dry finish technology" and its benefits card lists "*DRY FINISH TECHNOLOGY TM";
+    nothing else is in both. That is the short answer, and the quotes are the two places."""
+    from vrag.retrievers.crossmodal import asks_said_and_shown, shared_phrases
+
+    question = "Which product feature is both said in the voice-over and listed on the benefits card?"
+    assert asks_said_and_shown(question) and not asks_said_and_shown("What is listed on the benefits card?")
+    assert shared_phrases([("ad", "*DRY FINISH TECHNOLOGY TM")],
+                          [("ad", "our exclusive dry finish technology so that"), ("other", "dry finish technology")]
+                          ) == ["dry finish technology"]
+    assert shared_phrases([("ad", "DRY FINISH")], [("other", "dry finish")]) == []  # another video says it
+    said = _seg("asr", 4.1, 10.5, "We incorporate our exclusive dry finish technology so that the sunscreen absorbs "
+                                  "quickly without leaving your skin feeling greasy.", video="ad")
+    card = _seg("ocr", 14.6, 19.4, "KEY BENEFITS:\n*GREAT FOR NORMAL TO OILY SKIN\n*DRY FINISH TECHNOLOGY TM\n"
+                                   "*IDEAL UNDER MAKE-UP", video="ad")
+    other = _seg("asr", 0.0, 4.0, "Everyone loves the way skin authority sunscreens feel when they go on.", video="ad")
+    hits = [Hit(other, 0.5, "asr", "ad.mp4"), Hit(card, 0.4, "ocr", "ad.mp4"), Hit(said, 0.3, "asr", "ad.mp4")]
+    answer = generator.answer(question, hits)
+    assert answer.found and answer.short == "dry finish technology", answer.text
+    assert {c["start"] for c in answer.citations} >= {4.1, 14.6}
