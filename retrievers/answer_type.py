@@ -119,6 +119,8 @@ class AnswerType:
 
     type: str
     cue: str
+    #: the question asks for several ("which towns", "which two politicians"): the short answer lists them
+    plural: bool = False
 
 
 def asked_type(question: str, nlp: Any = None) -> AnswerType | None:
@@ -127,9 +129,10 @@ def asked_type(question: str, nlp: Any = None) -> AnswerType | None:
     wh-words count."""
     if _DIRECTION_Q.search(question):
         return AnswerType("DIRECTION", "what direction")
-    noun = _asked_noun(question, nlp) if nlp is not None else None
-    if noun:
-        return AnswerType(_NOUNS[noun], f"asks for a {noun}")
+    asked = _asked_noun(question, nlp) if nlp is not None else None
+    if asked:
+        noun, plural = asked
+        return AnswerType(_NOUNS[noun], f"asks for a {noun}", plural)
     how = _HOW.search(question)
     if how:
         cue = how.group(0).lower()
@@ -143,9 +146,10 @@ def asked_type(question: str, nlp: Any = None) -> AnswerType | None:
     return None
 
 
-def _asked_noun(question: str, nlp: Any) -> str | None:
-    """The first known noun the question's wh-word asks about: "which company makes...", "what is
-    the temperature", "who is the host" ("host"), "what is the name of the forecaster"."""
+def _asked_noun(question: str, nlp: Any) -> tuple[str, bool] | None:
+    """The first known noun the question's wh-word asks about ("which company makes...", "what is
+    the temperature", "who is the host": "host", "what is the name of the forecaster"), and whether
+    it asks for several ("which towns")."""
     doc = nlp(question)
     wh = next((t for t in doc if t.lower_ in _WH | {"who", "how", "where", "when"}), None)
     if wh is None or wh.lower_ in {"how", "where", "when"}:
@@ -153,16 +157,20 @@ def _asked_noun(question: str, nlp: Any) -> str | None:
     if wh.dep_ == "det" and wh.head.pos_ in {"NOUN", "PROPN"}:  # "which airport ...": that noun, known or not
         lemma = wh.head.lemma_.lower()
         if lemma in _NOUNS:
-            return lemma
+            return lemma, wh.head.tag_ in {"NNS", "NNPS"}
         if lemma in _NAMING:  # "what network name", "which kind of company": the noun it names
             named = [c for c in wh.head.children if c.dep_ == "compound"] + [
                 c for p in wh.head.children if p.dep_ == "prep" and p.lower_ == "of" for c in p.children]
-            return next((c.lemma_.lower() for c in named if c.lemma_.lower() in _NOUNS), None)
+            return next(((c.lemma_.lower(), wh.head.tag_ in {"NNS", "NNPS"}) for c in named
+                         if c.lemma_.lower() in _NOUNS), None)
         return None
     for tok in doc[wh.i + 1: wh.i + 8]:
         lemma = tok.lemma_.lower()
+        if tok.dep_ in {"nsubj", "nsubjpass"} and tok.head.pos_ == "VERB" and tok.head.lemma_.lower() not in {
+                "be", "have", "do"}:
+            continue  # "what does the singer hope to buy", "who is the analyst answering": who acts, not what is asked
         if tok.pos_ in {"NOUN", "PROPN"} and lemma in _NOUNS:
-            return lemma
+            return lemma, tok.tag_ in {"NNS", "NNPS"}
         if tok.pos_ == "VERB" and tok.lemma_.lower() not in {"be", "have", "do"}:
             break  # "what did Glenn say about the team": the noun is not what is asked
     return None

@@ -59,8 +59,8 @@ READ, QUOTES, OVERVIEW_QUOTES = 8, 3, 6
 VISUAL_LINE = 0.3
 #: With no words that answer, a visual-concept hit this strong is the answer on its own.
 VISUAL_ANSWER = 0.45
-#: The short answer quotes at most this many words of a sentence.
-SHORT_WORDS = 20
+#: The short answer quotes at most this many words of a sentence, or lists this many names.
+SHORT_WORDS, SHORT_NAMES = 20, 6
 #: Added to the pieces of the kind the question asks about ("on the slide": screen text; "what did
 #: the analyst say": speech).
 MODALITY_BONUS = 0.2
@@ -487,9 +487,9 @@ def _short(r: _Reading, chosen: list[int], quotes: list[tuple[str, float, float,
         return ", ".join(r.shared[:SHARED_SHOWN])
     if r.want is not None:
         for _text, _start, _end, used in quotes:
-            found = next((r.typed[j] for j in used if r.typed[j]), None)
-            if found:
-                return found[0]
+            found = [t for j in used for t in r.typed[j]]
+            if found:  # "which towns": every one the quote names
+                return ", ".join(dict.fromkeys(found[:SHORT_NAMES])) if r.want.plural else found[0]
     first = quotes[0][0]
     p = r.pieces[chosen[0]]
     if p.modality == "ocr" and p.text.endswith(":") and first != p.text:

@@ -49,6 +49,10 @@ def generator():
     ("Which kind of company makes the sunscreen?", "ORG"),
     ("What name does the host use?", None),
     ("Which direction is the wind coming from in Toronto?", "DIRECTION"),
+    # who acts is not what is asked: the singer hopes, the host announces
+    ("What does the singer hope to buy his way out of?", None),
+    ("What did the host announce?", None),
+    ("Who is the analyst answering?", "PERSON"),
 ])
 def test_the_question_says_what_kind_of_answer_it_wants(nlp, question, want):
     got = asked_type(question, nlp)
@@ -361,3 +365,15 @@ def test_what_is_both_said_and_shown_is_what_speech_and_screen_share(generator):
     answer = generator.answer(question, hits)
     assert answer.found and answer.short == "dry finish technology", answer.text
     assert {c["start"] for c in answer.citations} >= {4.1, 14.6}
+
+
+def test_a_question_asking_for_several_names_lists_them(generator, nlp):
+    """"Which towns ...?" is answered by every town the quote names, not by the first one."""
+    assert asked_type("Which towns does the forecaster name?", nlp).plural
+    assert not asked_type("Which town does the forecaster name first?", nlp).plural
+    said = _seg("asr", 8.0, 18.0, "So areas such as Stouffville, into possibly as far south as Unionville, Markham "
+                                  "and northern Ajax and Whitby may see a few scattered flurries.")
+    answer = generator.answer("Which towns does the forecaster name as possibly getting flurries?",
+                              [Hit(said, 0.6, "asr", "weather.mp4")])
+    named = answer.short.split(", ")
+    assert answer.found and len(named) >= 3 and {"Unionville", "Markham"} <= set(named), answer.short
