@@ -82,10 +82,11 @@ _SAID = re.compile(
     r"presenter|guest|panel|poem|song|voice)|wonder(?:s|ed)? about|ask(?:s|ed)?|call(?:s|ed)?|urges?)\b", re.I)
 
 
-#: What a thing on screen "says" is written there: "what does the single box in the arrangement area say?"
+#: What a thing on screen "says" or "asks" is written there: "what does the single box in the arrangement
+#: area say?", "what does the pop-up ask the user?"
 _THING_SAYS = re.compile(
     r"\b(?:box|sign|card|slide|banner|label|button|pop-?up|graphic|message|dialog|title|notice|window|headline|"
-    r"ticker|chyron|screen|caption|board|poster|map|chart|text)(?:e?s)?\b(?:\s+[\w'-]+){0,6}?\s+(?:say|says|said|read|reads)\b",
+    r"ticker|chyron|screen|caption|board|poster|map|chart|text)(?:e?s)?\b(?:\s+[\w'-]+){0,6}?\s+(?:say|says|said|read|reads|ask|asks|asked)\b",
     re.I)
 
 

@@ -72,6 +72,8 @@ QUESTION_PENALTY = 0.1
 #: Added to a piece that holds words the video both says and shows, when the question asks for them;
 #: the short answer names at most this many of them.
 SHARED_BONUS, SHARED_SHOWN = 0.3, 3
+#: Added to a question written on screen when the question asks what a pop-up or dialog asks.
+SCREEN_QUESTION_BONUS = 0.3
 #: What someone asks or wonders: the quote runs on through at most this many more of their questions.
 ASKED_MORE = 3
 #: Taken off a piece that holds what the question sets aside ("besides the head, ...": the head).
@@ -218,6 +220,10 @@ class ExtractiveGenerator:
                     + (QUESTION_PENALTY if asking else -QUESTION_PENALTY if p.modality == "asr" else 0.0)
                     * p.text.rstrip().endswith("?")
                     for sc, p in zip(r.scores, pieces)]
+        if asking and source == "ocr":  # "what does the pop-up ask": the question written on screen is it
+            asks = [p.modality == "ocr" and p.text.rstrip().endswith("?") for p in pieces]
+            r.words = [max(w, WORDS_ENOUGH) if a else w for w, a in zip(r.words, asks)]
+            r.scores = [sc + (SCREEN_QUESTION_BONUS if a else 0.0) for sc, a in zip(r.scores, asks)]
         if want is not None:  # a figure or a name counts where the piece is about the question at all
             r.scores = [s + (TYPE_BONUS if r.typed_at(i) and (words[i] > 0 or s >= TYPED_FLOOR) else 0.0)
                         for i, s in enumerate(r.scores)]

@@ -144,6 +144,13 @@ def test_a_pop_up_question_answers_what_it_asks(generator):
     hits = [Hit(note, 0.6, "ocr", "settings.webm"), Hit(asks, 0.5, "ocr", "settings.webm")]
     answer = generator.answer("What question does the pop-up ask about the display?", hits)
     assert answer.found and answer.text.splitlines()[0].startswith("“Does the display look OK?”")
+    # no word of the question is in the pop-up's question, and retrieval was weak: it is still the answer
+    other = _seg("asr", 0.0, 10.4, "And so my fellow Americans, ask not what your country can do for you.", video="v2")
+    select = _seg("ocr", 11.5, 12.5, "Select a monitor to change its properties; drag it to rearrange its placement.")
+    hits = [Hit(other, 0.03, "asr", "speech.flac"), Hit(select, 0.02, "ocr", "settings.webm"),
+            Hit(note, 0.02, "ocr", "settings.webm"), Hit(asks, 0.01, "ocr", "settings.webm")]
+    answer = generator.answer("After applying the change, what does the pop-up ask the user?", hits, weak=True)
+    assert answer.found and answer.text.splitlines()[0].startswith("“Does the display look OK?"), answer.text
 
 
 def test_a_second_piece_holding_the_asked_type_is_quoted_too(generator):
@@ -230,6 +237,7 @@ def test_the_line_next_to_the_one_the_question_points_at(generator):
     ("After the last change in the screencast, what does the single box in the arrangement area say?", "ocr"),
     ("What does the sign on the wall say?", "ocr"),
     ("What does the forecaster say about Sunday?", "asr"),
+    ("After applying the change, what does the pop-up ask the user?", "ocr"),
 ])
 def test_the_question_says_where_its_answer_is(question, want):
     assert asked_modality(question) == want
