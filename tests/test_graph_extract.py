@@ -183,6 +183,10 @@ def test_broadcast_upper_case_is_re_cased_before_parsing():
     # upper-case words are not names: no ORG "PRESENTS", "ON", "WEATHER", "NAME", no PERSON phrases
     assert not {"presents", "on", "weather", "name", "our president of broadcasting", "complete player"} & set(keys)
     assert all(t in {"PERSON", "ORG", "CONCEPT"} for k, t in types if k in {"randy lennox", "bell media", "ctv"})
+    # a short upper-case adjective is the word, not an acronym kept in capitals ("NIH" stays one)
+    card, _ = extract([("h", "KEY BENEFITS: GREAT FOR NORMAL TO OILY SKIN"), ("i", "A STUDY FUNDED BY THE NIH")])
+    names = {m.name for m in card}
+    assert "oily skin" in {n.lower() for n in names} and "OILY skin" not in names and "NIH" in names, names
 
 
 def test_generic_phrases_are_not_concepts_but_domain_ones_are():
