@@ -475,3 +475,13 @@ def _wait_http(url: str, server: subprocess.Popen, timeout: float = 60.0) -> Non
         except OSError:
             time.sleep(0.3)
     raise AssertionError(f"vrag ui did not answer on {url}")
+
+
+def test_the_route_line_says_when_the_question_named_its_videos_or_had_parts():
+    from vrag.ui.format import route_line
+
+    named = route_line({"route": "hybrid", "confidence": 0.9, "routing": {
+        "mode": "auto", "reason": "learned: hybrid p=0.90; rule: names the screencast -> 1 video(s)", "videos": ["v1"]}})
+    assert "searched only in the screencast (1 video(s)) the question names" in named
+    parts = route_line({"route": "naive", "confidence": 0.8, "routing": {"mode": "auto", "parts": ["A?", "B?"]}})
+    assert "asked in 2 parts" in parts and "searched only" not in parts

@@ -60,6 +60,11 @@ def route_line(result: dict[str, Any]) -> str:
         line += f" · **escalated**: {tried}"
     elif routing.get("mode", "auto") == "auto":
         line += " · not escalated"
+    if routing.get("videos"):  # "in the screencast": searched in the videos of the kind the question names
+        rule = str(routing.get("reason", "")).rsplit("rule: names the ", 1)[-1].split(" -> ")[0]
+        line += f" · searched only in the {md_escape(rule)} ({len(routing['videos'])} video(s)) the question names"
+    if routing.get("parts"):
+        line += f" · asked in {len(routing['parts'])} parts, each answered on its own"
     if result.get("weak"):
         line += " · evidence is weak"
     return line
