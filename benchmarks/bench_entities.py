@@ -182,6 +182,10 @@ def render(results: dict[str, Any], before: list[dict[str, Any]], command: str) 
               "- graph-8: sung lyrics (speech records with `sung`) are not read for entities: every entity they gave "
               "here was misheard or a lone image of the lyric (\"Holes\", \"sorrow\", \"kite\"); they stay searchable; "
               "a compass point (\"SSW\", set apart from its figures by ocr-4) is no name or concept.",
+              "- graph-9 (session 6): an upper-case adjective, verb or adverb of the WordNet index (\"OILY\") is the "
+              "word, not an acronym kept in capitals (\"NIH\", \"SPF\", WordNet nouns, stay acronyms). The knowledge "
+              "base's screen text was redone first (ocr-5: two common words run together are split, \"OILYSKIN\" -> "
+              "\"OILY SKIN\"), which gave one new entity, \"oily skin\", judged a skin type (real).",
               "- graph-5: BROADCAST UPPER CASE is re-cased (names read in Title Case, phrases in lower case, short "
               "non-word acronyms kept); a span is a name only if it looks like one (no small words inside, a one-word "
               "PERSON is a singular proper noun said in a sentence, no verse pronouns, no codes); a concept must be "

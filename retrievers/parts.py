@@ -6,7 +6,8 @@ part; the evidence of both is listed together (:func:`merge`).
 A question splits where ", and" (or ";", or "and" before a new question word) starts a new question:
 "..., and how many ...", "...; which ...". A conjunction inside one question ("said in the
 voice-over and listed on the card", "the Kennedy speech and the NIH talk") is no split, nor is a
-part of fewer than :data:`MIN_WORDS` words ("What did Glenn say, and why?").
+part of fewer than :data:`MIN_WORDS` words ("What did Glenn say, and why?"), nor a question of more
+than :data:`MAX_PARTS` parts (a list, or a hostile query: each part would be one more search).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from vrag.schema import Answer
 if TYPE_CHECKING:
     from vrag.results import AskResult
 
-__all__ = ["question_parts", "merge", "MIN_WORDS"]
+__all__ = ["question_parts", "merge", "MIN_WORDS", "MAX_PARTS"]
 
 #: A part shorter than this (in words) leans on the rest of the question: no split.
 MIN_WORDS = 4
+#: More parts than this is no question but a list (or a hostile query): asked as one.
+MAX_PARTS = 4
 _WH = r"(?:what|which|who|whom|whose|where|when|why|how)\b"
 _SPLIT = re.compile(r"\s*(?:,\s*and|;\s*(?:and)?|\s+and)\s+(?=" + _WH + ")", re.I)
 _QUESTION_START = re.compile(r"^\W*(?:" + _WH + r"|(?:is|are|was|were|do|does|did|can|could|has|have|will|would)\b)",
@@ -33,7 +36,8 @@ def question_parts(question: str) -> list[str]:
     """The questions ``question`` asks, each a question of its own; ``[question]`` when it asks one."""
     text = " ".join(question.split())
     pieces = [p.strip(" ,;") for p in _SPLIT.split(text)]
-    if len(pieces) < 2 or not _QUESTION_START.match(pieces[0]) or any(len(p.split()) < MIN_WORDS for p in pieces):
+    if not 2 <= len(pieces) <= MAX_PARTS or not _QUESTION_START.match(pieces[0]) or any(
+            len(p.split()) < MIN_WORDS for p in pieces):
         return [question]
     return [_as_question(p) for p in pieces]
 

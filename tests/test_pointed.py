@@ -87,6 +87,14 @@ def test_a_question_in_several_parts(question, parts):
     assert question_parts(question) == (parts or [question])
 
 
+def test_a_long_list_of_questions_is_asked_as_one():
+    """Each part is one more search: a query of many "..., and what ..." parts is not split."""
+    many = ", and ".join(["what is the temperature in Toronto today"] * 50) + "?"
+    assert question_parts(many) == [many]
+    four = ", and ".join(["what is the temperature in Toronto today"] * 4) + "?"
+    assert len(question_parts(four)) == 4
+
+
 def test_real_recordings_a_question_about_two_videos_in_two_parts(eval_kb):
     data = eval_kb.ask("What is the SPF of the advertised moisturizer, and how many pairs of twins were in "
                        "the study on the NIH slide?").to_json()
