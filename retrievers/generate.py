@@ -501,7 +501,17 @@ def _short(r: _Reading, chosen: list[int], quotes: list[tuple[str, float, float,
     if p.modality == "ocr" and p.text.endswith(":") and first != p.text:
         items = [x.strip(" *•-·") for x in first[len(p.text):].split(" / ")]
         return ", ".join(x for x in items if x)
-    return _clip(first)
+    return _labelled_figure(r.question, first) or _clip(first)
+
+
+def _labelled_figure(question: str, quote: str) -> str:
+    """A word of the question and the figure that follows it in the quote, as written: "What is the
+    SPF of the moisturizer?" and "MOISTURIZER / SPF 30" give "SPF 30"; "" when no such pair."""
+    for word in terms(question):
+        found = re.search(rf"\b{re.escape(word)}\b\s*[:=]?\s*\d[\d.,:%]*(?:\s*x\s*\d[\d.,]*)?", quote, re.I)
+        if found:
+            return found.group(0)
+    return ""
 
 
 def _clip(text: str) -> str:

@@ -385,3 +385,12 @@ def test_a_question_asking_for_several_names_lists_them(generator, nlp):
                               [Hit(said, 0.6, "asr", "weather.mp4")])
     named = answer.short.split(", ")
     assert answer.found and len(named) >= 3 and {"Unionville", "Markham"} <= set(named), answer.short
+
+
+def test_a_label_the_question_names_is_answered_with_its_figure(generator):
+    """"What is the SPF ...?": the short answer is the label and its figure as the card writes them."""
+    card = _seg("ocr", 2.0, 4.0, "MOISTURIZER\nSPF 30", video="ad")
+    said = _seg("asr", 0.0, 3.0, "Everyone loves the way skin authority sunscreens feel when they go on.", video="ad")
+    answer = generator.answer("What is the SPF of the advertised moisturizer?",
+                              [Hit(card, 0.5, "ocr", "ad.mp4"), Hit(said, 0.3, "asr", "ad.mp4")])
+    assert answer.found and answer.short == "SPF 30", answer.text
