@@ -71,10 +71,12 @@ NOT_FOUND = "Not found in the indexed videos."
 _AUDIO = {
     "music": r"\bmusic(?:al)?\b|\binstrumentals?\b|\bsoundtracks?\b",
     "singing": r"\bsing(?:s|ing|er|ers)?\b|\bsung\b|\bvocals?\b",
-    "speech": r"\bspeech\b|\bspoken\b|\bspeak(?:s|ing|er|ers)?\b|\btalking\b|\bnarrat\w*|\bvoices?\b|\bdialogue\b",
+    "speech": r"\bspeech\b|\bspoken(?: words?)?\b|\bspeak(?:s|ing|er|ers)?\b|\btalking\b|\bnarrat\w*|\bvoices?\b|\bdialogue\b",
     "silent": r"\bsilen\w*|\bno (?:sound|audio)\b|\bwithout (?:sound|audio)\b|\bquiet\b|\bmute\w*",
 }
-_NEGATION = r"\b(?:no|without|lacks?|lacking|not|never|free of)\b(?:\s+\w+){0,2}?\s+"
+_NEGATION = r"\b(?:no|without|lacks?|lacking|not|never|free of|rather than|instead of|other than)\b(?:\s+\w+){0,2}?\s+"
+#: Files without a picture: "which audio-only recordings ...".
+_NO_PICTURE = r"\baudio[- ]only\b|\bsound[- ]only\b|\bwithout (?:a |any )?(?:picture|video|images?)\b|\bno (?:picture|video|images?)\b"
 _FACETS = {
     "GPE": r"\b(?:places?|cit(?:y|ies)|towns?|countr(?:y|ies)|locations?|regions?|provinces?|states?|where)\b",
     "PERSON": r"\b(?:people|persons?|who|names?|hosts?|speakers?|presenters?|anchors?)\b",
@@ -113,6 +115,10 @@ class LibraryQuery:
     count: int = 0
     summary: bool = False
     words: list[str] = field(default_factory=list)
+    #: sounds the videos must not have besides ``audio`` ("spoken word rather than music": music)
+    audio_not: list[str] = field(default_factory=list)
+    #: False: only files without a picture ("audio-only recordings"); None: any file
+    picture: bool | None = None
 
 
 @dataclass
@@ -145,12 +151,14 @@ def parse_question(question: str) -> LibraryQuery:
 
     text = " ".join(question.lower().replace("\u2019", "'").split())
     q = LibraryQuery(question)
-    for label, pattern in _AUDIO.items():
-        found = re.search(pattern, text)
-        if found and not (label == "speech" and re.search(r"\btalk[- ]?shows?\b", text) and "speech" not in text):
-            q.audio = label
-            q.negated = bool(re.search(_NEGATION + r"(?:" + pattern + r")", text))
-            break
+    sounds = [(label, bool(re.search(_NEGATION + r"(?:" + pattern + r")", text))) for label, pattern in _AUDIO.items()
+              if re.search(pattern, text)
+              and not (label == "speech" and re.search(r"\btalk[- ]?shows?\b", text) and "speech" not in text)]
+    if sounds:  # the sound asked for (the first not negated), and those the videos must lack
+        q.audio, q.negated = next(((label, False) for label, negated in sounds if not negated), sounds[0])
+        q.audio_not = [label for label, negated in sounds if negated and label != q.audio]
+    if re.search(_NO_PICTURE, text):
+        q.picture = False
     rest = text
     for g in GENRES:
         if re.search(r"(?<!\bin )\b(?:" + g.cue + r")" + _AS_CATEGORY, text):
@@ -167,7 +175,8 @@ def parse_question(question: str) -> LibraryQuery:
     if count:
         q.count = int(count.group(1)) if count.group(1).isdigit() else _NUMBERS[count.group(1)]
     q.summary = bool(_SUMMARY.search(text))
-    for pattern in ([_AUDIO[q.audio]] if q.audio else []) + ([_FACETS[q.facet]] if q.facet else []):
+    for pattern in ([_AUDIO[q.audio]] if q.audio else []) + [_AUDIO[a] for a in q.audio_not] + (
+            [_FACETS[q.facet]] if q.facet else []) + ([_NO_PICTURE] if q.picture is False else []):
         rest = re.sub(pattern, " ", rest)
     q.words = [w for w in terms(rest) if w not in _LIBRARY_WORDS and w not in _LANGUAGES]
     return q
@@ -262,9 +271,12 @@ class LibraryRetriever:
         profiles = self.profiles(filters)
         paths = self.store.videos.paths(p.video_id for p in profiles)
         matches = []
+        pictured = ({row["video_id"] for row in self.store.videos.all() if row.get("has_video")}
+                    if q.picture is False else set())
         for p in profiles:
             ok, score, reasons = self._conditions(q, p)
-            if ok:
+            if ok and not (q.picture is False and p.video_id in pictured):
+                reasons += ["audio only"] if q.picture is False else []
                 matches.append(Match(p.video_id, paths.get(p.video_id, p.uri), score, "; ".join(reasons), p))
         if q.words:
             matches = self._by_topic(q, matches)
@@ -286,6 +298,9 @@ class LibraryRetriever:
                 return False, 0.0, []
             score += min(1.0, seconds / max(p.end, 1e-6))
             reasons.append(f"{'no ' if q.negated else ''}{q.audio}" + (f" {seconds:.0f} s" if q.audio != "silent" else ""))
+        if any(_has_audio(p, sound)[0] for sound in q.audio_not):
+            return False, 0.0, []
+        reasons += [f"no {sound}" for sound in q.audio_not]
         if q.genres:
             found = [(g, s) for g in q.genres for ok, s in [_genre_score(p, g)] if ok]
             if not found:

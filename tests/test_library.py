@@ -120,6 +120,11 @@ def test_a_library_question_is_read_into_its_conditions():
     assert parse_question("Which clips have music in them?").audio == "music"
     q = parse_question("Which video has no audio track?")  # "track" says nothing about which video
     assert (q.audio, q.negated, q.words) == ("silent", False, [])
+    # the sound asked for and the one set aside; files without a picture
+    q = parse_question("Which audio-only recordings are spoken word rather than music?")
+    assert (q.audio, q.negated, q.audio_not, q.picture, q.words) == ("speech", False, ["music"], False, [])
+    q = parse_question("Which recordings have singing but no music?")
+    assert (q.audio, q.audio_not) == ("singing", ["music"])
 
 
 # -- a small real library: three spoken clips on two topics and one music-only clip ---------------------
@@ -193,6 +198,19 @@ def test_which_clips_have_music_lists_exactly_the_music_clip(library_kb):
     assert result.answer.short == "1 clip: tune.ogg"
     assert "tune.ogg" in result.answer.text and str(library_kb.folder) not in result.answer.text
     assert result.hits and all(h.modality == "audio_event" and h.text == "music" for h in result.hits)
+
+
+def test_spoken_word_rather_than_music_lists_the_spoken_clips(library_kb):
+    result = library_kb.ask("Which recordings are spoken word rather than music?")
+    assert result.route == "library" and result.found
+    assert _names(result) == ["baking.mp3", "volcano_island.mp3", "volcano_spring.mp3"]
+    assert "no music" in result.answer.text
+
+
+def test_real_recordings_audio_only_spoken_word(eval_kb):
+    """Of media/ and audio/, the files without a picture whose sound is speech, not music."""
+    result = eval_kb.ask("Which audio-only recordings are spoken word rather than music?")
+    assert _names(result) == ["jfk_inaugural.flac", "shakespeare_sonnet_1.mp3"], result.answer.text
 
 
 def test_which_videos_are_about_a_topic_lists_each_with_evidence(library_kb):
