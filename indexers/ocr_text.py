@@ -28,7 +28,7 @@ _SHORT_RUN = re.compile(r"(?<![A-Za-z])[A-Za-z]{6,11}(?![A-Za-z])")
 COMMON_RANK = 30000
 #: Endings of place names: "UNIONVILLE", "PARKWOOD" on a map are one name, not two words.
 _NAME_ENDINGS = frozenset("ville wood field ford burg borough ton ham port bridge brook haven dale glen land town "
-                          "side view mount stone lake water worth ley hill dale mouth bury by".split())
+                          "side view mount stone lake water worth ley hill mouth bury by".split())
 _GLUED = re.compile(r"(?<![A-Za-z])[A-Za-z]{3,}(?=\d)")
 _SHORT_OK = {"a", "i"}
 
