@@ -217,7 +217,8 @@ def _acronym(word: str) -> bool:
     """An upper-case word that reads as an acronym: at most 4 letters and not an English word (a
     common one, or an adjective, verb or adverb of the model's WordNet index: "OILY" on a benefits
     card is the word; "NIH" and "SPF", WordNet nouns, stay acronyms)."""
-    return word.isupper() and len(word) <= 4 and not _is_word(word) and word.lower() not in _describing_words()
+    return word.isupper() and len(word) <= 4 and not _is_word(word) and not any(
+        word.lower() in _wordnet(pos) for pos in ("adj", "verb", "adv"))
 
 
 def _is_word(word: str) -> bool:
@@ -662,18 +663,6 @@ def _dictionary() -> frozenset[str]:
     except (KeyError, ValueError, AttributeError):
         return frozenset()
     return frozenset(words) | common_words()
-
-
-@functools.lru_cache(maxsize=1)
-def _describing_words() -> frozenset[str]:
-    """The adjectives, verbs and adverbs of the model's WordNet lemma index (its tables other than nouns)."""
-    try:
-        nlp = load_nlp()
-        index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
-        noun = nlp.vocab.strings.add("noun")
-        return frozenset(w for key, table in index.items() if key != noun for w in table)
-    except (KeyError, ValueError, AttributeError):
-        return frozenset()
 
 
 def _verb_relations(doc: Any, span_key: dict[int, str], seg: str, found: _Found) -> None:

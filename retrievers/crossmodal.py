@@ -14,7 +14,7 @@ from typing import Sequence
 
 from .query_terms import STOP_WORDS
 
-__all__ = ["asks_said_and_shown", "shared_phrases", "LONGEST"]
+__all__ = ["asks_said_and_shown", "shared_phrases", "holds", "LONGEST"]
 
 #: The longest shared run looked for, in words.
 LONGEST = 5
@@ -59,3 +59,8 @@ def shared_phrases(screen: Sequence[tuple[str, str]], speech: Sequence[tuple[str
 def _inside(run: tuple[str, ...], longer: tuple[str, ...]) -> bool:
     n = len(run)
     return any(longer[i:i + n] == run for i in range(len(longer) - n + 1))
+
+
+def holds(text: str, phrase: str) -> bool:
+    """``text`` holds ``phrase`` (one of :func:`shared_phrases`) as whole words, case aside."""
+    return f" {phrase} " in f" {' '.join(_words(text))} "

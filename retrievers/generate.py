@@ -25,7 +25,7 @@ from .answer_type import ASKED_NOUNS, AnswerType, asked_modality, asked_type, as
 from .pieces import (_PRONOUN_LED, ANTECEDENT_GAP, Piece, beside, block_after, context_hits, display_paths, is_label,
                      near_anchor, next_piece, profile_lead,
                      plain, read_pieces, repeats, bilingual)
-from .crossmodal import asks_said_and_shown, shared_phrases
+from .crossmodal import asks_said_and_shown, holds, shared_phrases
 from .query_terms import excluded, matched, terms, without_aside
 
 __all__ = ["ExtractiveGenerator", "LLMGenerator", "check_citations", "with_context", "answers", "NOT_FOUND"]
@@ -476,13 +476,9 @@ def _said_and_shown(r: _Reading) -> None:
     video = [r.hits[p.hit].segment.video_id for p in r.pieces]
     r.shared = shared_phrases([(v, p.text) for v, p in zip(video, r.pieces) if p.modality == "ocr"],
                               [(v, p.text) for v, p in zip(video, r.pieces) if p.modality == "asr"])
-    holds = [bool(r.shared) and any(_holds(p.text, phrase) for phrase in r.shared) for p in r.pieces]
-    r.scores = [s + (SHARED_BONUS if h else 0.0) for s, h in zip(r.scores, holds)]
-    r.words = [max(w, WORDS_ENOUGH) if h else w for w, h in zip(r.words, holds)]
-
-
-def _holds(text: str, phrase: str) -> bool:
-    return f" {phrase} " in " " + " ".join(re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower())) + " "
+    shared = [any(holds(p.text, phrase) for phrase in r.shared) for p in r.pieces]
+    r.scores = [s + (SHARED_BONUS if h else 0.0) for s, h in zip(r.scores, shared)]
+    r.words = [max(w, WORDS_ENOUGH) if h else w for w, h in zip(r.words, shared)]
 
 
 def _short(r: _Reading, chosen: list[int], quotes: list[tuple[str, float, float, list[int]]]) -> str:

@@ -5,7 +5,7 @@ about the videos of that kind, whatever its words match elsewhere: "after the la
 screencast, what does the single box say?" is about the screencast, not about a talk show that
 says "president". The kinds are the genres of :data:`vrag.indexers.profile.GENRES` (their
 ``named`` words); a video is of a kind when its profile scores that genre best, or within
-:data:`GENRE_MARGIN` of its best.
+:data:`vrag.retrievers.library.GENRE_MARGIN` of its best.
 
 Auto search then looks in those videos only, as "what did Glenn say" looks in Glenn's speech
 (:class:`vrag.retrievers.adaptive.AdaptiveRetriever`). Nothing is pointed at when the kind fits no
@@ -21,10 +21,10 @@ from typing import Iterable
 
 from vrag.schema import Segment
 
-__all__ = ["Pointed", "pointed_kinds", "pointed_videos", "GENRE_MARGIN"]
+from .library import GENRE_MARGIN  # a video is of a kind when it scores the genre within this of its best
 
-#: A video is of a kind when its profile scores that genre within this of its best genre.
-GENRE_MARGIN = 0.05
+__all__ = ["Pointed", "pointed_kinds", "pointed_videos"]
+
 #: "the", then at most this many words, then the kind: "the Paul Allen song", "the flurries forecast".
 _BETWEEN = 3
 
